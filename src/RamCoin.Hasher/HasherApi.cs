@@ -1,0 +1,76 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin.Hasher;
+
+public static class HasherApi
+{
+    public static WebApplicationBuilder AddHasher(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        builder.Services.AddValidatedOptions<HasherOptions, HasherOptionsValidator>(
+            (o, s) => o.ApplyProfile(s.Profile),
+            o => configuration.Bind(o));
+        return builder;
+    }
+
+    public static RouteGroupBuilder MapHasherApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("");
+        group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"HASHER running on {identity.HostName}\n"));
+        group.MapPost("/", HashBodyAsync);
+        return group;
+    }
+
+    private static async Task<IResult> HashBodyAsync(
+        HttpRequest request, IOptions<HasherOptions> options, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > HasherOptions.MaxBodyBytes)
+        {
+            return TooLarge();
+        }
+
+        // Read the stream whatever its framing: Content-Length, chunked, any content type.
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            long total = 0;
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                total += read;
+                if (total > HasherOptions.MaxBodyBytes)
+                {
+                    return TooLarge();
+                }
+
+                sha256.AppendData(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        var delay = options.Value.DelayMs;
+        if (delay > 0)
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+
+        // Lowercase hex, no newline: the exact answer of DockerCoins' hasher.
+        return TypedResults.Text(Convert.ToHexStringLower(sha256.GetHashAndReset()), "text/plain");
+    }
+
+    private static IResult TooLarge() => ServiceHost.Problem(
+        StatusCodes.Status413PayloadTooLarge,
+        "Body too large",
+        $"hasher hashes bodies of at most {HasherOptions.MaxBodyBytes} bytes.");
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin.Rng;
+
+public static class RngApi
+{
+    public static WebApplicationBuilder AddRng(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        builder.Services.AddValidatedOptions<RngOptions, RngOptionsValidator>(
+            (o, s) => o.ApplyProfile(s.Profile),
+            o => configuration.Bind(o));
+        builder.Services.AddSingleton<RngGate>();
+        return builder;
+    }
+
+    public static RouteGroupBuilder MapRngApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("");
+        group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"RNG running on {identity.HostName}\n"));
+        group.MapGet("/{count}", GetRandomBytesAsync);
+        return group;
+    }
+
+    private static async Task<IResult> GetRandomBytesAsync(
+        string count, RngGate gate, IOptions<RngOptions> options, CancellationToken cancellationToken)
+    {
+        if (!int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > RngOptions.MaxBytes)
+        {
+            return ServiceHost.Problem(
+                StatusCodes.Status400BadRequest,
+                "Invalid byte count",
+                $"'{Truncate(count)}' is not a whole number of bytes from 0 to {RngOptions.MaxBytes}.");
+        }
+
+        using var lease = await gate.EnterAsync(cancellationToken);
+        if (!lease.IsAcquired)
+        {
+            return ServiceHost.Problem(
+                StatusCodes.Status503ServiceUnavailable,
+                "rng is overloaded",
+                "Too many requests are waiting in line (RNG_QUEUE_LIMIT); try again later.");
+        }
+
+        var delay = options.Value.DelayMs;
+        if (delay > 0)
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+
+        return TypedResults.Bytes(RandomNumberGenerator.GetBytes(n), "application/octet-stream");
+    }
+
+    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
+}

@@ -1,0 +1,39 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin.Rng;
+
+public sealed class RngOptions
+{
+    /// <summary>The largest answer rng gives: 1 MiB. The original served 100 MB and blocked everyone meanwhile.</summary>
+    public const int MaxBytes = 1_048_576;
+
+    /// <summary>Pause before each answer (classic: 100 ms, DockerCoins' <c>time.sleep(0.1)</c>).</summary>
+    [ConfigurationKeyName("RNG_DELAY_MS")]
+    [Range(0, 60_000)]
+    public int DelayMs { get; set; } = 100;
+
+    /// <summary>Requests served at once (classic: 1, which makes rng the bottleneck the scaling lessons find).</summary>
+    [ConfigurationKeyName("RNG_CONCURRENCY")]
+    [Range(1, 100_000)]
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>Requests that may wait in line; past this, rng answers 503 instead of queueing forever.</summary>
+    [ConfigurationKeyName("RNG_QUEUE_LIMIT")]
+    [Range(0, 1_000_000)]
+    public int QueueLimit { get; set; } = 10_000;
+
+    internal void ApplyProfile(Profile profile)
+    {
+        if (profile == Profile.Fast)
+        {
+            DelayMs = 0;
+            Concurrency = 1024;
+        }
+    }
+}
+
+[OptionsValidator]
+public sealed partial class RngOptionsValidator : IValidateOptions<RngOptions>;

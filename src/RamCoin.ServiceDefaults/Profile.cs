@@ -1,0 +1,30 @@
+namespace RamCoin.ServiceDefaults;
+
+/// <summary>
+/// Classic reproduces DockerCoins' timings (100 ms delays, rng serves one request at a time);
+/// fast turns the delays off and the concurrency up. Explicit settings win over either.
+/// </summary>
+public enum Profile
+{
+    Classic,
+    Fast,
+}
+
+public static class Profiles
+{
+    public static bool TryParse(string? value, out Profile profile)
+    {
+        switch (value?.Trim().ToLowerInvariant())
+        {
+            case "classic":
+                profile = Profile.Classic;
+                return true;
+            case "fast":
+                profile = Profile.Fast;
+                return true;
+            default:
+                profile = Profile.Classic;
+                return false;
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace RamCoin.ServiceDefaults;
+
+/// <summary>
+/// The one way every RamCoin HTTP service is built and mapped, standalone or in the launcher:
+/// identity, logging, problem details, limits, health endpoints and the store client.
+/// </summary>
+public static class ServiceHost
+{
+    public static WebApplicationBuilder CreateBuilder(ServiceHostSettings settings)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [.. settings.Args],
+            ApplicationName = "RamCoin." + settings.Service,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        if (settings.Overrides.Count > 0)
+        {
+            builder.Configuration.AddInMemoryCollection(settings.Overrides);
+        }
+
+        if (settings.ListenUrl is not null)
+        {
+            builder.WebHost.UseUrls(settings.ListenUrl);
+            // UseUrls alone loses to ASPNETCORE_URLS; hosted together, each service must keep its own port.
+            builder.WebHost.UseSetting(WebHostDefaults.PreferHostingUrlsKey, "false");
+        }
+
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(ServiceIdentity.For(settings.Service));
+        ConfigureLogging(builder.Logging);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddHealthChecks();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            // Small services, small requests: anything bigger is a mistake or an attack.
+            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            k.Limits.MaxRequestLineSize = 8 * 1024;
+            k.AddServerHeader = false;
+        });
+        builder.Services.ConfigureHttpJsonOptions(o =>
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceDefaultsJsonContext.Default));
+        return builder;
+    }
+
+    /// <summary>One log format for every service: one line per event, with a timestamp.</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        // Per-request framework logs would drown the lesson's log lines (the worker's counter line).
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+    }
+
+    /// <summary>
+    /// Registers an options class: defaults from the profile and peers first, then the configuration
+    /// (environment, command line), validated at start so that a bad value stops the service with its name.
+    /// </summary>
+    /// <param name="bind">Binds the configuration; a lambda at the call site so that the binder is source-generated.</param>
+    public static OptionsBuilder<TOptions> AddValidatedOptions<TOptions, TValidator>(
+        this IServiceCollection services, Action<TOptions, ServiceHostSettings> defaults, Action<TOptions> bind)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        return services.AddOptions<TOptions>()
+            .Configure<ServiceHostSettings>((o, s) => defaults(o, s))
+            .Configure(bind)
+            .ValidateOnStart();
+    }
+
+    /// <summary>A store client that connects in the background: services start and answer while the store is down.</summary>
+    public static IServiceCollection AddStoreClient(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<StoreClientOptions, StoreClientOptionsValidator>(
+            (o, s) =>
+            {
+                o.Host = s.Peers.StoreHost;
+                o.Port = s.Peers.StorePort;
+            },
+            o => configuration.Bind(o));
+        services.AddSingleton<StoreClient>();
+        return services;
+    }
+
+    public static WebApplication MapServiceDefaults(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        // Empty 4xx/5xx answers (404, 405, 413 from Kestrel) get a problem-details body.
+        app.UseStatusCodePages();
+        app.MapHealthChecks("/healthz");
+        app.MapHealthChecks("/readyz");
+        return app;
+    }
+
+    /// <summary>The first address a started service listens on, for tests and for the launcher's banner.</summary>
+    public static Uri ListeningAddress(this WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.GetRequiredFeature<IServerAddressesFeature>();
+        return new Uri(addresses.Addresses.First());
+    }
+
+    /// <summary>Answers a problem-details body with a status code, the one way bad input is refused.</summary>
+    public static IResult Problem(int status, string title, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title);
+}
+
+[JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+internal sealed partial class ServiceDefaultsJsonContext : JsonSerializerContext;

@@ -1,0 +1,24 @@
+namespace RamCoin.ServiceDefaults;
+
+/// <summary>How one service is hosted: alone (as in a container) or beside the others in the launcher.</summary>
+public sealed record ServiceHostSettings
+{
+    public required string Service { get; init; }
+
+    public Profile Profile { get; init; } = Profile.Classic;
+
+    /// <summary>Peer defaults: container names when alone, loopback ports when hosted together.</summary>
+    public PeerAddresses Peers { get; init; } = PeerAddresses.Container;
+
+    /// <summary>
+    /// The address Kestrel listens on (<c>http://127.0.0.1:8001</c>); null leaves it to ASP.NET's own
+    /// settings (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>ASPNETCORE_HTTP_PORTS</c>), as in a container.
+    /// </summary>
+    public string? ListenUrl { get; init; }
+
+    /// <summary>Command-line arguments for ASP.NET's configuration (for example <c>--urls=...</c>).</summary>
+    public IReadOnlyList<string> Args { get; init; } = [];
+
+    /// <summary>Settings that win over environment variables: used by tests and benchmarks.</summary>
+    public IReadOnlyDictionary<string, string?> Overrides { get; init; } = new Dictionary<string, string?>();
+}

@@ -1,0 +1,33 @@
+using StackExchange.Redis;
+
+namespace RamCoin.ServiceDefaults;
+
+public static class StoreConnection
+{
+    public static ConfigurationOptions Configure(StoreClientOptions options, string clientName)
+    {
+        var config = new ConfigurationOptions
+        {
+            // Start and keep answering while the store is down; reconnect in the background.
+            AbortOnConnectFail = false,
+            ConnectTimeout = options.TimeoutMs,
+            SyncTimeout = options.TimeoutMs,
+            AsyncTimeout = options.TimeoutMs,
+            ConnectRetry = 1,
+            ReconnectRetryPolicy = new LinearRetry(500),
+            ClientName = clientName,
+            Password = string.IsNullOrEmpty(options.Password) ? null : options.Password,
+        };
+        var host = options.Host.Trim();
+        if (host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('['))
+        {
+            config.EndPoints.Add(host);
+        }
+        else
+        {
+            config.EndPoints.Add(host, options.Port);
+        }
+
+        return config;
+    }
+}

@@ -1,0 +1,20 @@
+namespace RamCoin.ServiceDefaults;
+
+/// <summary>
+/// Store keys. <see cref="Hashes"/> and <see cref="Wallet"/> keep DockerCoins' meaning so that an original
+/// worker or webui can share the store with ours; RamCoin's own keys carry a prefix so they never clash.
+/// </summary>
+public static class StoreKeys
+{
+    /// <summary>String counter: every hash computed by every worker.</summary>
+    public const string Hashes = "hashes";
+
+    /// <summary>Hash: coin hex digest → the raw bytes that hash to it.</summary>
+    public const string Wallet = "wallet";
+
+    /// <summary>Hash: worker instance → hashes it has written to <see cref="Hashes"/>.</summary>
+    public const string WorkerHashes = "ramcoin:worker:hashes";
+
+    /// <summary>Hash: worker instance → unix seconds of its last flush.</summary>
+    public const string WorkerSeen = "ramcoin:worker:seen";
+}

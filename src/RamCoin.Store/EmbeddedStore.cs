@@ -1,0 +1,93 @@
+using System.Globalization;
+using Garnet;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace RamCoin.Store;
+
+/// <summary>
+/// Microsoft Garnet in this process, speaking RESP on a TCP port like any Redis. With a data folder it keeps
+/// an append-only file committed on every write, and recovers it at start.
+/// </summary>
+public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> options, ILoggerFactory loggerFactory) : IHostedService, IDisposable
+{
+    private GarnetServer? _server;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var arguments = Arguments(options.Value);
+        var server = new GarnetServer(arguments, loggerFactory);
+        try
+        {
+            server.Start();
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+
+        _server = server;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        // GarnetServer.Dispose throws when called twice.
+        Interlocked.Exchange(ref _server, null)?.Dispose();
+    }
+
+    /// <summary>Garnet's command line for these options; the settings are the ones measured to work on small machines.</summary>
+    public static string[] Arguments(EmbeddedStoreOptions options)
+    {
+        var arguments = new List<string>
+        {
+            "--port", options.Port.ToString(CultureInfo.InvariantCulture),
+            "--bind", options.Bind,
+            // Small memory: a coin miner stores a counter and a wallet, not gigabytes.
+            "--memory", "64m", "--page", "1m", "--index", "1m",
+        };
+        if (!string.IsNullOrWhiteSpace(options.DataDir))
+        {
+            var dataDir = PrepareDataDir(options.DataDir);
+            arguments.AddRange([
+                "--aof", "--aof-commit-freq", "0", "--aof-memory", "4m", "--aof-page-size", "2m",
+                "--checkpointdir", dataDir, "--recover",
+                // The native device library needs a newer glibc than some machines have.
+                "--device-type", "RandomAccess",
+            ]);
+        }
+
+        if (!string.IsNullOrEmpty(options.Password))
+        {
+            arguments.AddRange(["--auth", "Password", "--password", options.Password]);
+        }
+
+        return [.. arguments];
+    }
+
+    private static string PrepareDataDir(string path)
+    {
+        var full = Path.GetFullPath(path);
+        try
+        {
+            Directory.CreateDirectory(full);
+            // Prove it is writable now, rather than failing on the first write.
+            var probe = Path.Combine(full, ".ramcoin-write-test");
+            File.WriteAllText(probe, "ok");
+            File.Delete(probe);
+            return full;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"data directory '{full}' is not usable: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin.Worker;
+
+/// <summary>What <c>GET /status</c> answers: this instance's totals, to compare with the store.</summary>
+public sealed record WorkerStatus(
+    string InstanceId,
+    string Version,
+    long HashesComputed,
+    long HashesWritten,
+    long HashesPending,
+    long CoinsFound,
+    long CoinsWritten,
+    long CoinsPending,
+    long Errors);
+
+public static class WorkerApi
+{
+    public static WebApplicationBuilder AddWorker(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(
+                (o, s) => o.ApplyDefaults(s),
+                o => configuration.Bind(o))
+            .Validate(o => WorkerOptions.IsHttpUrl(o.RngUrl), "RNG_URL must be an absolute http:// or https:// URL.")
+            .Validate(o => WorkerOptions.IsHttpUrl(o.HasherUrl), "HASHER_URL must be an absolute http:// or https:// URL.");
+        builder.Services.AddStoreClient(configuration);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<MiningStats>();
+        AddPeerClient<RngClient>(builder.Services, o => o.RngUrl);
+        AddPeerClient<HasherClient>(builder.Services, o => o.HasherUrl);
+        // Registered before the loops so that it stops after them: the last flush sees every finished loop.
+        builder.Services.AddSingleton<HashCounterFlusher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HashCounterFlusher>());
+        builder.Services.AddHostedService<MiningLoops>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WorkerJsonContext.Default));
+        return builder;
+    }
+
+    public static RouteGroupBuilder MapWorkerApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("");
+        group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"WORKER running on {identity.HostName}\n"));
+        group.MapGet("/status", GetStatus);
+        return group;
+    }
+
+    private static Ok<WorkerStatus> GetStatus(MiningStats stats, HashCounterFlusher flusher, ServiceIdentity identity)
+    {
+        // Read written before computed: a hash computed in between then shows as pending, never as negative.
+        var written = stats.Written;
+        var coinsWritten = stats.CoinsWritten;
+        var computed = stats.Computed;
+        var coinsFound = stats.CoinsFound;
+        return TypedResults.Ok(new WorkerStatus(
+            flusher.InstanceId, identity.Version, computed, written, computed - written,
+            coinsFound, coinsWritten, coinsFound - coinsWritten, stats.Errors));
+    }
+
+    private static void AddPeerClient<TClient>(IServiceCollection services, Func<WorkerOptions, string> url)
+        where TClient : class =>
+        services.AddHttpClient<TClient>((sp, http) =>
+            {
+                var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+                // A trailing slash makes relative paths land under a base path (behind a proxy prefix too).
+                http.BaseAddress = new Uri(url(options).TrimEnd('/') + "/");
+                http.Timeout = TimeSpan.FromMilliseconds(options.TimeoutMs);
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                // Like DockerCoins' connection per request, short-lived connections spread the calls over
+                // every replica behind one DNS name or Kubernetes Service when rng or hasher is scaled.
+                PooledConnectionLifetime = TimeSpan.FromSeconds(1),
+            });
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(WorkerStatus))]
+internal sealed partial class WorkerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,68 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin.Worker;
+
+public sealed class WorkerOptions
+{
+    /// <summary>Mining loops run side by side in this worker (classic: 1, as one DockerCoins worker).</summary>
+    [ConfigurationKeyName("WORKER_CONCURRENCY")]
+    [Range(1, 1024)]
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>Pause at the start of each loop (classic: 100 ms, DockerCoins' <c>time.sleep(0.1)</c>).</summary>
+    [ConfigurationKeyName("WORKER_DELAY_MS")]
+    [Range(0, 60_000)]
+    public int DelayMs { get; set; } = 100;
+
+    [ConfigurationKeyName("RNG_URL")]
+    [Required]
+    public string RngUrl { get; set; } = PeerAddresses.Container.RngUrl;
+
+    [ConfigurationKeyName("HASHER_URL")]
+    [Required]
+    public string HasherUrl { get; set; } = PeerAddresses.Container.HasherUrl;
+
+    /// <summary>A hash that starts with this hex prefix is a coin (classic: "0", one hash in 16).</summary>
+    [ConfigurationKeyName("DIFFICULTY")]
+    [RegularExpression("^[0-9a-fA-F]{0,16}$", ErrorMessage = "DIFFICULTY must be a hex prefix of at most 16 characters, such as 0 or 00.")]
+    public string Difficulty { get; set; } = "0";
+
+    /// <summary>Longest wait for one rng or hasher answer; a frozen peer must never block a loop forever.</summary>
+    [ConfigurationKeyName("WORKER_TIMEOUT_MS")]
+    [Range(50, 60_000)]
+    public int TimeoutMs { get; set; } = 5000;
+
+    /// <summary>How often the hash counter is written to the store (classic: once a second).</summary>
+    [ConfigurationKeyName("WORKER_FLUSH_MS")]
+    [Range(50, 60_000)]
+    public int FlushMs { get; set; } = 1000;
+
+    /// <summary>Pause after a failed loop, so that a dead peer is not hammered; short, so work resumes quickly.</summary>
+    [ConfigurationKeyName("WORKER_ERROR_BACKOFF_MS")]
+    [Range(0, 60_000)]
+    public int ErrorBackoffMs { get; set; } = 500;
+
+    /// <summary>This worker's name in the store and on the dashboard; default: the host name (the pod name).</summary>
+    [ConfigurationKeyName("WORKER_ID")]
+    public string? InstanceId { get; set; }
+
+    internal void ApplyDefaults(ServiceHostSettings settings)
+    {
+        RngUrl = settings.Peers.RngUrl;
+        HasherUrl = settings.Peers.HasherUrl;
+        if (settings.Profile == Profile.Fast)
+        {
+            DelayMs = 0;
+            Concurrency = 16;
+        }
+    }
+
+    internal static bool IsHttpUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+}
+
+[OptionsValidator]
+public sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOptions>;

@@ -1,0 +1,155 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin;
+
+/// <summary>Starts the chosen services in order, runs them until Ctrl-C or SIGTERM, and stops them in reverse.</summary>
+public static class Launcher
+{
+    private static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(4.5);
+    private static readonly string[] AspNetAddressVariables = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS"];
+
+    public static async Task<int> RunAsync(LauncherSettings settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var started = new List<(string Target, IHost Host)>();
+        var stoppedByItself = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            foreach (var target in settings.Targets)
+            {
+                IHost host;
+                try
+                {
+                    host = Targets.Build(target, HostSettings(settings, target));
+                    await host.StartAsync(cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    return 0;
+                }
+                catch (Exception ex)
+                {
+                    error.WriteLine($"ramcoin: {target} did not start: {Explain(ex, target, settings)}");
+                    return 1;
+                }
+
+                started.Add((target, host));
+                host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping
+                    .Register(() => stoppedByItself.TrySetResult(target));
+            }
+
+            output.WriteLine(Banner(settings));
+            var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
+            var first = await Task.WhenAny(cancelled, stoppedByItself.Task);
+            if (first == stoppedByItself.Task)
+            {
+                error.WriteLine($"ramcoin: {stoppedByItself.Task.Result} stopped unexpectedly; stopping the others.");
+                return 1;
+            }
+
+            return 0;
+        }
+        finally
+        {
+            await StopAllAsync(started, error);
+        }
+    }
+
+    /// <summary>Hosted services' settings: peers in this process on their local ports, the rest by container names.</summary>
+    public static ServiceHostSettings HostSettings(LauncherSettings settings, string target)
+    {
+        var overrides = new Dictionary<string, string?>(settings.Overrides);
+        string? listenUrl = null;
+        var args = new List<string>();
+        if (target == ServiceNames.Store)
+        {
+            overrides["RAMCOIN_STORE_PORT"] = settings.StorePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            overrides["RAMCOIN_BIND"] = settings.Bind;
+            overrides["RAMCOIN_DATA_DIR"] = settings.DataDir ?? "";
+        }
+        else if (settings.Urls is not null)
+        {
+            args.Add("--urls=" + settings.Urls);
+        }
+        else if (!(IsAlone(settings) && AspNetChoosesAddress()))
+        {
+            var host = settings.Bind.Contains(':', StringComparison.Ordinal) ? $"[{settings.Bind}]" : settings.Bind;
+            listenUrl = $"http://{host}:{settings.PortOf(target)}";
+        }
+
+        return new ServiceHostSettings
+        {
+            Service = target,
+            Profile = settings.Profile,
+            Peers = settings.Peers,
+            ListenUrl = listenUrl,
+            Args = args,
+            Overrides = overrides,
+        };
+    }
+
+    private static bool IsAlone(LauncherSettings settings) => settings.Targets.Count(t => t != ServiceNames.Store) == 1;
+
+    /// <summary>In a container, ASPNETCORE_HTTP_PORTS (or _URLS) says where a lone service listens.</summary>
+    private static bool AspNetChoosesAddress() =>
+        AspNetAddressVariables.Any(v => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(v)));
+
+    private static async Task StopAllAsync(List<(string Target, IHost Host)> started, TextWriter error)
+    {
+        using var budget = new CancellationTokenSource(StopBudget);
+        // Reverse start order: the worker flushes while the store still runs.
+        for (var i = started.Count - 1; i >= 0; i--)
+        {
+            var (target, host) = started[i];
+            try
+            {
+                await host.StopAsync(budget.Token);
+            }
+            catch (Exception ex)
+            {
+                error.WriteLine($"ramcoin: {target} did not stop cleanly: {ex.Message}");
+            }
+            finally
+            {
+                (host as IDisposable)?.Dispose();
+            }
+        }
+    }
+
+    private static string Explain(Exception ex, string target, LauncherSettings settings)
+    {
+        var port = settings.PortOf(target);
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is AddressInUseException || e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+                return $"port {port} is already in use (choose another with --{target}-port or RAMCOIN_{target.ToUpperInvariant()}_PORT).";
+            }
+
+            if (e is OptionsValidationException validation)
+            {
+                return string.Join(" ", validation.Failures);
+            }
+
+            if (e is InvalidOperationException && e.Message.Contains("data directory", StringComparison.Ordinal))
+            {
+                return e.Message + " (choose another with --data-dir or RAMCOIN_DATA_DIR, or run --in-memory).";
+            }
+        }
+
+        return ex.Message;
+    }
+
+    private static string Banner(LauncherSettings settings)
+    {
+        var parts = settings.Targets.Select(t => t == ServiceNames.Store
+            ? $"store {settings.LocalHost}:{settings.StorePort} ({settings.DataDir ?? "in memory"})"
+            : $"{t} {settings.LocalUrl(t)}");
+        var open = settings.Runs(ServiceNames.WebUI) ? $" Open {settings.LocalUrl(ServiceNames.WebUI)}/ to watch it mine." : "";
+        return $"RamCoin is running, profile {settings.Profile.ToString().ToLowerInvariant()}.{open}{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", parts)}";
+    }
+}

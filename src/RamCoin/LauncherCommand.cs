@@ -1,0 +1,181 @@
+using System.CommandLine;
+using System.Globalization;
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin;
+
+/// <summary>
+/// The command line of <c>ramcoin</c>: which services to run and on which ports. Every option also reads an
+/// environment variable, so that containers and CI can set it without a command line.
+/// </summary>
+public static class LauncherCommand
+{
+    public static InvocationConfiguration Invocation { get; } = new()
+    {
+        // SIGTERM and Ctrl-C cancel the run; the launcher then has 5 s to flush the worker and stop.
+        ProcessTerminationTimeout = TimeSpan.FromSeconds(5),
+    };
+
+    private static readonly Argument<string[]> TargetsArgument = new("targets")
+    {
+        Description = "Services to run: all (default), or a comma list of store, rng, hasher, webui, worker. [env: RAMCOIN_TARGETS]",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    private static readonly Option<string> ProfileOption = new("--profile")
+    {
+        Description = "classic (DockerCoins' timings, default) or fast (no delays, more concurrency). [env: RAMCOIN_PROFILE]",
+    };
+
+    private static readonly Option<string> WebUIPortOption = Port("--webui-port", "webui", "RAMCOIN_WEBUI_PORT", 8000);
+    private static readonly Option<string> RngPortOption = Port("--rng-port", "rng", "RAMCOIN_RNG_PORT", 8001);
+    private static readonly Option<string> HasherPortOption = Port("--hasher-port", "hasher", "RAMCOIN_HASHER_PORT", 8002);
+    private static readonly Option<string> WorkerPortOption = Port("--worker-port", "the worker's status endpoints", "RAMCOIN_WORKER_PORT", 8003);
+    private static readonly Option<string> StorePortOption = Port("--store-port", "the embedded store (RESP)", "RAMCOIN_STORE_PORT", 6379);
+
+    private static readonly Option<string> BindOption = new("--bind")
+    {
+        Description = "Address every service listens on (default 127.0.0.1; 0.0.0.0 opens them to the network). [env: RAMCOIN_BIND]",
+    };
+
+    private static readonly Option<string> DataDirOption = new("--data-dir")
+    {
+        Description = $"Folder where the embedded store persists (default {LauncherSettings.DefaultDataDir()}). [env: RAMCOIN_DATA_DIR]",
+    };
+
+    private static readonly Option<bool> InMemoryOption = new("--in-memory")
+    {
+        Description = "Keep the embedded store in memory only: nothing survives a restart. [env: RAMCOIN_IN_MEMORY=true]",
+    };
+
+    private static readonly Option<string> UrlsOption = new("--urls")
+    {
+        Description = "ASP.NET Core listen URLs, for a single HTTP service (as in a container; ASPNETCORE_HTTP_PORTS works too).",
+    };
+
+    public static RootCommand Create(TextWriter? output = null, TextWriter? error = null)
+    {
+        var root = new RootCommand("RamCoin: the coin-miner microservices of cloud courses (DockerCoins), all in one process or one service at a time.")
+        {
+            TargetsArgument, ProfileOption, WebUIPortOption, RngPortOption, HasherPortOption, WorkerPortOption, StorePortOption,
+            BindOption, DataDirOption, InMemoryOption, UrlsOption,
+        };
+        root.SetAction(async (parsed, cancellationToken) =>
+        {
+            var errors = new List<string>();
+            var settings = Resolve(parsed, Environment.GetEnvironmentVariable, errors);
+            if (settings is null)
+            {
+                foreach (var message in errors)
+                {
+                    (error ?? Console.Error).WriteLine($"ramcoin: {message}");
+                }
+
+                return 2;
+            }
+
+            return await Launcher.RunAsync(settings, output ?? Console.Out, error ?? Console.Error, cancellationToken);
+        });
+        return root;
+    }
+
+    /// <summary>Command line first, then the environment, then the defaults; every bad value is reported.</summary>
+    public static LauncherSettings? Resolve(ParseResult parsed, Func<string, string?> environment, List<string> errors)
+    {
+        var defaults = new LauncherSettings();
+        string? Value(Option<string> option, string variable) => parsed.GetValue(option) ?? environment(variable);
+
+        int PortValue(Option<string> option, string variable, int fallback)
+        {
+            var text = Value(option, variable);
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535)
+            {
+                return port;
+            }
+
+            errors.Add($"{option.Name} / {variable}: '{text}' is not a port number (1-65535).");
+            return fallback;
+        }
+
+        var targets = ParseTargets(parsed.GetValue(TargetsArgument) is { Length: > 0 } given ? given : [environment("RAMCOIN_TARGETS") ?? "all"], errors);
+
+        var profileText = Value(ProfileOption, "RAMCOIN_PROFILE") ?? "classic";
+        if (!Profiles.TryParse(profileText, out var profile))
+        {
+            errors.Add($"--profile / RAMCOIN_PROFILE: '{profileText}' is not a profile (classic or fast).");
+        }
+
+        var inMemory = parsed.GetValue(InMemoryOption) || IsTrue(environment("RAMCOIN_IN_MEMORY"));
+        var dataDir = Value(DataDirOption, "RAMCOIN_DATA_DIR");
+        if (dataDir is not null && string.IsNullOrWhiteSpace(dataDir))
+        {
+            errors.Add("--data-dir / RAMCOIN_DATA_DIR: the folder name is empty (use --in-memory for no persistence).");
+        }
+
+        var urls = parsed.GetValue(UrlsOption);
+        if (urls is not null && targets.Count(t => t != ServiceNames.Store) != 1)
+        {
+            errors.Add("--urls: it sets the address of one HTTP service; name exactly one target (rng, hasher, webui or worker).");
+        }
+
+        var bind = Value(BindOption, "RAMCOIN_BIND") ?? defaults.Bind;
+        if (!System.Net.IPAddress.TryParse(bind, out _))
+        {
+            errors.Add($"--bind / RAMCOIN_BIND: '{bind}' is not an IP address (such as 127.0.0.1 or 0.0.0.0).");
+        }
+
+        var settings = new LauncherSettings
+        {
+            Targets = targets,
+            Profile = profile,
+            WebUIPort = PortValue(WebUIPortOption, "RAMCOIN_WEBUI_PORT", defaults.WebUIPort),
+            RngPort = PortValue(RngPortOption, "RAMCOIN_RNG_PORT", defaults.RngPort),
+            HasherPort = PortValue(HasherPortOption, "RAMCOIN_HASHER_PORT", defaults.HasherPort),
+            WorkerPort = PortValue(WorkerPortOption, "RAMCOIN_WORKER_PORT", defaults.WorkerPort),
+            StorePort = PortValue(StorePortOption, "RAMCOIN_STORE_PORT", defaults.StorePort),
+            Bind = bind,
+            DataDir = inMemory ? null : (dataDir ?? defaults.DataDir),
+            Urls = urls,
+        };
+
+        var clashes = settings.Targets.GroupBy(settings.PortOf).Where(g => g.Count() > 1).ToList();
+        foreach (var clash in clashes)
+        {
+            errors.Add($"{string.Join(" and ", clash)} are both set to port {clash.Key}.");
+        }
+
+        return errors.Count == 0 ? settings : null;
+    }
+
+    private static List<string> ParseTargets(IEnumerable<string> values, List<string> errors)
+    {
+        var names = values
+            .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(v => v.ToLowerInvariant())
+            .ToList();
+        if (names.Count == 0 || names.Contains("all"))
+        {
+            return [.. ServiceNames.All];
+        }
+
+        foreach (var unknown in names.Where(n => !ServiceNames.All.Contains(n)).Distinct())
+        {
+            errors.Add($"unknown target '{unknown}' (choose all, or from {string.Join(", ", ServiceNames.All)}).");
+        }
+
+        // Start order is fixed (peers first), whatever order they were named in.
+        return [.. ServiceNames.All.Where(names.Contains)];
+    }
+
+    private static bool IsTrue(string? value) => value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase));
+
+    private static Option<string> Port(string name, string what, string variable, int port) => new(name)
+    {
+        Description = $"Port of {what} (default {port}). [env: {variable}]",
+    };
+}

@@ -1,0 +1,63 @@
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin;
+
+/// <summary>What the launcher runs, resolved from its options and environment variables.</summary>
+public sealed record LauncherSettings
+{
+    public IReadOnlyList<string> Targets { get; init; } = ServiceNames.All;
+
+    public Profile Profile { get; init; } = Profile.Classic;
+
+    public int WebUIPort { get; init; } = 8000;
+
+    public int RngPort { get; init; } = 8001;
+
+    public int HasherPort { get; init; } = 8002;
+
+    public int WorkerPort { get; init; } = 8003;
+
+    public int StorePort { get; init; } = 6379;
+
+    public string Bind { get; init; } = "127.0.0.1";
+
+    /// <summary>Null for an in-memory store.</summary>
+    public string? DataDir { get; init; } = DefaultDataDir();
+
+    /// <summary>ASP.NET's <c>--urls</c>, for a single HTTP service (as in a container).</summary>
+    public string? Urls { get; init; }
+
+    /// <summary>Extra settings for every service (tests and benchmarks use it; people use environment variables).</summary>
+    public IReadOnlyDictionary<string, string?> Overrides { get; init; } = new Dictionary<string, string?>();
+
+    public bool Runs(string target) => Targets.Contains(target);
+
+    public int PortOf(string target) => target switch
+    {
+        ServiceNames.WebUI => WebUIPort,
+        ServiceNames.Rng => RngPort,
+        ServiceNames.Hasher => HasherPort,
+        ServiceNames.Worker => WorkerPort,
+        ServiceNames.Store => StorePort,
+        _ => throw new ArgumentOutOfRangeException(nameof(target), target, "unknown target"),
+    };
+
+    /// <summary>The address this process's services are reached at: the bind address, or loopback for "any".</summary>
+    public string LocalHost => Bind is "0.0.0.0" or "::" or "*" or "+" ? "127.0.0.1" : Bind;
+
+    public string LocalUrl(string target) =>
+        $"http://{(LocalHost.Contains(':', StringComparison.Ordinal) ? $"[{LocalHost}]" : LocalHost)}:{PortOf(target)}";
+
+    /// <summary>Peers in this process are called on their local ports; the others by their container names.</summary>
+    public PeerAddresses Peers => new(
+        Runs(ServiceNames.Rng) ? LocalUrl(ServiceNames.Rng) : PeerAddresses.Container.RngUrl,
+        Runs(ServiceNames.Hasher) ? LocalUrl(ServiceNames.Hasher) : PeerAddresses.Container.HasherUrl,
+        Runs(ServiceNames.Store) ? LocalHost : PeerAddresses.Container.StoreHost,
+        Runs(ServiceNames.Store) ? StorePort : PeerAddresses.Container.StorePort);
+
+    public static string DefaultDataDir()
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
+        return string.IsNullOrEmpty(home) ? Path.GetFullPath("data") : Path.Combine(home, "ramcoin");
+    }
+}

@@ -12,7 +12,7 @@ public sealed class HasherOptions
 
     /// <summary>Pause before each answer (classic: 100 ms, DockerCoins' <c>sleep 0.1</c>); requests run concurrently.</summary>
     [ConfigurationKeyName("HASHER_DELAY_MS")]
-    [Range(0, 60_000)]
+    [Range(0, 60_000, ErrorMessage = "HASHER_DELAY_MS must be from {1} to {2}.")]
     public int DelayMs { get; set; } = 100;
 
     internal void ApplyProfile(Profile profile)

@@ -12,17 +12,17 @@ public sealed class RngOptions
 
     /// <summary>Pause before each answer (classic: 100 ms, DockerCoins' <c>time.sleep(0.1)</c>).</summary>
     [ConfigurationKeyName("RNG_DELAY_MS")]
-    [Range(0, 60_000)]
+    [Range(0, 60_000, ErrorMessage = "RNG_DELAY_MS must be from {1} to {2}.")]
     public int DelayMs { get; set; } = 100;
 
     /// <summary>Requests served at once (classic: 1, which makes rng the bottleneck the scaling lessons find).</summary>
     [ConfigurationKeyName("RNG_CONCURRENCY")]
-    [Range(1, 100_000)]
+    [Range(1, 100_000, ErrorMessage = "RNG_CONCURRENCY must be from {1} to {2}.")]
     public int Concurrency { get; set; } = 1;
 
     /// <summary>Requests that may wait in line; past this, rng answers 503 instead of queueing forever.</summary>
     [ConfigurationKeyName("RNG_QUEUE_LIMIT")]
-    [Range(0, 1_000_000)]
+    [Range(0, 1_000_000, ErrorMessage = "RNG_QUEUE_LIMIT must be from {1} to {2}.")]
     public int QueueLimit { get; set; } = 10_000;
 
     internal void ApplyProfile(Profile profile)

@@ -68,6 +68,8 @@ public static class ServiceHost
         // Per-request framework logs would drown the lesson's log lines (the worker's counter line).
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        // A failed start is reported by the launcher in one line; the host's stack trace adds nothing.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
     }
 
     /// <summary>

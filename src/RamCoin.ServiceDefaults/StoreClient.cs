@@ -13,6 +13,9 @@ public sealed class StoreClient(IOptions<StoreClientOptions> options, ServiceIde
         ConnectionMultiplexer.ConnectAsync(
             StoreConnection.Configure(options.Value, identity.Service + "@" + identity.HostName)));
 
+    /// <summary>True while a connection to the store is up.</summary>
+    public bool IsConnected => _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully && _connection.Value.Result.IsConnected;
+
     public async Task<IDatabase> GetDatabaseAsync() => (await _connection.Value).GetDatabase();
 
     public async ValueTask DisposeAsync()

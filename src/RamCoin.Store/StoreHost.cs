@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using RamCoin.ServiceDefaults;
 
 namespace RamCoin.Store;
@@ -18,6 +19,10 @@ public static class StoreHost
         });
         builder.Configuration.AddInMemoryCollection(settings.Overrides);
         ServiceHost.ConfigureLogging(builder.Logging);
+        // Garnet explains its whole configuration at Information; keep its warnings and errors.
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // It warns that its own log settings are ignored when given a logger factory: expected here.
+        builder.Logging.AddFilter("ArgParser", LogLevel.Error);
         builder.Services.AddSingleton(settings);
         return builder;
     }

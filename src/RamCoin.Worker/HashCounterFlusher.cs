@@ -42,7 +42,18 @@ public sealed class HashCounterFlusher(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        await FlushAsync();
+        if (store.IsConnected)
+        {
+            await FlushAsync();
+            return;
+        }
+
+        // Waiting for a store that is down would overrun the stop deadline; say what is lost.
+        var (hashes, coins) = stats.TakePending();
+        if (hashes > 0 || coins.Count > 0)
+        {
+            logger.LogError("Store unreachable at shutdown: {Count} hashes and {Coins} coins were not written", hashes, coins.Count);
+        }
     }
 
     /// <summary>Writes what is pending; on failure it stays pending for the next flush.</summary>

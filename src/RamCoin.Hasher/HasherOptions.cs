@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RamCoin.ServiceDefaults;
@@ -12,7 +11,6 @@ public sealed class HasherOptions
 
     /// <summary>Pause before each answer (classic: 100 ms, DockerCoins' <c>sleep 0.1</c>); requests run concurrently.</summary>
     [ConfigurationKeyName("HASHER_DELAY_MS")]
-    [Range(0, 60_000, ErrorMessage = "HASHER_DELAY_MS must be from {1} to {2}.")]
     public int DelayMs { get; set; } = 100;
 
     internal void ApplyProfile(Profile profile)
@@ -24,5 +22,9 @@ public sealed class HasherOptions
     }
 }
 
-[OptionsValidator]
-public sealed partial class HasherOptionsValidator : IValidateOptions<HasherOptions>;
+public sealed class HasherOptionsValidator : IValidateOptions<HasherOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HasherOptions options) => new OptionChecks()
+        .Range("HASHER_DELAY_MS", options.DelayMs, 0, 60_000)
+        .Result;
+}

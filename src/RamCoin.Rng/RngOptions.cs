@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RamCoin.ServiceDefaults;
@@ -12,17 +11,14 @@ public sealed class RngOptions
 
     /// <summary>Pause before each answer (classic: 100 ms, DockerCoins' <c>time.sleep(0.1)</c>).</summary>
     [ConfigurationKeyName("RNG_DELAY_MS")]
-    [Range(0, 60_000, ErrorMessage = "RNG_DELAY_MS must be from {1} to {2}.")]
     public int DelayMs { get; set; } = 100;
 
     /// <summary>Requests served at once (classic: 1, which makes rng the bottleneck the scaling lessons find).</summary>
     [ConfigurationKeyName("RNG_CONCURRENCY")]
-    [Range(1, 100_000, ErrorMessage = "RNG_CONCURRENCY must be from {1} to {2}.")]
     public int Concurrency { get; set; } = 1;
 
     /// <summary>Requests that may wait in line; past this, rng answers 503 instead of queueing forever.</summary>
     [ConfigurationKeyName("RNG_QUEUE_LIMIT")]
-    [Range(0, 1_000_000, ErrorMessage = "RNG_QUEUE_LIMIT must be from {1} to {2}.")]
     public int QueueLimit { get; set; } = 10_000;
 
     internal void ApplyProfile(Profile profile)
@@ -35,5 +31,11 @@ public sealed class RngOptions
     }
 }
 
-[OptionsValidator]
-public sealed partial class RngOptionsValidator : IValidateOptions<RngOptions>;
+public sealed class RngOptionsValidator : IValidateOptions<RngOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RngOptions options) => new OptionChecks()
+        .Range("RNG_DELAY_MS", options.DelayMs, 0, 60_000)
+        .Range("RNG_CONCURRENCY", options.Concurrency, 1, 100_000)
+        .Range("RNG_QUEUE_LIMIT", options.QueueLimit, 0, 1_000_000)
+        .Result;
+}

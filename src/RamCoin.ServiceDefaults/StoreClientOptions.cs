@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -9,11 +8,9 @@ public sealed class StoreClientOptions
 {
     /// <summary>Host name or address; may carry a port (<c>redis:6380</c>), which then wins over REDIS_PORT.</summary>
     [ConfigurationKeyName("REDIS_HOST")]
-    [Required(ErrorMessage = "REDIS_HOST must not be empty.")]
     public string Host { get; set; } = PeerAddresses.Container.StoreHost;
 
     [ConfigurationKeyName("REDIS_PORT")]
-    [Range(1, 65535, ErrorMessage = "REDIS_PORT must be from {1} to {2}.")]
     public int Port { get; set; } = PeerAddresses.Container.StorePort;
 
     [ConfigurationKeyName("REDIS_PASSWORD")]
@@ -21,9 +18,14 @@ public sealed class StoreClientOptions
 
     /// <summary>How long one store command may take before it counts as failed.</summary>
     [ConfigurationKeyName("REDIS_TIMEOUT_MS")]
-    [Range(100, 60_000, ErrorMessage = "REDIS_TIMEOUT_MS must be from {1} to {2}.")]
     public int TimeoutMs { get; set; } = 2000;
 }
 
-[OptionsValidator]
-public sealed partial class StoreClientOptionsValidator : IValidateOptions<StoreClientOptions>;
+public sealed class StoreClientOptionsValidator : IValidateOptions<StoreClientOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StoreClientOptions options) => new OptionChecks()
+        .NotEmpty("REDIS_HOST", options.Host)
+        .Range("REDIS_PORT", options.Port, 1, 65535)
+        .Range("REDIS_TIMEOUT_MS", options.TimeoutMs, 100, 60_000)
+        .Result;
+}

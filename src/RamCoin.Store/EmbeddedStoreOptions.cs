@@ -1,6 +1,6 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
 
 namespace RamCoin.Store;
 
@@ -8,12 +8,10 @@ namespace RamCoin.Store;
 public sealed class EmbeddedStoreOptions
 {
     [ConfigurationKeyName("RAMCOIN_STORE_PORT")]
-    [Range(1, 65535, ErrorMessage = "RAMCOIN_STORE_PORT must be from {1} to {2}.")]
     public int Port { get; set; } = 6379;
 
     /// <summary>Address to listen on; loopback by default, so a laptop's store is not open to its network.</summary>
     [ConfigurationKeyName("RAMCOIN_BIND")]
-    [Required(ErrorMessage = "RAMCOIN_BIND must not be empty.")]
     public string Bind { get; set; } = "127.0.0.1";
 
     /// <summary>Folder for the append-only file and checkpoints; empty means an in-memory store.</summary>
@@ -25,5 +23,10 @@ public sealed class EmbeddedStoreOptions
     public string? Password { get; set; }
 }
 
-[OptionsValidator]
-public sealed partial class EmbeddedStoreOptionsValidator : IValidateOptions<EmbeddedStoreOptions>;
+public sealed class EmbeddedStoreOptionsValidator : IValidateOptions<EmbeddedStoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EmbeddedStoreOptions options) => new OptionChecks()
+        .Range("RAMCOIN_STORE_PORT", options.Port, 1, 65535)
+        .Check(System.Net.IPAddress.TryParse(options.Bind, out _), $"RAMCOIN_BIND must be an IP address (it is '{options.Bind}').")
+        .Result;
+}

@@ -28,9 +28,7 @@ public static class WorkerApi
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(
                 (o, s) => o.ApplyDefaults(s),
-                o => configuration.Bind(o))
-            .Validate(o => WorkerOptions.IsHttpUrl(o.RngUrl), "RNG_URL must be an absolute http:// or https:// URL.")
-            .Validate(o => WorkerOptions.IsHttpUrl(o.HasherUrl), "HASHER_URL must be an absolute http:// or https:// URL.");
+                o => configuration.Bind(o));
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MiningStats>();

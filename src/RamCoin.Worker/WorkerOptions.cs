@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RamCoin.ServiceDefaults;
@@ -9,40 +8,32 @@ public sealed class WorkerOptions
 {
     /// <summary>Mining loops run side by side in this worker (classic: 1, as one DockerCoins worker).</summary>
     [ConfigurationKeyName("WORKER_CONCURRENCY")]
-    [Range(1, 1024, ErrorMessage = "WORKER_CONCURRENCY must be from {1} to {2}.")]
     public int Concurrency { get; set; } = 1;
 
     /// <summary>Pause at the start of each loop (classic: 100 ms, DockerCoins' <c>time.sleep(0.1)</c>).</summary>
     [ConfigurationKeyName("WORKER_DELAY_MS")]
-    [Range(0, 60_000, ErrorMessage = "WORKER_DELAY_MS must be from {1} to {2}.")]
     public int DelayMs { get; set; } = 100;
 
     [ConfigurationKeyName("RNG_URL")]
-    [Required(ErrorMessage = "RNG_URL must not be empty.")]
     public string RngUrl { get; set; } = PeerAddresses.Container.RngUrl;
 
     [ConfigurationKeyName("HASHER_URL")]
-    [Required(ErrorMessage = "HASHER_URL must not be empty.")]
     public string HasherUrl { get; set; } = PeerAddresses.Container.HasherUrl;
 
     /// <summary>A hash that starts with this hex prefix is a coin (classic: "0", one hash in 16).</summary>
     [ConfigurationKeyName("DIFFICULTY")]
-    [RegularExpression("^[0-9a-fA-F]{0,16}$", ErrorMessage = "DIFFICULTY must be a hex prefix of at most 16 characters, such as 0 or 00.")]
     public string Difficulty { get; set; } = "0";
 
     /// <summary>Longest wait for one rng or hasher answer; a frozen peer must never block a loop forever.</summary>
     [ConfigurationKeyName("WORKER_TIMEOUT_MS")]
-    [Range(50, 60_000, ErrorMessage = "WORKER_TIMEOUT_MS must be from {1} to {2}.")]
     public int TimeoutMs { get; set; } = 5000;
 
     /// <summary>How often the hash counter is written to the store (classic: once a second).</summary>
     [ConfigurationKeyName("WORKER_FLUSH_MS")]
-    [Range(50, 60_000, ErrorMessage = "WORKER_FLUSH_MS must be from {1} to {2}.")]
     public int FlushMs { get; set; } = 1000;
 
     /// <summary>Pause after a failed loop, so that a dead peer is not hammered; short, so work resumes quickly.</summary>
     [ConfigurationKeyName("WORKER_ERROR_BACKOFF_MS")]
-    [Range(0, 60_000, ErrorMessage = "WORKER_ERROR_BACKOFF_MS must be from {1} to {2}.")]
     public int ErrorBackoffMs { get; set; } = 500;
 
     /// <summary>This worker's name in the store and on the dashboard; default: the host name (the pod name).</summary>
@@ -64,5 +55,18 @@ public sealed class WorkerOptions
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }
 
-[OptionsValidator]
-public sealed partial class WorkerOptionsValidator : IValidateOptions<WorkerOptions>;
+public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WorkerOptions options) => new OptionChecks()
+        .Range("WORKER_CONCURRENCY", options.Concurrency, 1, 1024)
+        .Range("WORKER_DELAY_MS", options.DelayMs, 0, 60_000)
+        .Range("WORKER_TIMEOUT_MS", options.TimeoutMs, 50, 60_000)
+        .Range("WORKER_FLUSH_MS", options.FlushMs, 50, 60_000)
+        .Range("WORKER_ERROR_BACKOFF_MS", options.ErrorBackoffMs, 0, 60_000)
+        .Check(WorkerOptions.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http:// or https:// URL (it is '{options.RngUrl}').")
+        .Check(WorkerOptions.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http:// or https:// URL (it is '{options.HasherUrl}').")
+        .Check(
+            options.Difficulty.Length <= 16 && options.Difficulty.All(char.IsAsciiHexDigit),
+            $"DIFFICULTY must be a hex prefix of at most 16 characters, such as 0 or 00 (it is '{options.Difficulty}').")
+        .Result;
+}

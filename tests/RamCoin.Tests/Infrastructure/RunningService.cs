@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin.Tests.Infrastructure;
+
+/// <summary>One real service on a loopback port, built exactly as the launcher builds it.</summary>
+public sealed class RunningService : IAsyncDisposable
+{
+    private RunningService(IHost host, Uri address)
+    {
+        Host = host;
+        Address = address;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public IHost Host { get; }
+
+    public Uri Address { get; }
+
+    public HttpClient Client { get; }
+
+    public T Get<T>()
+        where T : notnull => Host.Services.GetRequiredService<T>();
+
+    public static async Task<RunningService> StartAsync(
+        string service,
+        Dictionary<string, string?>? settings = null,
+        Profile profile = Profile.Classic,
+        PeerAddresses? peers = null)
+    {
+        var host = Targets.Build(service, new ServiceHostSettings
+        {
+            Service = service,
+            Profile = profile,
+            Peers = peers ?? PeerAddresses.Container,
+            ListenUrl = "http://127.0.0.1:0",
+            Overrides = settings ?? new Dictionary<string, string?>(),
+        });
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        return new RunningService(host, ((WebApplication)host).ListeningAddress());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await Host.StopAsync(timeout.Token);
+        Host.Dispose();
+    }
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using RamCoin.ServiceDefaults;
+using StackExchange.Redis;
+
+namespace RamCoin.Tests.Infrastructure;
+
+/// <summary>A real RESP store on a loopback port: our embedded Garnet, or Debian's redis-server.</summary>
+public sealed class StoreServer : IAsyncDisposable
+{
+    private readonly IHost? _garnet;
+    private readonly Process? _redis;
+    private ConnectionMultiplexer? _client;
+
+    private StoreServer(int port, IHost? garnet, Process? redis)
+    {
+        Port = port;
+        _garnet = garnet;
+        _redis = redis;
+    }
+
+    public int Port { get; }
+
+    public string Kind => _redis is null ? "garnet" : "redis-server";
+
+    /// <summary>Peers for a service under test: this store, and the given rng and hasher.</summary>
+    public PeerAddresses Peers(Uri? rng = null, Uri? hasher = null) =>
+        new(rng?.ToString() ?? "http://rng", hasher?.ToString() ?? "http://hasher", "127.0.0.1", Port);
+
+    public async Task<IDatabase> DatabaseAsync()
+    {
+        _client ??= await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{Port}");
+        return _client.GetDatabase();
+    }
+
+    public static Task<StoreServer> StartAsync(string kind) =>
+        kind == "redis-server" ? StartRedisAsync() : StartGarnetAsync();
+
+    public static async Task<StoreServer> StartGarnetAsync(string? dataDir = null)
+    {
+        var port = FreePort.Next();
+        var host = Targets.Build(ServiceNames.Store, new ServiceHostSettings
+        {
+            Service = ServiceNames.Store,
+            Overrides = new Dictionary<string, string?>
+            {
+                ["RAMCOIN_STORE_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                ["RAMCOIN_DATA_DIR"] = dataDir ?? "",
+            },
+        });
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        return new StoreServer(port, host, null);
+    }
+
+    public static async Task<StoreServer> StartRedisAsync()
+    {
+        var path = RedisServerPath
+            ?? throw new InvalidOperationException("redis-server is not installed (apt-get install -y redis-server; .ci/run does it).");
+        var port = FreePort.Next();
+        var process = Process.Start(new ProcessStartInfo(path)
+        {
+            ArgumentList = { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new StoreServer(port, null, process);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try
+            {
+                await (await server.DatabaseAsync()).PingAsync();
+                return server;
+            }
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                server._client?.Dispose();
+                server._client = null;
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    /// <summary>Where Debian puts redis-server; null when it is not installed.</summary>
+    public static string? RedisServerPath => File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : null;
+
+    /// <summary>Skips a redis-server test with the reason, on a machine without it (CI installs it and fails on skips).</summary>
+    public static void SkipUnlessRedisInstalled(string kind)
+    {
+        if (kind == "redis-server" && RedisServerPath is null)
+        {
+            Assert.Skip("redis-server is not installed: run 'apt-get install -y redis-server' (bash .ci/run installs it).");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client is not null)
+        {
+            await _client.DisposeAsync();
+        }
+
+        if (_garnet is not null)
+        {
+            await _garnet.StopAsync(CancellationToken.None);
+            _garnet.Dispose();
+        }
+
+        if (_redis is not null)
+        {
+            _redis.Kill();
+            await _redis.WaitForExitAsync();
+            _redis.Dispose();
+        }
+    }
+}

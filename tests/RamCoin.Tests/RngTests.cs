@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Net;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+
+namespace RamCoin.Tests;
+
+public sealed class RngTests
+{
+    private static readonly Dictionary<string, string?> NoDelay = new() { ["RNG_DELAY_MS"] = "0" };
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task RootSaysRngIsRunningOnThisHost()
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, NoDelay);
+
+        var text = await rng.Client.GetStringAsync("/", Ct);
+
+        Assert.Equal($"RNG running on {Environment.MachineName}\n", text);
+    }
+
+    [Theory]
+    [InlineData(32)]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(1_048_576)]
+    public async Task ReturnsTheRequestedNumberOfBytesAsOctetStream(int count)
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, NoDelay);
+
+        using var response = await rng.Client.GetAsync($"/{count}", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(count, (await response.Content.ReadAsByteArrayAsync(Ct)).Length);
+    }
+
+    [Fact]
+    public async Task BytesAreRandom()
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, NoDelay);
+
+        var first = await rng.Client.GetByteArrayAsync("/32", Ct);
+        var second = await rng.Client.GetByteArrayAsync("/32", Ct);
+
+        Assert.NotEqual(first, second);
+        Assert.True(first.Distinct().Count() > 8, "32 random bytes have many distinct values");
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("abc")]
+    [InlineData("1048577")]
+    [InlineData("99999999999999999999999")]
+    [InlineData("3.5")]
+    [InlineData("%20")]
+    public async Task RefusesCountsThatAreNotFrom0To1MiBWithAProblem(string count)
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, NoDelay);
+
+        using var response = await rng.Client.GetAsync($"/{count}", Ct);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("1048576", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WrongMethodGets405WithAllowAndAProblem()
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, NoDelay);
+
+        using var response = await rng.Client.PostAsync("/32", new ByteArrayContent([1]), Ct);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.MethodNotAllowed);
+        Assert.Contains("GET", response.Content.Headers.Allow);
+    }
+
+    [Fact]
+    public async Task AtConcurrencyOneServesTwoRequestsOneAfterTheOther()
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RNG_DELAY_MS"] = "400", ["RNG_CONCURRENCY"] = "1" });
+        await rng.Client.GetByteArrayAsync("/1", Ct); // warm up the connection pool and JIT
+
+        var clock = Stopwatch.StartNew();
+        var finished = await Task.WhenAll(Enumerable.Range(0, 2).Select(async _ =>
+        {
+            await rng.Client.GetByteArrayAsync("/32", Ct);
+            return clock.ElapsedMilliseconds;
+        }));
+
+        Array.Sort(finished);
+        // Served in line: the second answer comes a whole delay after the first, not beside it.
+        Assert.True(finished[1] >= 800, $"two requests took {finished[1]} ms; one at a time needs at least 800");
+        Assert.True(finished[1] - finished[0] >= 350, $"answers {finished[0]} and {finished[1]} ms came together");
+    }
+
+    [Fact]
+    public async Task AtHigherConcurrencyServesRequestsSideBySide()
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RNG_DELAY_MS"] = "1000", ["RNG_CONCURRENCY"] = "4" });
+        await rng.Client.GetByteArrayAsync("/1", Ct);
+
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => rng.Client.GetByteArrayAsync("/32", Ct)));
+
+        Assert.True(clock.ElapsedMilliseconds < 3000, $"four requests took {clock.ElapsedMilliseconds} ms; one at a time takes 4000");
+    }
+
+    [Fact]
+    public async Task ClassicProfileWaitsAbout100MsAndFastProfileDoesNot()
+    {
+        await using var classic = await RunningService.StartAsync(ServiceNames.Rng);
+        await using var fast = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        await classic.Client.GetByteArrayAsync("/1", Ct);
+        await fast.Client.GetByteArrayAsync("/1", Ct);
+
+        var clock = Stopwatch.StartNew();
+        await classic.Client.GetByteArrayAsync("/32", Ct);
+        var classicMs = clock.ElapsedMilliseconds;
+        clock.Restart();
+        await fast.Client.GetByteArrayAsync("/32", Ct);
+        var fastMs = clock.ElapsedMilliseconds;
+
+        Assert.True(classicMs >= 100, $"classic answered in {classicMs} ms");
+        Assert.True(fastMs < classicMs, $"fast answered in {fastMs} ms, classic in {classicMs} ms");
+    }
+}

@@ -28,22 +28,32 @@ public sealed class RunningService : IAsyncDisposable
         string service,
         Dictionary<string, string?>? settings = null,
         Profile profile = Profile.Classic,
-        PeerAddresses? peers = null)
+        PeerAddresses? peers = null,
+        int port = 0)
     {
         var host = Targets.Build(service, new ServiceHostSettings
         {
             Service = service,
             Profile = profile,
             Peers = peers ?? PeerAddresses.Container,
-            ListenUrl = "http://127.0.0.1:0",
+            ListenUrl = $"http://127.0.0.1:{port}",
             Overrides = settings ?? new Dictionary<string, string?>(),
         });
         await host.StartAsync(TestContext.Current.CancellationToken);
         return new RunningService(host, ((WebApplication)host).ListeningAddress());
     }
 
+    private bool _disposed;
+
+    /// <summary>Stops the service (idempotent: a test may stop it early to check what it flushed).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Client.Dispose();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await Host.StopAsync(timeout.Token);

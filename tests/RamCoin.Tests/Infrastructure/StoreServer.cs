@@ -37,20 +37,20 @@ public sealed class StoreServer : IAsyncDisposable
     public static Task<StoreServer> StartAsync(string kind) =>
         kind == "redis-server" ? StartRedisAsync() : StartGarnetAsync();
 
-    public static async Task<StoreServer> StartGarnetAsync(string? dataDir = null)
+    public static async Task<StoreServer> StartGarnetAsync(string? dataDir = null, int? port = null)
     {
-        var port = FreePort.Next();
+        port ??= FreePort.Next();
         var host = Targets.Build(ServiceNames.Store, new ServiceHostSettings
         {
             Service = ServiceNames.Store,
             Overrides = new Dictionary<string, string?>
             {
-                ["RAMCOIN_STORE_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                ["RAMCOIN_STORE_PORT"] = port.Value.ToString(CultureInfo.InvariantCulture),
                 ["RAMCOIN_DATA_DIR"] = dataDir ?? "",
             },
         });
         await host.StartAsync(TestContext.Current.CancellationToken);
-        return new StoreServer(port, host, null);
+        return new StoreServer(port.Value, host, null);
     }
 
     public static async Task<StoreServer> StartRedisAsync()

@@ -1,0 +1,151 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+using RamCoin.Worker;
+using StackExchange.Redis;
+
+namespace RamCoin.Tests;
+
+public sealed class WorkerTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("garnet")]
+    [InlineData("redis-server")]
+    public async Task CountsAndCoinsLandInTheStoreAndEveryCoinVerifies(string kind)
+    {
+        StoreServer.SkipUnlessRedisInstalled(kind);
+        await using var store = await StoreServer.StartAsync(kind);
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new() { ["WORKER_FLUSH_MS"] = "200", ["WORKER_ID"] = "test-worker" },
+            Profile.Fast,
+            store.Peers(rng.Address, hasher.Address));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Written >= 100 && stats.CoinsWritten >= 3, "the worker writes 100 hashes and 3 coins");
+        var status = await worker.Client.GetFromJsonAsync<JsonElement>("/status", Ct);
+        await worker.DisposeAsync(); // stops the loops, then flushes what is pending
+
+        var db = await store.DatabaseAsync();
+        Assert.Equal("test-worker", status.GetProperty("instanceId").GetString());
+        Assert.True(status.GetProperty("hashesComputed").GetInt64() >= status.GetProperty("hashesWritten").GetInt64());
+        Assert.Equal(stats.Computed, stats.Written);
+        Assert.Equal(stats.Computed, (long)await db.StringGetAsync(StoreKeys.Hashes));
+        Assert.Equal(stats.Computed, (long)await db.HashGetAsync(StoreKeys.WorkerHashes, "test-worker"));
+        Assert.True(await db.HashExistsAsync(StoreKeys.WorkerSeen, "test-worker"));
+
+        var wallet = await db.HashGetAllAsync(StoreKeys.Wallet);
+        Assert.Equal(stats.CoinsWritten, wallet.Length);
+        Assert.Equal(stats.CoinsFound, wallet.Length);
+        foreach (var coin in wallet)
+        {
+            var bytes = (byte[])coin.Value!;
+            Assert.Equal(32, bytes.Length);
+            Assert.Equal(coin.Name.ToString(), Convert.ToHexStringLower(SHA256.HashData(bytes)));
+            Assert.StartsWith("0", coin.Name.ToString(), StringComparison.Ordinal);
+        }
+
+        // Roughly one hash in 16 starts with "0": a wallet far from that means coins are lost or invented.
+        Assert.InRange(wallet.Length, stats.Computed / 40, stats.Computed / 6);
+    }
+
+    [Fact]
+    public async Task HarderDifficultyKeepsOnlyHashesWithTheLongerPrefix()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["DIFFICULTY"] = "00", ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.CoinsWritten >= 2, "the worker finds 2 coins at difficulty 00");
+        await worker.DisposeAsync();
+
+        var wallet = await (await store.DatabaseAsync()).HashKeysAsync(StoreKeys.Wallet);
+        Assert.NotEmpty(wallet);
+        Assert.All(wallet, key => Assert.StartsWith("00", key.ToString(), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task KeepsGoingWhileRngIsDownAndResumesWhenItComesBack()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        var rngPort = FreePort.Next();
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new() { ["WORKER_FLUSH_MS"] = "200", ["WORKER_ERROR_BACKOFF_MS"] = "100" },
+            Profile.Fast,
+            store.Peers(new Uri($"http://127.0.0.1:{rngPort}"), hasher.Address));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Errors >= 3, "failed loops are counted as errors");
+        Assert.Equal(0, stats.Computed);
+
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast, port: rngPort);
+        await Eventually.TrueAsync(() => stats.Written >= 10, "the worker resumes once rng answers");
+    }
+
+    [Fact]
+    public async Task AFrozenHasherTimesOutInsteadOfBlockingTheLoop()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, new() { ["HASHER_DELAY_MS"] = "30000" });
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new() { ["WORKER_TIMEOUT_MS"] = "200", ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "1" },
+            Profile.Fast,
+            store.Peers(rng.Address, hasher.Address));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Errors >= 3, "three timed-out calls in a few seconds, not one call stuck for 30 s");
+        Assert.Equal(0, stats.Computed);
+    }
+
+    [Fact]
+    public async Task KeepsCountsWhileTheStoreIsDownAndWritesThemWhenItComesBack()
+    {
+        var storePort = FreePort.Next();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new() { ["WORKER_FLUSH_MS"] = "200", ["REDIS_TIMEOUT_MS"] = "300", ["WORKER_CONCURRENCY"] = "2" },
+            Profile.Fast,
+            new PeerAddresses(rng.Address.ToString(), hasher.Address.ToString(), "127.0.0.1", storePort));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Computed >= 50, "the worker mines while the store is down");
+        Assert.Equal(0, stats.Written);
+
+        await using var store = await StoreServerOnPort(storePort);
+        await Eventually.TrueAsync(() => stats.Written >= 50, "pending counts reach the store once it is back");
+        await worker.DisposeAsync();
+
+        Assert.Equal(stats.Computed, (long)await (await store.DatabaseAsync()).StringGetAsync(StoreKeys.Hashes));
+    }
+
+    private static async Task<StoreServer> StoreServerOnPort(int port)
+    {
+        // Garnet takes the port given; retry briefly in case the port is still in TIME_WAIT.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await StoreServer.StartGarnetAsync(port: port);
+            }
+            catch (Exception) when (attempt < 20)
+            {
+                await Task.Delay(100, Ct);
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace RamCoin.Tests;
+
+public sealed partial class LauncherTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task FastProfileMinesAndEverythingItCountedIsInTheStoreAfterARestart()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ramcoin-test-").FullName;
+        var (webui, rng, hasher, worker, store) = (FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next());
+        string[] ports = ["--webui-port", $"{webui}", "--rng-port", $"{rng}", "--hasher-port", $"{hasher}", "--worker-port", $"{worker}", "--store-port", $"{store}"];
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        long coins;
+        string output;
+        try
+        {
+            await using (var run = LauncherProcess.Start([.. ports, "--profile", "fast", "--data-dir", dataDir]))
+            {
+                await run.WaitForOutputAsync("RamCoin is running");
+                Assert.Contains($"Open http://127.0.0.1:{webui}/", run.Output, StringComparison.Ordinal);
+
+                // The web UI's counter rises.
+                var first = await Hashes(http, webui);
+                await Eventually.TrueAsync(async () => await Hashes(http, webui) > first + 100, "/json hashes rise");
+
+                // Each service answers on its own port, as in the classic compose file.
+                Assert.Equal(32, (await http.GetByteArrayAsync($"http://127.0.0.1:{rng}/32", Ct)).Length);
+                using var hashed = await http.PostAsync($"http://127.0.0.1:{hasher}/", new StringContent("abc"), Ct);
+                Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", await hashed.Content.ReadAsStringAsync(Ct));
+
+                // The worker's totals bracket the store's counter: written <= counted <= computed.
+                var before = await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{worker}/status", Ct);
+                var counted = await Hashes(http, webui);
+                var after = await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{worker}/status", Ct);
+                Assert.InRange(counted, before.GetProperty("hashesWritten").GetInt64(), after.GetProperty("hashesComputed").GetInt64());
+
+                var clock = Stopwatch.StartNew();
+                run.Terminate();
+                Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(10)), "ramcoin stops after SIGTERM");
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5.5), $"ramcoin took {clock.Elapsed} to stop; the budget is 5 s");
+                Assert.Equal(0, run.ExitCode);
+                coins = after.GetProperty("coinsFound").GetInt64();
+                output = run.Output;
+            }
+
+            // Every hash the worker logged ("N units of work done") is in the counter after a restart.
+            var logged = UnitsOfWork().Matches(output).Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+            Assert.True(logged > 100, $"the worker logged {logged} units of work");
+            await using var storeOnly = LauncherProcess.Start(["store", "--store-port", $"{store}", "--data-dir", dataDir]);
+            await storeOnly.WaitForOutputAsync("RamCoin is running");
+            await using var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{store}");
+            var db = client.GetDatabase();
+            Assert.Equal(logged, (long)await db.StringGetAsync(StoreKeys.Hashes));
+            Assert.Equal(logged, (await db.HashValuesAsync(StoreKeys.WorkerHashes)).Sum(v => (long)v));
+            Assert.True(await db.HashLengthAsync(StoreKeys.Wallet) >= coins, "the wallet survived the restart");
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ATakenPortGivesAOneLineErrorAndANonZeroExit()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        await using var run = LauncherProcess.Start(["rng", "--rng-port", $"{port}"]);
+
+        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal($"ramcoin: rng did not start: port {port} is already in use (choose another with --rng-port or RAMCOIN_RNG_PORT).", run.Error.Trim());
+    }
+
+    [Theory]
+    [InlineData("--profile turbo", "ramcoin: --profile / RAMCOIN_PROFILE: 'turbo' is not a profile (classic or fast).")]
+    [InlineData("--rng-port 70000", "ramcoin: --rng-port / RAMCOIN_RNG_PORT: '70000' is not a port number (1-65535).")]
+    [InlineData("miner", "ramcoin: unknown target 'miner' (choose all, or from store, rng, hasher, webui, worker).")]
+    [InlineData("--rng-port 9999 --hasher-port 9999", "ramcoin: rng and hasher are both set to port 9999.")]
+    [InlineData("--bind localhost", "ramcoin: --bind / RAMCOIN_BIND: 'localhost' is not an IP address (such as 127.0.0.1 or 0.0.0.0).")]
+    public async Task ABadOptionGivesAOneLineErrorAndExitCode2(string args, string message)
+    {
+        await using var run = LauncherProcess.Start(args.Split(' '));
+
+        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(message, run.Error.Trim());
+    }
+
+    [Fact]
+    public async Task ABadServiceSettingNamesTheVariable()
+    {
+        await using var run = LauncherProcess.Start(["rng", "--rng-port", $"{FreePort.Next()}"], new Dictionary<string, string> { ["RNG_CONCURRENCY"] = "0" });
+
+        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("ramcoin: rng did not start: RNG_CONCURRENCY must be from 1 to 100000 (it is 0).", run.Error.Trim());
+    }
+
+    [Fact]
+    public async Task AnUnusableDataDirectoryGivesAOneLineError()
+    {
+        await using var run = LauncherProcess.Start(["store", "--store-port", $"{FreePort.Next()}", "--data-dir", "/proc/ramcoin-cannot-be-here"]);
+
+        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(1, run.ExitCode);
+        var error = run.Error.Trim();
+        Assert.StartsWith("ramcoin: store did not start: data directory '/proc/ramcoin-cannot-be-here' is not usable", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error);
+    }
+
+    [Fact]
+    public async Task AloneAServiceHonoursAspNetCoreHttpPorts()
+    {
+        var port = FreePort.Next();
+        await using var run = LauncherProcess.Start(["hasher"], new Dictionary<string, string> { ["ASPNETCORE_HTTP_PORTS"] = $"{port}" });
+        await run.WaitForOutputAsync("RamCoin is running");
+        using var http = new HttpClient();
+
+        Assert.StartsWith("HASHER running on ", await http.GetStringAsync($"http://127.0.0.1:{port}/", Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AloneAServiceFindsItsPeersByContainerNamesAndTogetherOnLocalPorts()
+    {
+        var alone = Launcher.HostSettings(new LauncherSettings { Targets = [ServiceNames.Worker] }, ServiceNames.Worker);
+        var together = Launcher.HostSettings(new LauncherSettings(), ServiceNames.Worker);
+
+        Assert.Equal(new PeerAddresses("http://rng", "http://hasher", "redis", 6379), alone.Peers);
+        Assert.Equal(new PeerAddresses("http://127.0.0.1:8001", "http://127.0.0.1:8002", "127.0.0.1", 6379), together.Peers);
+        Assert.Equal("http://127.0.0.1:8003", together.ListenUrl);
+    }
+
+    private static async Task<long> Hashes(HttpClient http, int webui) =>
+        (await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{webui}/json", Ct)).GetProperty("hashes").GetInt64();
+
+    [GeneratedRegex(@"(\d+) units of work done, updating hash counter")]
+    private static partial Regex UnitsOfWork();
+}

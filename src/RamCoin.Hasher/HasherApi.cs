@@ -23,7 +23,7 @@ public static class HasherApi
     public static RouteGroupBuilder MapHasherApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("");
-        group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"HASHER running on {identity.HostName}\n"));
+        group.MapRunningOn("HASHER");
         group.MapPost("/", HashBodyAsync);
         return group;
     }

@@ -25,7 +25,7 @@ public static class RngApi
     public static RouteGroupBuilder MapRngApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("");
-        group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"RNG running on {identity.HostName}\n"));
+        group.MapRunningOn("RNG");
         group.MapGet("/{count}", GetRandomBytesAsync);
         return group;
     }

@@ -113,6 +113,10 @@ public static class ServiceHost
         return app;
     }
 
+    /// <summary>DockerCoins' <c>GET /</c>: "RNG running on &lt;host&gt;", answered at once, calling nothing.</summary>
+    public static RouteHandlerBuilder MapRunningOn(this IEndpointRouteBuilder group, string label) =>
+        group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"{label} running on {identity.HostName}\n"));
+
     /// <summary>The first address a started service listens on, for tests and for the launcher's banner.</summary>
     public static Uri ListeningAddress(this WebApplication app)
     {

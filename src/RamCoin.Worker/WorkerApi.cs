@@ -45,7 +45,7 @@ public static class WorkerApi
     public static RouteGroupBuilder MapWorkerApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("");
-        group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"WORKER running on {identity.HostName}\n"));
+        group.MapRunningOn("WORKER");
         group.MapGet("/status", GetStatus);
         return group;
     }

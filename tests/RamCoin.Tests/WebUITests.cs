@@ -63,6 +63,21 @@ public sealed partial class WebUITests
     }
 
     [Fact]
+    public async Task ReadsAPasswordProtectedStoreWithRedisPassword()
+    {
+        await using var store = await StoreServer.StartGarnetAsync(password: "s3cret");
+        await (await store.DatabaseAsync()).StringSetAsync(StoreKeys.Hashes, 7);
+        await using var wrong = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_PASSWORD"] = "nope", ["REDIS_TIMEOUT_MS"] = "500" }, peers: store.Peers());
+        await using var right = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_PASSWORD"] = "s3cret" }, peers: store.Peers());
+
+        var json = await right.Client.GetFromJsonAsync<JsonElement>("/json", Ct);
+        using var refused = await wrong.Client.GetAsync("/json", Ct);
+
+        Assert.Equal(7, json.GetProperty("hashes").GetInt64());
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+    }
+
+    [Fact]
     public async Task JsonOfAnEmptyStoreIsZero()
     {
         await using var store = await StoreServer.StartGarnetAsync();

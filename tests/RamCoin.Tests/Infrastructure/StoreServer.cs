@@ -12,6 +12,7 @@ public sealed class StoreServer : IAsyncDisposable
     private readonly IHost? _garnet;
     private readonly Process? _redis;
     private ConnectionMultiplexer? _client;
+    private string? _password;
 
     private StoreServer(int port, IHost? garnet, Process? redis)
     {
@@ -30,14 +31,14 @@ public sealed class StoreServer : IAsyncDisposable
 
     public async Task<IDatabase> DatabaseAsync()
     {
-        _client ??= await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{Port}");
+        _client ??= await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { { "127.0.0.1", Port } }, Password = _password });
         return _client.GetDatabase();
     }
 
     public static Task<StoreServer> StartAsync(string kind) =>
         kind == "redis-server" ? StartRedisAsync() : StartGarnetAsync();
 
-    public static async Task<StoreServer> StartGarnetAsync(string? dataDir = null, int? port = null)
+    public static async Task<StoreServer> StartGarnetAsync(string? dataDir = null, int? port = null, string? password = null)
     {
         port ??= FreePort.Next();
         var host = Targets.Build(ServiceNames.Store, new ServiceHostSettings
@@ -47,10 +48,11 @@ public sealed class StoreServer : IAsyncDisposable
             {
                 ["RAMCOIN_STORE_PORT"] = port.Value.ToString(CultureInfo.InvariantCulture),
                 ["RAMCOIN_DATA_DIR"] = dataDir ?? "",
+                ["REDIS_PASSWORD"] = password,
             },
         });
         await host.StartAsync(TestContext.Current.CancellationToken);
-        return new StoreServer(port.Value, host, null);
+        return new StoreServer(port.Value, host, null) { _password = password };
     }
 
     public static async Task<StoreServer> StartRedisAsync()

@@ -17,4 +17,7 @@ public static class StoreKeys
 
     /// <summary>Hash: worker instance → unix seconds of its last flush.</summary>
     public const string WorkerSeen = "ramcoin:worker:seen";
+
+    /// <summary>Hash: worker run ("instance/run id") → sequence number of its last applied flush (exactly-once writes).</summary>
+    public const string WorkerFlushes = "ramcoin:worker:flushes";
 }

@@ -8,7 +8,11 @@ namespace RamCoin.Worker;
 
 /// <summary>
 /// Once a second, DockerCoins' <c>INCRBY hashes N</c> and its log line, plus this worker's own counts and the
-/// coins found, in one MULTI/EXEC so the counter and the wallet move together. On stop, a last flush.
+/// coins found, in one MULTI/EXEC so the counter and the wallet move together.
+/// Exactly once: every batch carries a sequence number, recorded in the same transaction in
+/// <see cref="StoreKeys.WorkerFlushes"/>, and the transaction runs only if the previous number is the one
+/// recorded. A batch whose reply was lost is retried unchanged; if the store already holds its number,
+/// it was applied and is not applied again. On stop, a last flush.
 /// </summary>
 public sealed class HashCounterFlusher(
     StoreClient store,
@@ -18,10 +22,21 @@ public sealed class HashCounterFlusher(
     TimeProvider time,
     ILogger<HashCounterFlusher> logger) : BackgroundService
 {
-    private readonly string _instanceId = string.IsNullOrWhiteSpace(options.Value.InstanceId) ? identity.HostName : options.Value.InstanceId;
+    /// <summary>Coins in one transaction at most, so that a long outage's backlog goes out in bounded steps.</summary>
+    public const int MaxCoinsPerBatch = 5000;
+
+    private readonly string _instanceId = options.Value.InstanceIdOr(identity.HostName);
     private readonly SemaphoreSlim _flushing = new(1, 1);
+    private FlushBatch? _unconfirmed;
+    private long _sequence;
+
+    /// <summary>The sequence the store holds for this run, as far as this worker knows (0: none yet).</summary>
+    private long _applied;
 
     public string InstanceId => _instanceId;
+
+    /// <summary>This run's field in the flush ledger: instance and a per-process id, so restarts start afresh.</summary>
+    public string RunKey { get; } = $"{options.Value.InstanceIdOr(identity.HostName)}/{Guid.NewGuid():N}";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -45,39 +60,35 @@ public sealed class HashCounterFlusher(
         if (store.IsConnected)
         {
             await FlushAsync();
+            await ForgetRunAsync();
             return;
         }
 
         // Waiting for a store that is down would overrun the stop deadline; say what is lost.
-        var (hashes, coins) = stats.TakePending();
-        if (hashes > 0 || coins.Count > 0)
+        var (hashes, coins) = stats.TakePending(int.MaxValue);
+        hashes += _unconfirmed?.Hashes ?? 0;
+        var coinCount = coins.Count + (_unconfirmed?.Coins.Count ?? 0);
+        if (hashes > 0 || coinCount > 0)
         {
-            logger.LogError("Store unreachable at shutdown: {Count} hashes and {Coins} coins were not written", hashes, coins.Count);
+            logger.LogError("Store unreachable at shutdown: {Count} hashes and {Coins} coins were not written", hashes, coinCount);
         }
     }
 
-    /// <summary>Writes what is pending; on failure it stays pending for the next flush.</summary>
+    /// <summary>Writes the unconfirmed batch again if there is one, then what is pending; failures stay for the next flush.</summary>
     public async Task FlushAsync()
     {
         await _flushing.WaitAsync();
         try
         {
-            var (hashes, coins) = stats.TakePending();
+            if (_unconfirmed is not null && !await TryWriteAsync(_unconfirmed))
+            {
+                return;
+            }
+
+            var (hashes, coins) = stats.TakePending(MaxCoinsPerBatch);
             logger.LogInformation("{Count} units of work done, updating hash counter", hashes);
-            try
-            {
-                var created = await WriteAsync(hashes, coins);
-                stats.Confirm(hashes, coins.Count);
-                if (created < coins.Count)
-                {
-                    logger.LogInformation("We already had {Count} of those coins", coins.Count - created);
-                }
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                stats.Restore(hashes, coins);
-                logger.LogWarning("Store write failed, keeping {Count} hashes and {Coins} coins for the next try: {Reason}", hashes, coins.Count, ex.Message);
-            }
+            _unconfirmed = new FlushBatch(++_sequence, hashes, coins);
+            await TryWriteAsync(_unconfirmed);
         }
         finally
         {
@@ -85,20 +96,71 @@ public sealed class HashCounterFlusher(
         }
     }
 
-    private async Task<int> WriteAsync(long hashes, List<Coin> coins)
+    private async Task<bool> TryWriteAsync(FlushBatch batch)
+    {
+        try
+        {
+            var created = await WriteOnceAsync(batch);
+            stats.Confirm(batch.Hashes, batch.Coins.Count);
+            _unconfirmed = null;
+            if (created < batch.Coins.Count)
+            {
+                logger.LogInformation("We already had {Count} of those coins", batch.Coins.Count - created);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            logger.LogWarning(
+                "Store write failed, keeping batch {Sequence} ({Count} hashes, {Coins} coins) for the next try: {Reason}",
+                batch.Sequence, batch.Hashes, batch.Coins.Count, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Applies the batch unless the store already has it; answers how many coins were new.</summary>
+    private async Task<int> WriteOnceAsync(FlushBatch batch)
     {
         var db = await store.GetDatabaseAsync();
         var transaction = db.CreateTransaction();
-        _ = transaction.StringIncrementAsync(StoreKeys.Hashes, hashes);
-        _ = transaction.HashIncrementAsync(StoreKeys.WorkerHashes, _instanceId, hashes);
+        transaction.AddCondition(_applied == 0
+            ? Condition.HashNotExists(StoreKeys.WorkerFlushes, RunKey)
+            : Condition.HashEqual(StoreKeys.WorkerFlushes, RunKey, _applied));
+        _ = transaction.StringIncrementAsync(StoreKeys.Hashes, batch.Hashes);
+        _ = transaction.HashIncrementAsync(StoreKeys.WorkerHashes, _instanceId, batch.Hashes);
         _ = transaction.HashSetAsync(StoreKeys.WorkerSeen, _instanceId, time.GetUtcNow().ToUnixTimeSeconds());
-        var coinWrites = coins.Select(c => transaction.HashSetAsync(StoreKeys.Wallet, c.Hash, c.Bytes)).ToList();
-        if (!await transaction.ExecuteAsync())
+        _ = transaction.HashSetAsync(StoreKeys.WorkerFlushes, RunKey, batch.Sequence);
+        var coinWrites = batch.Coins.Select(c => transaction.HashSetAsync(StoreKeys.Wallet, c.Hash, c.Bytes)).ToList();
+        if (await transaction.ExecuteAsync())
         {
-            throw new RedisException("the store refused the transaction");
+            _applied = batch.Sequence;
+            return (await Task.WhenAll(coinWrites)).Count(created => created);
         }
 
-        var results = await Task.WhenAll(coinWrites);
-        return results.Count(created => created);
+        // The condition failed: either this batch was applied and its reply lost, or the store lost our ledger.
+        var recorded = await db.HashGetAsync(StoreKeys.WorkerFlushes, RunKey);
+        if (recorded.TryParse(out long sequence) && sequence == batch.Sequence)
+        {
+            _applied = sequence;
+            logger.LogInformation("Batch {Sequence} was already applied (its reply was lost); not applying it twice", sequence);
+            return batch.Coins.Count;
+        }
+
+        _applied = recorded.TryParse(out sequence) ? sequence : 0;
+        throw new RedisException($"the store's flush ledger says {(recorded.IsNull ? "nothing" : recorded.ToString())} for this worker, not {batch.Sequence - 1}; retrying");
+    }
+
+    /// <summary>A clean stop removes this run's ledger entry: the next run has its own.</summary>
+    private async Task ForgetRunAsync()
+    {
+        try
+        {
+            await (await store.GetDatabaseAsync()).HashDeleteAsync(StoreKeys.WorkerFlushes, RunKey);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            logger.LogWarning("Could not remove this run's flush ledger entry: {Reason}", ex.Message);
+        }
     }
 }

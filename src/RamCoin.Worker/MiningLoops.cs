@@ -19,6 +19,7 @@ public sealed class MiningLoops(
 {
     private readonly WorkerOptions _options = options.Value;
     private readonly string _prefix = options.Value.Difficulty.ToLowerInvariant();
+    private long _lastFailureLog = long.MinValue / 2;
 
     // A coin is one hash in 16 at the classic difficulty: at fast-profile speeds a log line each would flood.
     private readonly LogLevel _coinLogLevel = settings.Profile == Profile.Fast ? LogLevel.Debug : LogLevel.Information;
@@ -38,11 +39,12 @@ public sealed class MiningLoops(
             {
                 return;
             }
-            catch (Exception ex) when (ex is HttpRequestException or InvalidDataException or OperationCanceledException)
+            catch (Exception ex)
             {
-                // OperationCanceledException without a stop request is HttpClient's timeout.
+                // Whatever failed (timeout, refused connection, open circuit, a bad answer), the loop goes on:
+                // no hash is counted for it, and a short pause spares a peer that is down.
                 stats.RecordError();
-                logger.LogWarning("Loop failed, going on: {Reason}", ex.Message);
+                LogFailure(ex);
                 if (!await PauseAsync(_options.ErrorBackoffMs, stoppingToken))
                 {
                     return;
@@ -63,11 +65,25 @@ public sealed class MiningLoops(
         if (hash.StartsWith(_prefix, StringComparison.Ordinal))
         {
             logger.Log(_coinLogLevel, "Coin found: {Prefix}...", hash[..8]);
-            stats.RecordHash(new Coin(hash, bytes));
+            if (!stats.RecordHash(new Coin(hash, bytes)))
+            {
+                logger.LogWarning("Coin {Prefix}... dropped: {Max} coins already wait for the store (WORKER_MAX_PENDING_COINS)", hash[..8], _options.MaxPendingCoins);
+            }
         }
         else
         {
             stats.RecordHash(null);
+        }
+    }
+
+    /// <summary>At most one line a second: with many loops and a peer down, every failure would flood the log.</summary>
+    private void LogFailure(Exception ex)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastFailureLog);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastFailureLog, now, last) == last)
+        {
+            logger.LogWarning("Loop failed, going on ({Errors} failures so far): {Reason}", stats.Errors, ex.Message);
         }
     }
 

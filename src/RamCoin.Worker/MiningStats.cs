@@ -7,9 +7,9 @@ public sealed record Coin(string Hash, byte[] Bytes);
 
 /// <summary>
 /// What this worker has computed and what has reached the store. Counts and coins wait here until a
-/// flush writes them, and go back here when a flush fails, so a store outage loses nothing.
+/// flush writes them, so a store outage loses nothing; coins waiting are bounded (WORKER_MAX_PENDING_COINS).
 /// </summary>
-public sealed class MiningStats
+public sealed class MiningStats(int maxPendingCoins)
 {
     private readonly ConcurrentQueue<Coin> _coins = new();
     private long _computed;
@@ -17,6 +17,7 @@ public sealed class MiningStats
     private long _written;
     private long _coinsFound;
     private long _coinsWritten;
+    private long _coinsDropped;
     private long _errors;
 
     public long Computed => Interlocked.Read(ref _computed);
@@ -27,29 +28,41 @@ public sealed class MiningStats
 
     public long CoinsWritten => Interlocked.Read(ref _coinsWritten);
 
+    /// <summary>Coins found while the pending queue was full: counted as hashes, not kept.</summary>
+    public long CoinsDropped => Interlocked.Read(ref _coinsDropped);
+
     public long Errors => Interlocked.Read(ref _errors);
 
-    public int CoinsPending => _coins.Count;
-
-    public void RecordHash(Coin? coin)
+    /// <summary>Records one computed hash; false when its coin had to be dropped because too many wait.</summary>
+    public bool RecordHash(Coin? coin)
     {
+        var kept = true;
         if (coin is not null)
         {
-            _coins.Enqueue(coin);
             Interlocked.Increment(ref _coinsFound);
+            if (_coins.Count < maxPendingCoins)
+            {
+                _coins.Enqueue(coin);
+            }
+            else
+            {
+                Interlocked.Increment(ref _coinsDropped);
+                kept = false;
+            }
         }
 
         Interlocked.Increment(ref _computed);
         Interlocked.Increment(ref _unflushed);
+        return kept;
     }
 
     public void RecordError() => Interlocked.Increment(ref _errors);
 
-    /// <summary>Takes what the next flush writes; give it back with <see cref="Restore"/> if the write fails.</summary>
-    public (long Hashes, List<Coin> Coins) TakePending()
+    /// <summary>Takes what the next flush writes: every pending count, and at most <paramref name="maxCoins"/> coins.</summary>
+    public (long Hashes, List<Coin> Coins) TakePending(int maxCoins)
     {
         var coins = new List<Coin>();
-        while (_coins.TryDequeue(out var coin))
+        while (coins.Count < maxCoins && _coins.TryDequeue(out var coin))
         {
             coins.Add(coin);
         }
@@ -57,18 +70,12 @@ public sealed class MiningStats
         return (Interlocked.Exchange(ref _unflushed, 0), coins);
     }
 
-    public void Restore(long hashes, List<Coin> coins)
-    {
-        Interlocked.Add(ref _unflushed, hashes);
-        foreach (var coin in coins)
-        {
-            _coins.Enqueue(coin);
-        }
-    }
-
     public void Confirm(long hashes, int coins)
     {
         Interlocked.Add(ref _written, hashes);
         Interlocked.Add(ref _coinsWritten, coins);
     }
+
+    /// <summary>Hashes and coins that never reached the store (the store was down at shutdown).</summary>
+    public void Abandon(long hashes) => Interlocked.Add(ref _unflushed, -hashes);
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using RamCoin.ServiceDefaults;
 
@@ -19,6 +20,7 @@ public sealed record WorkerStatus(
     long CoinsFound,
     long CoinsWritten,
     long CoinsPending,
+    long CoinsDropped,
     long Errors);
 
 public static class WorkerApi
@@ -31,7 +33,7 @@ public static class WorkerApi
                 o => configuration.Bind(o));
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<MiningStats>();
+        builder.Services.AddSingleton(sp => new MiningStats(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxPendingCoins));
         AddPeerClient<RngClient>(builder.Services, o => o.RngUrl);
         AddPeerClient<HasherClient>(builder.Services, o => o.HasherUrl);
         // Registered before the loops so that it stops after them: the last flush sees every finished loop.
@@ -59,7 +61,7 @@ public static class WorkerApi
         var coinsFound = stats.CoinsFound;
         return TypedResults.Ok(new WorkerStatus(
             flusher.InstanceId, identity.Version, computed, written, computed - written,
-            coinsFound, coinsWritten, coinsFound - coinsWritten, stats.Errors));
+            coinsFound, coinsWritten, coinsFound - coinsWritten - stats.CoinsDropped, stats.CoinsDropped, stats.Errors));
     }
 
     private static void AddPeerClient<TClient>(IServiceCollection services, Func<WorkerOptions, string> url)
@@ -69,14 +71,18 @@ public static class WorkerApi
                 var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
                 // A trailing slash makes relative paths land under a base path (behind a proxy prefix too).
                 http.BaseAddress = new Uri(url(options).TrimEnd('/') + "/");
-                http.Timeout = TimeSpan.FromMilliseconds(options.TimeoutMs);
+                // The resilience pipeline owns the timeouts.
+                http.Timeout = Timeout.InfiniteTimeSpan;
             })
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 // Like DockerCoins' connection per request, short-lived connections spread the calls over
                 // every replica behind one DNS name or Kubernetes Service when rng or hasher is scaled.
                 PooledConnectionLifetime = TimeSpan.FromSeconds(1),
-            });
+                ConnectTimeout = TimeSpan.FromSeconds(2),
+            })
+            .AddStandardResilienceHandler()
+            .Configure((resilience, sp) => PeerResilience.Configure(resilience, sp.GetRequiredService<IOptions<WorkerOptions>>().Value));
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(WorkerStatus))]

@@ -34,11 +34,21 @@ public sealed class WorkerOptions
 
     /// <summary>Pause after a failed loop, so that a dead peer is not hammered; short, so work resumes quickly.</summary>
     [ConfigurationKeyName("WORKER_ERROR_BACKOFF_MS")]
-    public int ErrorBackoffMs { get; set; } = 500;
+    public int ErrorBackoffMs { get; set; } = 200;
 
     /// <summary>This worker's name in the store and on the dashboard; default: the host name (the pod name).</summary>
     [ConfigurationKeyName("WORKER_ID")]
     public string? InstanceId { get; set; }
+
+    /// <summary>Coins kept in memory while the store is down; past this, new coins are dropped, logged and counted.</summary>
+    [ConfigurationKeyName("WORKER_MAX_PENDING_COINS")]
+    public int MaxPendingCoins { get; set; } = 100_000;
+
+    /// <summary>Retries of one rng or hasher call after the first try (jittered exponential backoff).</summary>
+    [ConfigurationKeyName("WORKER_RETRIES")]
+    public int Retries { get; set; } = 2;
+
+    public string InstanceIdOr(string hostName) => string.IsNullOrWhiteSpace(InstanceId) ? hostName : InstanceId.Trim();
 
     internal void ApplyDefaults(ServiceHostSettings settings)
     {
@@ -63,6 +73,8 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         .Range("WORKER_TIMEOUT_MS", options.TimeoutMs, 50, 60_000)
         .Range("WORKER_FLUSH_MS", options.FlushMs, 50, 60_000)
         .Range("WORKER_ERROR_BACKOFF_MS", options.ErrorBackoffMs, 0, 60_000)
+        .Range("WORKER_MAX_PENDING_COINS", options.MaxPendingCoins, 0, 10_000_000)
+        .Range("WORKER_RETRIES", options.Retries, 0, 10)
         .Check(WorkerOptions.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http:// or https:// URL (it is '{options.RngUrl}').")
         .Check(WorkerOptions.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http:// or https:// URL (it is '{options.HasherUrl}').")
         .Check(

@@ -54,6 +54,11 @@ public static class HasherApi
                 sha256.AppendData(buffer, 0, read);
             }
         }
+        catch (BadHttpRequestException ex)
+        {
+            // A body that breaks the protocol or trickles in too slowly: the client's fault, said as such.
+            return ServiceHost.Problem(ex.StatusCode, "Bad request body", ex.Message);
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);

@@ -44,13 +44,7 @@ public static class ServiceHost
         ConfigureLogging(builder.Logging);
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            // Small services, small requests: anything bigger is a mistake or an attack.
-            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
-            k.Limits.MaxRequestLineSize = 8 * 1024;
-            k.AddServerHeader = false;
-        });
+        builder.AddRequestLimits();
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceDefaultsJsonContext.Default));
         return builder;
@@ -68,6 +62,8 @@ public static class ServiceHost
         // Per-request framework logs would drown the lesson's log lines (the worker's counter line).
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        // Polly logs every retry with a stack trace; the worker logs its failures itself, at most once a second.
+        logging.AddFilter("Polly", LogLevel.Error);
         // A failed start is reported by the launcher in one line; the host's stack trace adds nothing.
         logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
     }
@@ -108,6 +104,7 @@ public static class ServiceHost
         app.UseExceptionHandler();
         // Empty 4xx/5xx answers (404, 405, 413 from Kestrel) get a problem-details body.
         app.UseStatusCodePages();
+        app.UseRequestLimits();
         app.MapHealthChecks("/healthz");
         app.MapHealthChecks("/readyz");
         return app;

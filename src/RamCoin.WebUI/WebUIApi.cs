@@ -7,12 +7,20 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using RamCoin.ServiceDefaults;
-using StackExchange.Redis;
 
 namespace RamCoin.WebUI;
 
-/// <summary>DockerCoins' <c>/json</c>: coins in the wallet, hashes counted, and the server's clock in unix seconds.</summary>
-public sealed record MiningSnapshot(long Coins, long Hashes, double Now);
+/// <summary>
+/// DockerCoins' <c>/json</c>: coins in the wallet, hashes counted, and the server's clock in unix seconds;
+/// plus whether these are the last values read while the store does not answer, and since when.
+/// </summary>
+public sealed record MiningSnapshot(long Coins, long Hashes, double Now)
+{
+    public bool Stale { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? StaleSince { get; init; }
+}
 
 public static class WebUIApi
 {
@@ -22,6 +30,7 @@ public static class WebUIApi
         builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>((_, _) => { }, o => configuration.Bind(o));
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<MiningSnapshotSource>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WebUIJsonContext.Default));
         return builder;
     }
@@ -36,6 +45,9 @@ public static class WebUIApi
             OnPrepareResponse = c => c.Context.Response.Headers.CacheControl = "no-cache",
         });
 
+        // Connect to the store now, so that the first /json answers with data rather than waiting for a connection.
+        _ = app.Services.GetRequiredService<MiningSnapshotSource>().ReadAsync();
+
         var group = app.MapGroup("");
         // Relative, so that it also works behind kubectl proxy's path prefix.
         group.MapGet("/", () => TypedResults.Redirect("index.html"));
@@ -43,22 +55,13 @@ public static class WebUIApi
         return group;
     }
 
-    private static async Task<IResult> GetSnapshotAsync(StoreClient store, TimeProvider time)
-    {
-        try
-        {
-            var db = await store.GetDatabaseAsync();
-            var coins = db.HashLengthAsync(StoreKeys.Wallet);
-            var hashes = db.StringGetAsync(StoreKeys.Hashes);
-            await Task.WhenAll(coins, hashes);
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
-            return TypedResults.Ok(new MiningSnapshot(coins.Result, hashes.Result.TryParse(out long h) ? h : 0, now));
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            return ServiceHost.Problem(StatusCodes.Status503ServiceUnavailable, "Store unavailable", ex.Message);
-        }
-    }
+    private static async Task<IResult> GetSnapshotAsync(MiningSnapshotSource source) =>
+        await source.ReadAsync() is { } snapshot
+            ? TypedResults.Ok(snapshot)
+            : ServiceHost.Problem(
+                StatusCodes.Status503ServiceUnavailable,
+                "Store unavailable",
+                "The store has not answered since this web UI started; the page retries by itself.");
 }
 
 [JsonSerializable(typeof(MiningSnapshot))]

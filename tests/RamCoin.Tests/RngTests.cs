@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using RamCoin.Rng;
 using RamCoin.ServiceDefaults;
 using RamCoin.Tests.Infrastructure;
 
@@ -109,21 +110,24 @@ public sealed class RngTests
     }
 
     [Fact]
-    public async Task ClassicProfileWaitsAbout100MsAndFastProfileDoesNot()
+    public async Task ClassicProfileWaits100MsOneAtATimeAndFastProfileDoesNot()
     {
         await using var classic = await RunningService.StartAsync(ServiceNames.Rng);
         await using var fast = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
-        await classic.Client.GetByteArrayAsync("/1", Ct);
-        await fast.Client.GetByteArrayAsync("/1", Ct);
+        await using var overridden = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RNG_DELAY_MS"] = "7" }, Profile.Fast);
 
         var clock = Stopwatch.StartNew();
         await classic.Client.GetByteArrayAsync("/32", Ct);
-        var classicMs = clock.ElapsedMilliseconds;
-        clock.Restart();
-        await fast.Client.GetByteArrayAsync("/32", Ct);
-        var fastMs = clock.ElapsedMilliseconds;
 
-        Assert.True(classicMs >= 100, $"classic answered in {classicMs} ms");
-        Assert.True(fastMs < classicMs, $"fast answered in {fastMs} ms, classic in {classicMs} ms");
+        Assert.True(clock.ElapsedMilliseconds >= 100, $"classic answered in {clock.ElapsedMilliseconds} ms");
+        Assert.Equal((100, 1), Settings(classic));
+        Assert.Equal((0, 1024), Settings(fast));
+        Assert.Equal((7, 1024), Settings(overridden)); // an explicit setting wins over the profile
+    }
+
+    private static (int DelayMs, int Concurrency) Settings(RunningService rng)
+    {
+        var options = rng.Get<Microsoft.Extensions.Options.IOptions<RngOptions>>().Value;
+        return (options.DelayMs, options.Concurrency);
     }
 }

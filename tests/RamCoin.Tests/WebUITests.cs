@@ -99,7 +99,8 @@ public sealed partial class WebUITests
         using var response = await webui.Client.GetAsync("/json", Ct);
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
-        Assert.True(clock.ElapsedMilliseconds < 5000, $"answered after {clock.ElapsedMilliseconds} ms");
+        // The budget is 80 ms; the bound here only proves that /json does not wait for the store timeout (500 ms).
+        Assert.True(clock.ElapsedMilliseconds < 450, $"answered after {clock.ElapsedMilliseconds} ms");
         Assert.Equal(HttpStatusCode.OK, (await webui.Client.GetAsync("/index.html", Ct)).StatusCode);
     }
 

@@ -1,0 +1,85 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace RamCoin.ServiceDefaults;
+
+/// <summary>
+/// Limits that keep a service answering whatever it is sent: long URLs and big headers get a 414 or 431
+/// problem from our middleware, well before Kestrel's own (higher) limits would cut the connection
+/// without a body; slow requests end with a 408 problem; slow bodies are cut by Kestrel's minimum data rate.
+/// </summary>
+public static class RequestLimits
+{
+    /// <summary>Path and query, in characters. DockerCoins' URLs are a few characters long.</summary>
+    public const int MaxUrlLength = 4096;
+
+    /// <summary>All request headers together, in bytes (names and values).</summary>
+    public const int MaxHeaderBytes = 16 * 1024;
+
+    /// <summary>Kestrel's own limits: beyond these it refuses the request itself, before any middleware runs.</summary>
+    private const int KestrelHeaderBytes = 64 * 1024;
+    private const int KestrelRequestLine = 16 * 1024;
+
+    public static void AddRequestLimits(this WebApplicationBuilder builder)
+    {
+        var timeoutMs = builder.Configuration.GetValue("RAMCOIN_REQUEST_TIMEOUT_MS", 30_000);
+        if (timeoutMs is < 100 or > 600_000)
+        {
+            throw new InvalidOperationException($"RAMCOIN_REQUEST_TIMEOUT_MS must be from 100 to 600000 (it is {timeoutMs}).");
+        }
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestHeadersTotalSize = KestrelHeaderBytes;
+            k.Limits.MaxRequestLineSize = KestrelRequestLine;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            // Bodies are read by hasher only, which refuses more than 1 MiB itself with a problem body.
+            k.Limits.MaxRequestBodySize = 2 * 1024 * 1024;
+            k.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
+        });
+        builder.Services.AddRequestTimeouts(o => o.DefaultPolicy = new RequestTimeoutPolicy
+        {
+            Timeout = TimeSpan.FromMilliseconds(timeoutMs),
+            TimeoutStatusCode = StatusCodes.Status408RequestTimeout,
+            WriteTimeoutResponse = context => Write(context, StatusCodes.Status408RequestTimeout, "Request timeout",
+                $"The request took longer than {timeoutMs} ms (RAMCOIN_REQUEST_TIMEOUT_MS)."),
+        });
+    }
+
+    public static void UseRequestLimits(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            var request = context.Request;
+            if (request.Path.Value?.Length + request.QueryString.Value?.Length > MaxUrlLength)
+            {
+                await Write(context, StatusCodes.Status414UriTooLong, "URL too long", $"URLs are limited to {MaxUrlLength} characters.");
+                return;
+            }
+
+            long headerBytes = 0;
+            foreach (var header in request.Headers)
+            {
+                headerBytes += header.Key.Length + header.Value.Sum(v => v?.Length ?? 0);
+            }
+
+            if (headerBytes > MaxHeaderBytes)
+            {
+                await Write(context, StatusCodes.Status431RequestHeaderFieldsTooLarge, "Headers too large", $"Request headers are limited to {MaxHeaderBytes} bytes.");
+                return;
+            }
+
+            await next(context);
+        });
+        app.UseRequestTimeouts();
+    }
+
+    private static Task Write(HttpContext context, int status, string title, string detail) =>
+        ServiceHost.Problem(status, title, detail).ExecuteAsync(context);
+}

@@ -36,6 +36,8 @@ public sealed class LauncherProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public Process Process => _process;
+
     public int ExitCode => _process.ExitCode;
 
     public static LauncherProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)

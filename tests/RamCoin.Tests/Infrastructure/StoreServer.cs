@@ -11,14 +11,16 @@ public sealed class StoreServer : IAsyncDisposable
 {
     private readonly IHost? _garnet;
     private readonly Process? _redis;
+    private readonly LauncherProcess? _launcher;
     private ConnectionMultiplexer? _client;
     private string? _password;
 
-    private StoreServer(int port, IHost? garnet, Process? redis)
+    private StoreServer(int port, IHost? garnet, Process? redis, LauncherProcess? launcher = null)
     {
         Port = port;
         _garnet = garnet;
         _redis = redis;
+        _launcher = launcher;
     }
 
     public int Port { get; }
@@ -55,17 +57,52 @@ public sealed class StoreServer : IAsyncDisposable
         return new StoreServer(port.Value, host, null) { _password = password };
     }
 
-    public static async Task<StoreServer> StartRedisAsync()
+    /// <summary>
+    /// A store in its own process that a test can kill -9: <c>ramcoin store</c> (embedded Garnet) or
+    /// redis-server, persisting to <paramref name="dataDir"/> with every write on disk before it is acknowledged.
+    /// </summary>
+    public static async Task<StoreServer> StartProcessAsync(string kind, int port, string dataDir)
+    {
+        if (kind == "redis-server")
+        {
+            return await StartRedisAsync(port, dataDir);
+        }
+
+        var launcher = LauncherProcess.Start(["store", "--store-port", port.ToString(CultureInfo.InvariantCulture), "--data-dir", dataDir]);
+        await launcher.WaitForOutputAsync("RamCoin is running");
+        return new StoreServer(port, null, null, launcher);
+    }
+
+    /// <summary>SIGKILL: no shutdown, no last write; what survives is what was on disk.</summary>
+    public async Task KillAsync()
+    {
+        var process = _redis ?? _launcher?.Process ?? throw new InvalidOperationException("an in-process store cannot be killed");
+        process.Kill();
+        await process.WaitForExitAsync();
+        if (_client is not null)
+        {
+            await _client.DisposeAsync();
+            _client = null;
+        }
+    }
+
+    public static async Task<StoreServer> StartRedisAsync(int? fixedPort = null, string? dataDir = null)
     {
         var path = RedisServerPath
             ?? throw new InvalidOperationException("redis-server is not installed (apt-get install -y redis-server; .ci/run does it).");
-        var port = FreePort.Next();
-        var process = Process.Start(new ProcessStartInfo(path)
+        var port = fixedPort ?? FreePort.Next();
+        var info = new ProcessStartInfo(path)
         {
-            ArgumentList = { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" },
+            ArgumentList = { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-        })!;
+        };
+        foreach (var arg in dataDir is null ? ["--appendonly", "no"] : new[] { "--appendonly", "yes", "--appendfsync", "always", "--dir", dataDir })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
@@ -113,7 +150,12 @@ public sealed class StoreServer : IAsyncDisposable
             _garnet.Dispose();
         }
 
-        if (_redis is not null)
+        if (_launcher is not null)
+        {
+            await _launcher.DisposeAsync();
+        }
+
+        if (_redis is not null && !_redis.HasExited)
         {
             _redis.Kill();
             await _redis.WaitForExitAsync();

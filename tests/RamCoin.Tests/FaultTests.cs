@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+using RamCoin.Worker;
+using StackExchange.Redis;
+
+namespace RamCoin.Tests;
+
+/// <summary>Break things on purpose, as students do: nothing counted may be lost or counted twice.</summary>
+public sealed class FaultTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("garnet")]
+    [InlineData("redis-server")]
+    public async Task StoreKilledFor10SecondsLosesNoHashAndNoCoin(string kind)
+    {
+        StoreServer.SkipUnlessRedisInstalled(kind);
+        var dataDir = Directory.CreateTempSubdirectory("ramcoin-store-").FullName;
+        var port = FreePort.Next();
+        var store = await StoreServer.StartProcessAsync(kind, port, dataDir);
+        try
+        {
+            await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+            await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+            await using var worker = await RunningService.StartAsync(
+                ServiceNames.Worker,
+                new() { ["WORKER_CONCURRENCY"] = "2", ["WORKER_FLUSH_MS"] = "200", ["REDIS_TIMEOUT_MS"] = "500" },
+                Profile.Fast,
+                store.Peers(rng.Address, hasher.Address));
+            var stats = worker.Get<MiningStats>();
+            await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes to the store");
+
+            await store.KillAsync();
+            var computedAtKill = stats.Computed;
+            await Task.Delay(TimeSpan.FromSeconds(10), Ct);
+            Assert.True(stats.Computed > computedAtKill, "the worker mined on while the store was down");
+
+            var writtenBeforeRestart = stats.Written;
+            await store.DisposeAsync();
+            store = await StoreServer.StartProcessAsync(kind, port, dataDir);
+            var clock = Stopwatch.StartNew();
+            await Eventually.TrueAsync(() => stats.Written > writtenBeforeRestart, "writes resume once the store is back");
+            var resumed = clock.Elapsed;
+            var backlog = stats.Computed - writtenBeforeRestart;
+            await worker.DisposeAsync();
+
+            var db = await store.DatabaseAsync();
+            var counted = (long)await db.StringGetAsync(StoreKeys.Hashes);
+            var wallet = await db.HashGetAllAsync(StoreKeys.Wallet);
+            Figures.Report($"store outage ({kind}): killed 10 s; writes resumed {resumed.TotalMilliseconds:F0} ms after the store accepted connections; " +
+                $"{backlog} hashes waited; computed {stats.Computed}, counted {counted}, coins found {stats.CoinsFound}, in wallet {wallet.Length}");
+            Assert.Equal(stats.Computed, stats.Written);
+            Assert.Equal(stats.Computed, counted);
+            Assert.Equal(stats.CoinsFound, wallet.Length);
+            Assert.All(wallet, coin => Assert.Equal(coin.Name.ToString(), Convert.ToHexStringLower(SHA256.HashData((byte[])coin.Value!))));
+            Assert.True(resumed < TimeSpan.FromSeconds(3), $"writes resumed after {resumed}");
+        }
+        finally
+        {
+            await store.DisposeAsync();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ABatchWhoseReplyIsLostIsNotCountedTwice()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var proxy = new ExecReplyDroppingProxy(store.Port);
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new() { ["WORKER_FLUSH_MS"] = "200", ["REDIS_TIMEOUT_MS"] = "500", ["WORKER_CONCURRENCY"] = "2" },
+            Profile.Fast,
+            new PeerAddresses(rng.Address.ToString(), hasher.Address.ToString(), "127.0.0.1", proxy.Port));
+        var stats = worker.Get<MiningStats>();
+        await Eventually.TrueAsync(() => stats.Written >= 50, "the worker writes through the proxy");
+
+        proxy.DropNextExecReply();
+        await Eventually.TrueAsync(() => proxy.Dropped >= 1, "one EXEC reply is lost");
+        var writtenAtLoss = stats.Written;
+        await Eventually.TrueAsync(() => stats.Written > writtenAtLoss, "the worker writes again after reconnecting");
+        await worker.DisposeAsync();
+
+        var counted = (long)await (await store.DatabaseAsync()).StringGetAsync(StoreKeys.Hashes);
+        Figures.Report($"lost EXEC reply: computed {stats.Computed}, counted {counted} (exactly once)");
+        Assert.Equal(stats.Computed, counted);
+    }
+
+    [Theory]
+    [InlineData(ServiceNames.Rng)]
+    [InlineData(ServiceNames.Hasher)]
+    public async Task APeerStoppedAndRestartedCountsOnlyComputedHashesAndResumes(string peer)
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        var peerPort = FreePort.Next();
+        var stopped = await RunningService.StartAsync(peer, profile: Profile.Fast, port: peerPort);
+        await using var other = await RunningService.StartAsync(peer == ServiceNames.Rng ? ServiceNames.Hasher : ServiceNames.Rng, profile: Profile.Fast);
+        var (rngUrl, hasherUrl) = peer == ServiceNames.Rng ? (stopped.Address, other.Address) : (other.Address, stopped.Address);
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "200", ["WORKER_CONCURRENCY"] = "4" }, Profile.Fast, store.Peers(rngUrl, hasherUrl));
+        var stats = worker.Get<MiningStats>();
+        await Eventually.TrueAsync(() => stats.Computed >= 200, "the worker mines");
+
+        await stopped.DisposeAsync();
+        var errorsAtStop = stats.Errors;
+        await Task.Delay(TimeSpan.FromSeconds(3), Ct);
+        var computedWhileDown = stats.Computed;
+        Assert.True(stats.Errors > errorsAtStop, "calls to the stopped peer fail and are counted as errors");
+
+        await using var restarted = await StartOnPortAsync(peer, peerPort);
+        var clock = Stopwatch.StartNew();
+        await Eventually.TrueAsync(() => stats.Computed > computedWhileDown + 10, "mining resumes once the peer is back");
+        var resumed = clock.Elapsed;
+        await worker.DisposeAsync();
+
+        var counted = (long)await (await store.DatabaseAsync()).StringGetAsync(StoreKeys.Hashes);
+        Figures.Report($"{peer} stopped 3 s: mining resumed {resumed.TotalMilliseconds:F0} ms after it was back; computed {stats.Computed}, counted {counted}, failed loops {stats.Errors}");
+        Assert.Equal(stats.Computed, counted);
+        Assert.True(resumed < TimeSpan.FromSeconds(2), $"mining resumed after {resumed}");
+    }
+
+    [Fact]
+    public async Task KillNineOfTheLauncherKeepsEveryAcknowledgedWrite()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ramcoin-kill-").FullName;
+        var (webui, rng, hasher, worker, store) = (FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next());
+        string[] ports = ["--webui-port", $"{webui}", "--rng-port", $"{rng}", "--hasher-port", $"{hasher}", "--worker-port", $"{worker}", "--store-port", $"{store}"];
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            JsonElement status;
+            await using (var run = LauncherProcess.Start([.. ports, "--profile", "fast", "--data-dir", dataDir]))
+            {
+                await run.WaitForOutputAsync("RamCoin is running");
+                await Eventually.TrueAsync(
+                    async () => (await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{worker}/status", Ct)).GetProperty("coinsWritten").GetInt64() >= 5,
+                    "coins reach the store");
+                status = await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{worker}/status", Ct);
+                run.Process.Kill(); // SIGKILL: nothing flushes, nothing closes
+                await run.Process.WaitForExitAsync(Ct);
+            }
+
+            await using var storeOnly = LauncherProcess.Start(["store", "--store-port", $"{store}", "--data-dir", dataDir]);
+            await storeOnly.WaitForOutputAsync("RamCoin is running");
+            await using var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{store}");
+            var db = client.GetDatabase();
+            var counted = (long)await db.StringGetAsync(StoreKeys.Hashes);
+            var coins = await db.HashLengthAsync(StoreKeys.Wallet);
+            var written = status.GetProperty("hashesWritten").GetInt64();
+            Figures.Report(string.Create(CultureInfo.InvariantCulture,
+                $"kill -9 of the launcher: acknowledged {written} hashes and {status.GetProperty("coinsWritten").GetInt64()} coins before the kill; " +
+                $"after restart the store has {counted} hashes and {coins} coins"));
+            Assert.True(counted >= written, $"the store has {counted} hashes; {written} were acknowledged before the kill");
+            Assert.True(coins >= status.GetProperty("coinsWritten").GetInt64(), "every acknowledged coin survived");
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task WebUIAnswersWithStaleValuesWhileTheStoreIsDownAndRecovers()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ramcoin-webui-").FullName;
+        var port = FreePort.Next();
+        var store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+        try
+        {
+            await (await store.DatabaseAsync()).StringSetAsync(StoreKeys.Hashes, 1234);
+            await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_TIMEOUT_MS"] = "1000" }, peers: store.Peers());
+            var fresh = await webui.Client.GetFromJsonAsync<JsonElement>("/json", Ct);
+            Assert.False(fresh.GetProperty("stale").GetBoolean());
+
+            await store.KillAsync();
+            var worst = TimeSpan.Zero;
+            JsonElement stale = default;
+            for (var i = 0; i < 10; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                stale = await webui.Client.GetFromJsonAsync<JsonElement>("/json", Ct);
+                worst = clock.Elapsed > worst ? clock.Elapsed : worst;
+            }
+
+            Figures.Report($"webui with the store down: slowest of 10 /json answers {worst.TotalMilliseconds:F0} ms");
+            Assert.True(stale.GetProperty("stale").GetBoolean());
+            Assert.Equal(1234, stale.GetProperty("hashes").GetInt64());
+            Assert.Equal(fresh.GetProperty("now").GetDouble(), stale.GetProperty("staleSince").GetDouble());
+            Assert.True(worst < TimeSpan.FromMilliseconds(500), $"slowest answer {worst}");
+
+            await store.DisposeAsync();
+            store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+            await Eventually.TrueAsync(
+                async () => !(await webui.Client.GetFromJsonAsync<JsonElement>("/json", Ct)).GetProperty("stale").GetBoolean(),
+                "fresh values once the store is back");
+        }
+        finally
+        {
+            await store.DisposeAsync();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static async Task<RunningService> StartOnPortAsync(string service, int port)
+    {
+        // The port was just released; a moment may pass before it can be bound again.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await RunningService.StartAsync(service, profile: Profile.Fast, port: port);
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                await Task.Delay(100, Ct);
+            }
+        }
+    }
+}

@@ -31,8 +31,9 @@ public static class HasherApi
     private static async Task<IResult> HashBodyAsync(
         HttpRequest request, IOptions<HasherOptions> options, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > HasherOptions.MaxBodyBytes)
+        if (request.ContentLength > RequestLimits.MaxDrainedBodyBytes)
         {
+            // Too big even to drain: answer at once; the connection closes after it.
             return TooLarge();
         }
 
@@ -46,12 +47,15 @@ public static class HasherApi
             while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
             {
                 total += read;
-                if (total > HasherOptions.MaxBodyBytes)
+                if (total <= HasherOptions.MaxBodyBytes)
                 {
-                    return TooLarge();
+                    sha256.AppendData(buffer, 0, read);
                 }
+            }
 
-                sha256.AppendData(buffer, 0, read);
+            if (total > HasherOptions.MaxBodyBytes)
+            {
+                return TooLarge();
             }
         }
         catch (BadHttpRequestException ex)

@@ -21,6 +21,9 @@ public static class RequestLimits
     /// <summary>All request headers together, in bytes (names and values).</summary>
     public const int MaxHeaderBytes = 16 * 1024;
 
+    /// <summary>The most a service reads of a body it refuses; bigger bodies end the connection.</summary>
+    public const int MaxDrainedBodyBytes = 16 * 1024 * 1024;
+
     /// <summary>Kestrel's own limits: beyond these it refuses the request itself, before any middleware runs.</summary>
     private const int KestrelHeaderBytes = 64 * 1024;
     private const int KestrelRequestLine = 16 * 1024;
@@ -39,8 +42,9 @@ public static class RequestLimits
             k.Limits.MaxRequestHeadersTotalSize = KestrelHeaderBytes;
             k.Limits.MaxRequestLineSize = KestrelRequestLine;
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-            // Bodies are read by hasher only, which refuses more than 1 MiB itself with a problem body.
-            k.Limits.MaxRequestBodySize = 2 * 1024 * 1024;
+            // hasher refuses more than 1 MiB itself, with a problem body; it reads (and drops) up to this much
+            // so that the client, still sending, gets that answer instead of a reset connection.
+            k.Limits.MaxRequestBodySize = MaxDrainedBodyBytes;
             k.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
         });
         builder.Services.AddRequestTimeouts(o => o.DefaultPolicy = new RequestTimeoutPolicy

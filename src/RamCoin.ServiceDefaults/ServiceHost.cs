@@ -19,6 +19,8 @@ namespace RamCoin.ServiceDefaults;
 /// </summary>
 public static class ServiceHost
 {
+    private static readonly HttpMethodMetadata ReadOnlyMethods = new([HttpMethods.Get, HttpMethods.Head]);
+
     public static WebApplicationBuilder CreateBuilder(ServiceHostSettings settings)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -105,8 +107,9 @@ public static class ServiceHost
         // Empty 4xx/5xx answers (404, 405, 413 from Kestrel) get a problem-details body.
         app.UseStatusCodePages();
         app.UseRequestLimits();
-        app.MapHealthChecks("/healthz");
-        app.MapHealthChecks("/readyz");
+        // GET and HEAD only: any other method gets 405 like every other endpoint.
+        app.MapHealthChecks("/healthz").WithMetadata(ReadOnlyMethods);
+        app.MapHealthChecks("/readyz").WithMetadata(ReadOnlyMethods);
         return app;
     }
 

@@ -14,7 +14,10 @@ public static class StoreConnection
             SyncTimeout = options.TimeoutMs,
             AsyncTimeout = options.TimeoutMs,
             ConnectRetry = 1,
-            ReconnectRetryPolicy = new LinearRetry(500),
+            // Reconnect attempts happen on the heartbeat: a short one finds a returning store within a
+            // quarter second instead of the default one to two seconds.
+            HeartbeatInterval = TimeSpan.FromMilliseconds(250),
+            ReconnectRetryPolicy = new LinearRetry(250),
             ClientName = clientName,
             Password = string.IsNullOrEmpty(options.Password) ? null : options.Password,
         };

@@ -42,7 +42,7 @@ public static class ServiceHost
         }
 
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(ServiceIdentity.For(settings.Service));
+        builder.Services.AddSingleton(ServiceIdentity.For(settings.Service, builder.Configuration["RAMCOIN_VERSION"]));
         ConfigureLogging(builder.Logging);
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
@@ -103,6 +103,13 @@ public static class ServiceHost
 
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
+        var identity = app.Services.GetRequiredService<ServiceIdentity>();
+        app.Use((context, next) =>
+        {
+            context.Response.Headers[ServiceIdentity.InstanceHeader] = identity.HostName;
+            context.Response.Headers[ServiceIdentity.VersionHeader] = identity.Version;
+            return next(context);
+        });
         app.UseExceptionHandler();
         // Empty 4xx/5xx answers (404, 405, 413 from Kestrel) get a problem-details body.
         app.UseStatusCodePages();

@@ -18,6 +18,14 @@ public static class StoreKeys
     /// <summary>Hash: worker instance → unix seconds of its last flush.</summary>
     public const string WorkerSeen = "ramcoin:worker:seen";
 
+    /// <summary>Hash: worker instance → JSON of what it measured lately (rng and hasher latency, instances, versions).</summary>
+    public const string WorkerTelemetry = "ramcoin:worker:telemetry";
+
+    /// <summary>List, newest first: JSON of the latest coins (hash, when, which worker), at most <see cref="RecentCoinsKept"/>.</summary>
+    public const string RecentCoins = "ramcoin:coins:recent";
+
+    public const int RecentCoinsKept = 20;
+
     /// <summary>Hash: worker run ("instance/run id") → sequence number of its last applied flush (exactly-once writes).</summary>
     public const string WorkerFlushes = "ramcoin:worker:flushes";
 }

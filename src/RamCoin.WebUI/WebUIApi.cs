@@ -31,6 +31,8 @@ public static class WebUIApi
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MiningSnapshotSource>();
+        builder.Services.AddSingleton<DashboardSampler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WebUIJsonContext.Default));
         return builder;
     }
@@ -52,6 +54,14 @@ public static class WebUIApi
         // Relative, so that it also works behind kubectl proxy's path prefix.
         group.MapGet("/", () => TypedResults.Redirect("index.html"));
         group.MapGet("/json", GetSnapshotAsync);
+        // Pushed once a second; a page that cannot keep an event stream open polls dashboard.json instead.
+        group.MapGet("/events", (DashboardSampler sampler, CancellationToken cancellationToken) =>
+                TypedResults.ServerSentEvents(sampler.StreamAsync(cancellationToken), "dashboard"))
+            .DisableRequestTimeout();
+        group.MapGet("/dashboard.json", (DashboardSampler sampler) =>
+            sampler.Latest is { } dashboard
+                ? Results.Ok(dashboard)
+                : ServiceHost.Problem(StatusCodes.Status503ServiceUnavailable, "Not ready", "The first sample of the store is not taken yet."));
         return group;
     }
 
@@ -64,5 +74,9 @@ public static class WebUIApi
                 "The store has not answered since this web UI started; the page retries by itself.");
 }
 
+[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(MiningSnapshot))]
+[JsonSerializable(typeof(Dashboard))]
+[JsonSerializable(typeof(WorkerReportView))]
+[JsonSerializable(typeof(RecentCoinView))]
 internal sealed partial class WebUIJsonContext : JsonSerializerContext;

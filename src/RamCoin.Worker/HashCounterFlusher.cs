@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ namespace RamCoin.Worker;
 public sealed class HashCounterFlusher(
     StoreClient store,
     MiningStats stats,
+    WorkerTelemetry telemetry,
     IOptions<WorkerOptions> options,
     ServiceIdentity identity,
     TimeProvider time,
@@ -131,6 +133,17 @@ public sealed class HashCounterFlusher(
         _ = transaction.HashIncrementAsync(StoreKeys.WorkerHashes, _instanceId, batch.Hashes);
         _ = transaction.HashSetAsync(StoreKeys.WorkerSeen, _instanceId, time.GetUtcNow().ToUnixTimeSeconds());
         _ = transaction.HashSetAsync(StoreKeys.WorkerFlushes, RunKey, batch.Sequence);
+        _ = transaction.HashSetAsync(StoreKeys.WorkerTelemetry, _instanceId, Report());
+        foreach (var coin in batch.Coins.TakeLast(StoreKeys.RecentCoinsKept))
+        {
+            _ = transaction.ListLeftPushAsync(StoreKeys.RecentCoins, JsonSerializer.Serialize(new RecentCoin(coin.Hash, coin.FoundAt, _instanceId), WorkerJsonContext.Default.RecentCoin));
+        }
+
+        if (batch.Coins.Count > 0)
+        {
+            _ = transaction.ListTrimAsync(StoreKeys.RecentCoins, 0, StoreKeys.RecentCoinsKept - 1);
+        }
+
         var coinWrites = batch.Coins.Select(c => transaction.HashSetAsync(StoreKeys.Wallet, c.Hash, c.Bytes)).ToList();
         if (await transaction.ExecuteAsync())
         {
@@ -150,6 +163,12 @@ public sealed class HashCounterFlusher(
         _applied = recorded.TryParse(out sequence) ? sequence : 0;
         throw new RedisException($"the store's flush ledger says {(recorded.IsNull ? "nothing" : recorded.ToString())} for this worker, not {batch.Sequence - 1}; retrying");
     }
+
+    private string Report() => JsonSerializer.Serialize(
+        new WorkerReport(
+            identity.Version, options.Value.DelayMs, options.Value.Concurrency, time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
+            telemetry.Rng.Snapshot(), telemetry.Hasher.Snapshot()),
+        WorkerJsonContext.Default.WorkerReport);
 
     /// <summary>A clean stop removes this run's ledger entry: the next run has its own.</summary>
     private async Task ForgetRunAsync()

@@ -65,7 +65,7 @@ public sealed class MiningLoops(
         if (hash.StartsWith(_prefix, StringComparison.Ordinal))
         {
             logger.Log(_coinLogLevel, "Coin found: {Prefix}...", hash[..8]);
-            if (!stats.RecordHash(new Coin(hash, bytes)))
+            if (!stats.RecordHash(new Coin(hash, bytes, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0)))
             {
                 logger.LogWarning("Coin {Prefix}... dropped: {Max} coins already wait for the store (WORKER_MAX_PENDING_COINS)", hash[..8], _options.MaxPendingCoins);
             }

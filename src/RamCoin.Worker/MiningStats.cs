@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace RamCoin.Worker;
 
 /// <summary>A coin: a hash that meets the difficulty, and the bytes it is the hash of.</summary>
-public sealed record Coin(string Hash, byte[] Bytes);
+public sealed record Coin(string Hash, byte[] Bytes, double FoundAt);
 
 /// <summary>
 /// What this worker has computed and what has reached the store. Counts and coins wait here until a

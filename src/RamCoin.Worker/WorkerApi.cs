@@ -33,6 +33,7 @@ public static class WorkerApi
                 o => configuration.Bind(o));
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton(sp => new MiningStats(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxPendingCoins));
         AddPeerClient<RngClient>(builder.Services, o => o.RngUrl);
         AddPeerClient<HasherClient>(builder.Services, o => o.HasherUrl);
@@ -85,5 +86,8 @@ public static class WorkerApi
             .Configure((resilience, sp) => PeerResilience.Configure(resilience, sp.GetRequiredService<IOptions<WorkerOptions>>().Value));
 }
 
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(WorkerStatus))]
-internal sealed partial class WorkerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+[System.Text.Json.Serialization.JsonSerializable(typeof(WorkerReport))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(RecentCoin))]
+public sealed partial class WorkerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

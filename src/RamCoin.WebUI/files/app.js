@@ -1,73 +1,192 @@
-// Polls json (a relative URL, so the page works behind kubectl proxy's path prefix) once a second and
-// draws the hash rate computed from two consecutive answers, as DockerCoins' page does.
+// RamCoin dashboard. Every URL is relative, so the page also works behind kubectl proxy's path prefix.
+// The server pushes one "dashboard" event a second (Server-Sent Events, from "events"); when a stream
+// cannot be kept open, the page polls "dashboard.json" instead.
 "use strict";
 
-const points = [];
-const maxPoints = 120;
+const keep = 300; // points per chart: five minutes
+const series = { t: [], rate: [], instant: [], rngP50: [], rngP95: [], hasherP50: [], hasherP95: [], rngFlight: [], hasherFlight: [] };
+let charts = null;
+let pageVersion = null;
 let previous = null;
+let lastMessage = 0;
+let polling = null;
 
-function show(id, value) {
-  document.getElementById(id).textContent = value;
+const $ = id => document.getElementById(id);
+const css = name => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+const fmt = (n, digits = 0) => Number(n).toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const clock = unix => new Date(unix * 1000).toLocaleTimeString();
+
+function duration(seconds) {
+  const s = Math.floor(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
-function draw() {
-  const canvas = document.getElementById("chart");
-  const ctx = canvas.getContext("2d");
-  const width = canvas.width;
-  const height = canvas.height;
-  ctx.clearRect(0, 0, width, height);
-  if (points.length < 2) {
+function makeChart(element, lines, height) {
+  const options = {
+    width: element.clientWidth || 600,
+    height,
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    axes: [{ stroke: css("--muted"), grid: { stroke: css("--line") } }, { stroke: css("--muted"), grid: { stroke: css("--line") }, size: 60 }],
+    series: [{}, ...lines.map(([label, color, width]) => ({ label, stroke: css(color), width: width || 2, points: { show: false } }))],
+  };
+  return new uPlot(options, [[], ...lines.map(() => [])], element);
+}
+
+function ensureCharts() {
+  if (charts || typeof uPlot === "undefined") {
     return;
   }
-  const top = Math.max(1, ...points.map(p => p.rate)) * 1.1;
-  const first = points[0].now;
-  const span = Math.max(1, points[points.length - 1].now - first);
-  ctx.strokeStyle = "#8892a6";
-  ctx.fillStyle = "#8892a6";
-  ctx.font = "12px sans-serif";
-  ctx.fillText(top.toFixed(1) + " hashes/s", 6, 14);
-  ctx.strokeStyle = "#2f7df6";
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  points.forEach((p, i) => {
-    const x = ((p.now - first) / span) * (width - 10) + 5;
-    const y = height - 5 - (p.rate / top) * (height - 25);
-    if (i === 0) {
-      ctx.moveTo(x, y);
-    } else {
-      ctx.lineTo(x, y);
+  charts = {
+    rate: makeChart($("rate-chart"), [["hashes/s (10 s window)", "--accent", 2.5], ["instant (classic)", "--accent2", 1]], 260),
+    rng: makeChart($("rng-chart"), [["p50", "--accent"], ["p95", "--accent2"]], 150),
+    hasher: makeChart($("hasher-chart"), [["p50", "--accent"], ["p95", "--accent2"]], 150),
+    flight: makeChart($("inflight-chart"), [["rng", "--accent"], ["hasher", "--accent2"]], 150),
+  };
+  charts.rate.setSeries(2, { show: $("instant").checked });
+  window.addEventListener("resize", () => {
+    for (const [name, chart] of Object.entries(charts)) {
+      chart.setSize({ width: $(name === "flight" ? "inflight-chart" : name + "-chart").clientWidth, height: chart.height });
     }
   });
-  ctx.stroke();
 }
 
-async function refresh() {
-  const status = document.getElementById("status");
-  try {
-    const response = await fetch("json", { cache: "no-store" });
-    if (!response.ok) {
-      throw new Error("json answered " + response.status);
-    }
-    const data = await response.json();
-    show("hashes", Number(data.hashes).toLocaleString());
-    show("coins", Number(data.coins).toLocaleString());
-    if (previous && data.now > previous.now) {
-      const rate = (data.hashes - previous.hashes) / (data.now - previous.now);
-      points.push({ now: data.now, rate: Math.max(0, rate) });
-      if (points.length > maxPoints) {
-        points.shift();
-      }
-      show("speed", rate.toFixed(1));
-      draw();
-    }
-    previous = data;
-    status.textContent = "Updated " + new Date(data.now * 1000).toLocaleTimeString();
-    status.className = "";
-  } catch (error) {
-    status.textContent = "No data: " + error.message;
-    status.className = "error";
+function push(key, value) {
+  series[key].push(value);
+  if (series[key].length > keep) {
+    series[key].shift();
   }
 }
 
-refresh();
-setInterval(refresh, 1000);
+function rows(table, items, cells) {
+  const body = $(table).querySelector("tbody");
+  body.replaceChildren(...items.map(item => {
+    const tr = document.createElement("tr");
+    for (const [text, cls] of cells(item)) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (cls) {
+        td.className = cls;
+      }
+      tr.appendChild(td);
+    }
+    return tr;
+  }));
+}
+
+function render(d) {
+  lastMessage = Date.now();
+  // A rolling update replaced the web UI: load the new page.
+  if (pageVersion === null) {
+    pageVersion = d.webUI.version;
+  } else if (d.webUI.version !== pageVersion) {
+    location.reload();
+    return;
+  }
+  $("webui-version").textContent = d.webUI.version;
+  $("webui-instance").textContent = d.webUI.instance;
+
+  const stale = $("stale");
+  stale.hidden = !d.stale;
+  if (d.stale) {
+    stale.textContent = d.staleSince
+      ? `Data stale since ${clock(d.staleSince)}: the store does not answer. Retrying by itself.`
+      : "No data yet: the store has not answered since the web UI started. Retrying by itself.";
+  }
+
+  const instant = previous && d.now > previous.now && !d.stale ? Math.max(0, (d.hashes - previous.hashes) / (d.now - previous.now)) : null;
+  previous = d;
+  const showInstant = $("instant").checked;
+  $("rate").textContent = fmt(showInstant && instant !== null ? instant : d.rate, 1);
+  $("rate-kind").textContent = showInstant ? "instant, browser" : "last 10 s, server";
+  $("hashes").textContent = fmt(d.hashes);
+  $("coins").textContent = fmt(d.coins);
+  $("coins-per-minute").textContent = fmt(d.coinsPerMinute, 1);
+  $("uptime").textContent = duration(d.uptimeSeconds);
+  $("hint").textContent = d.hint || "Waiting for the workers' measurements…";
+
+  push("t", d.now);
+  push("rate", d.stale ? null : d.rate);
+  push("instant", instant);
+  push("rngP50", d.rng.p50Ms);
+  push("rngP95", d.rng.p95Ms);
+  push("hasherP50", d.hasher.p50Ms);
+  push("hasherP95", d.hasher.p95Ms);
+  push("rngFlight", d.rng.inFlight);
+  push("hasherFlight", d.hasher.inFlight);
+  ensureCharts();
+  if (charts) {
+    charts.rate.setData([series.t, series.rate, series.instant]);
+    charts.rng.setData([series.t, series.rngP50, series.rngP95]);
+    charts.hasher.setData([series.t, series.hasherP50, series.hasherP95]);
+    charts.flight.setData([series.t, series.rngFlight, series.hasherFlight]);
+  }
+
+  rows("workers", d.workers, w => [[w.instance], [fmt(w.rate, 1)], [fmt(w.hashes)], [w.version], [`${fmt(w.seenSecondsAgo)} s ago`]]);
+  rows("rng-instances", d.rng.instances, i => [[i.instance], [fmt(i.calls)], [i.version]]);
+  rows("hasher-instances", d.hasher.instances, i => [[i.instance], [fmt(i.calls)], [i.version]]);
+  rows("wallet", d.recentCoins, c => [
+    [c.hash.slice(0, 16) + "…"], [clock(c.at)], [c.worker],
+    c.verified ? ["✓ verified", "ok"] : ["✗ does not verify", "bad"],
+  ]);
+}
+
+function setConnection(text, cls) {
+  const pill = $("connection");
+  pill.textContent = text;
+  pill.className = "pill " + cls;
+}
+
+async function pollOnce() {
+  try {
+    const response = await fetch("dashboard.json", { cache: "no-store" });
+    if (!response.ok) {
+      throw new Error("dashboard.json answered " + response.status);
+    }
+    render(await response.json());
+    setConnection("polling", "polling");
+  } catch (error) {
+    setConnection("web UI unreachable", "down");
+  }
+}
+
+function startPolling() {
+  if (!polling) {
+    polling = setInterval(pollOnce, 1000);
+    pollOnce();
+  }
+}
+
+function connect() {
+  if (!window.EventSource) {
+    startPolling();
+    return;
+  }
+  let failures = 0;
+  const events = new EventSource("events");
+  events.addEventListener("dashboard", e => {
+    failures = 0;
+    setConnection("live", "live");
+    render(JSON.parse(e.data));
+  });
+  events.onerror = () => {
+    setConnection("reconnecting…", "down");
+    // The browser retries by itself; after three failures in a row, poll instead.
+    if (++failures >= 3) {
+      events.close();
+      startPolling();
+    }
+  };
+}
+
+$("instant").addEventListener("change", () => {
+  if (charts) {
+    charts.rate.setSeries(2, { show: $("instant").checked });
+  }
+  if (previous) {
+    $("rate-kind").textContent = $("instant").checked ? "instant, browser" : "last 10 s, server";
+  }
+});
+
+connect();

@@ -1,0 +1,40 @@
+namespace RamCoin.WebUI;
+
+/// <summary>Everything the dashboard page shows, computed on the server once a second and pushed as one event.</summary>
+public sealed record Dashboard(
+    double Now,
+    bool Stale,
+    double? StaleSince,
+    double UptimeSeconds,
+    long Hashes,
+    long Coins,
+    double Rate,
+    double CoinsPerMinute,
+    ServiceVersion WebUI,
+    IReadOnlyList<WorkerView> Workers,
+    PeerView Rng,
+    PeerView Hasher,
+    string? Hint,
+    IReadOnlyList<CoinView> RecentCoins);
+
+public sealed record ServiceVersion(string Instance, string Version);
+
+/// <summary>A worker instance (host name: the pod name) and its own rate over the sliding window.</summary>
+public sealed record WorkerView(string Instance, double Rate, long Hashes, double SeenSecondsAgo, string Version);
+
+/// <summary>rng or hasher as the workers measured it lately: latency, calls in flight, and who answered.</summary>
+public sealed record PeerView(double P50Ms, double P95Ms, int InFlight, IReadOnlyList<PeerInstanceView> Instances);
+
+public sealed record PeerInstanceView(string Instance, long Calls, string Version);
+
+/// <summary>A recent coin and whether it checks out: SHA-256 of the stored bytes is the key, and the key has the prefix.</summary>
+public sealed record CoinView(string Hash, double At, string Worker, bool Verified);
+
+/// <summary>The worker's published telemetry, as read back from the store (same JSON shape as the worker writes).</summary>
+public sealed record WorkerReportView(string Version, int DelayMs, int Concurrency, double At, PeerReportView Rng, PeerReportView Hasher);
+
+public sealed record PeerReportView(double P50Ms, double P95Ms, int InFlight, long Calls, Dictionary<string, PeerInstanceReport> Instances);
+
+public sealed record PeerInstanceReport(long Calls, string Version);
+
+public sealed record RecentCoinView(string Hash, double At, string Worker);

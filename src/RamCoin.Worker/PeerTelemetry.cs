@@ -1,0 +1,98 @@
+using System.Diagnostics;
+
+namespace RamCoin.Worker;
+
+/// <summary>The calls of this worker to its two peers, shared by the clients and the flusher that publishes them.</summary>
+public sealed class WorkerTelemetry
+{
+    public PeerTelemetry Rng { get; } = new();
+
+    public PeerTelemetry Hasher { get; } = new();
+}
+
+/// <summary>What a worker publishes each flush for the dashboard (<see cref="ServiceDefaults.StoreKeys.WorkerTelemetry"/>).</summary>
+public sealed record WorkerReport(string Version, int DelayMs, int Concurrency, double At, PeerSnapshot Rng, PeerSnapshot Hasher);
+
+/// <summary>A coin in <see cref="ServiceDefaults.StoreKeys.RecentCoins"/>: its hash, when it was found, by which worker.</summary>
+public sealed record RecentCoin(string Hash, double At, string Worker);
+
+/// <summary>What one worker saw of one peer (rng or hasher) lately, as published to the dashboard.</summary>
+public sealed record PeerSnapshot(double P50Ms, double P95Ms, int InFlight, long Calls, Dictionary<string, PeerInstance> Instances);
+
+/// <summary>One rng or hasher instance (its host name: the pod name) as seen by a worker.</summary>
+public sealed record PeerInstance(long Calls, string Version);
+
+/// <summary>
+/// Latency and answering instances of the calls to one peer over the last seconds, measured by the worker:
+/// the dashboard shows the bottleneck and load balancing from these.
+/// </summary>
+public sealed class PeerTelemetry
+{
+    private const int MaxSamples = 20_000;
+    private static readonly long Window = Stopwatch.Frequency * 5;
+
+    private readonly Lock _gate = new();
+    private readonly Queue<(long At, double Ms, string Instance)> _samples = new();
+    private readonly Dictionary<string, string> _versions = [];
+    private int _inFlight;
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public long Begin()
+    {
+        Interlocked.Increment(ref _inFlight);
+        return Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Ends a call begun with <see cref="Begin"/>; a failed call has no answering instance and is not sampled.</summary>
+    public void End(long started, HttpResponseMessage? response)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        if (response is null)
+        {
+            return;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        var instance = Header(response, ServiceDefaults.ServiceIdentity.InstanceHeader) ?? response.RequestMessage?.RequestUri?.Authority ?? "?";
+        var version = Header(response, ServiceDefaults.ServiceIdentity.VersionHeader) ?? "?";
+        lock (_gate)
+        {
+            _samples.Enqueue((now, Stopwatch.GetElapsedTime(started, now).TotalMilliseconds, instance));
+            _versions[instance] = version;
+            Trim(now);
+        }
+    }
+
+    public PeerSnapshot Snapshot()
+    {
+        double[] latencies;
+        var instances = new Dictionary<string, PeerInstance>();
+        lock (_gate)
+        {
+            Trim(Stopwatch.GetTimestamp());
+            latencies = [.. _samples.Select(s => s.Ms)];
+            foreach (var group in _samples.GroupBy(s => s.Instance))
+            {
+                instances[group.Key] = new PeerInstance(group.LongCount(), _versions.GetValueOrDefault(group.Key, "?"));
+            }
+        }
+
+        Array.Sort(latencies);
+        return new PeerSnapshot(Percentile(latencies, 0.50), Percentile(latencies, 0.95), InFlight, latencies.Length, instances);
+    }
+
+    private void Trim(long now)
+    {
+        while (_samples.Count > 0 && (now - _samples.Peek().At > Window || _samples.Count > MaxSamples))
+        {
+            _samples.Dequeue();
+        }
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : Math.Round(sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(p * sorted.Length))], 2);
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
+}

@@ -65,7 +65,7 @@ public static class ServiceHost
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         // Polly logs every retry with a stack trace; the worker logs its failures itself, at most once a second.
-        logging.AddFilter("Polly", LogLevel.Error);
+        logging.AddFilter("Polly", LogLevel.None);
         // A failed start is reported by the launcher in one line; the host's stack trace adds nothing.
         logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
     }

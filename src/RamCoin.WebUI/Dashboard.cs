@@ -19,6 +19,14 @@ public sealed record Dashboard(
 
 public sealed record ServiceVersion(string Instance, string Version);
 
+/// <summary>
+/// The charts' last minutes, one point per sample, so that a page opened now (or reloaded by an update)
+/// starts with the recent past instead of an empty chart. Nulls are samples taken while the store was down.
+/// </summary>
+public sealed record DashboardHistory(
+    List<double> T, List<double?> Rate, List<double> RngP50, List<double> RngP95, List<double> HasherP50, List<double> HasherP95,
+    List<int> RngInFlight, List<int> HasherInFlight);
+
 /// <summary>A worker instance (host name: the pod name) and its own rate over the sliding window.</summary>
 public sealed record WorkerView(string Instance, double Rate, long Hashes, double SeenSecondsAgo, string Version);
 

@@ -29,6 +29,7 @@ public sealed class DashboardSampler(
     private readonly string _prefix = (configuration["DIFFICULTY"] ?? "0").Trim().ToLowerInvariant();
     private readonly double _started = Unix(time);
     private readonly Queue<(double At, long Hashes, long Coins, Dictionary<string, long> Workers)> _history = new();
+    private readonly Queue<Dashboard> _chart = new();
     private TaskCompletionSource<Dashboard> _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Dashboard? _latest;
     private double? _lastFresh;
@@ -62,8 +63,30 @@ public sealed class DashboardSampler(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
+    /// <summary>A copy of the charts' history (five minutes at one point a second).</summary>
+    public DashboardHistory History()
+    {
+        lock (_chart)
+        {
+            return new DashboardHistory(
+                [.. _chart.Select(d => d.Now)], [.. _chart.Select(d => d.Stale ? (double?)null : d.Rate)],
+                [.. _chart.Select(d => d.Rng.P50Ms)], [.. _chart.Select(d => d.Rng.P95Ms)],
+                [.. _chart.Select(d => d.Hasher.P50Ms)], [.. _chart.Select(d => d.Hasher.P95Ms)],
+                [.. _chart.Select(d => d.Rng.InFlight)], [.. _chart.Select(d => d.Hasher.InFlight)]);
+        }
+    }
+
     private void Publish(Dashboard dashboard)
     {
+        lock (_chart)
+        {
+            _chart.Enqueue(dashboard);
+            if (_chart.Count > 300)
+            {
+                _chart.Dequeue();
+            }
+        }
+
         Volatile.Write(ref _latest, dashboard);
         Interlocked.Exchange(ref _next, new TaskCompletionSource<Dashboard>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(dashboard);
     }
@@ -127,7 +150,7 @@ public sealed class DashboardSampler(
             .Where(w => seen.GetValueOrDefault(w.Key) >= now - WorkerGoneSeconds)
             .Select(w => new WorkerView(
                 w.Key,
-                span > 0 ? Math.Max(0, (w.Value - windowStart.Workers.GetValueOrDefault(w.Key, w.Value)) / span) : 0,
+                WorkerRate(w.Key, w.Value, now),
                 w.Value,
                 Math.Max(0, now - seen.GetValueOrDefault(w.Key)),
                 reports.TryGetValue(w.Key, out var r) ? r.Version : "?"))
@@ -138,6 +161,20 @@ public sealed class DashboardSampler(
         return new Dashboard(
             now, false, null, now - _started, hashes, coins, Math.Round(rate, 2), Math.Round(coinsPerMinute, 1),
             new ServiceVersion(identity.HostName, identity.Version), workers, rng, hasher, Hint(reports.Values, rng, hasher), recent);
+    }
+
+    /// <summary>A worker's rate over the window, from the oldest sample in it that knows the worker (a new pod has none older).</summary>
+    private double WorkerRate(string instance, long total, double now)
+    {
+        foreach (var sample in _history)
+        {
+            if (now - sample.At <= WindowSeconds + 0.5 && sample.At < now && sample.Workers.TryGetValue(instance, out var then))
+            {
+                return Math.Round(Math.Max(0, (total - then) / (now - sample.At)), 2);
+            }
+        }
+
+        return 0;
     }
 
     private async Task<List<CoinView>> VerifyAsync(IDatabase db, RedisValue[] entries)
@@ -179,9 +216,14 @@ public sealed class DashboardSampler(
         }
 
         var loop = delay + rng.P50Ms + hasher.P50Ms;
+        if (loop < 5)
+        {
+            return $"Loops take about {loop:F1} ms with no pauses (fast profile): the machine's CPU is the limit, not one service.";
+        }
+
         return (rng.P50Ms / loop, hasher.P50Ms / loop, delay / loop) switch
         {
-            (>= 0.5, _, _) => $"rng is the bottleneck: {rng.P50Ms:F0} ms of each {loop:F0} ms loop. Scale rng (or raise RNG_CONCURRENCY).",
+            ( >= 0.5, _, _) => $"rng is the bottleneck: {rng.P50Ms:F0} ms of each {loop:F0} ms loop. Scale rng (or raise RNG_CONCURRENCY).",
             (_, >= 0.5, _) => $"hasher is the bottleneck: {hasher.P50Ms:F0} ms of each {loop:F0} ms loop. Scale hasher.",
             (_, _, >= 0.5) => $"Workers spend {delay:F0} ms of each {loop:F0} ms loop waiting (WORKER_DELAY_MS): add workers to mine faster.",
             _ => $"No single bottleneck: rng {rng.P50Ms:F0} ms, hasher {hasher.P50Ms:F0} ms, pause {delay:F0} ms per loop.",

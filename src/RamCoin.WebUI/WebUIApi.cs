@@ -58,6 +58,7 @@ public static class WebUIApi
         group.MapGet("/events", (DashboardSampler sampler, CancellationToken cancellationToken) =>
                 TypedResults.ServerSentEvents(sampler.StreamAsync(cancellationToken), "dashboard"))
             .DisableRequestTimeout();
+        group.MapGet("/history.json", (DashboardSampler sampler) => TypedResults.Ok(sampler.History()));
         group.MapGet("/dashboard.json", (DashboardSampler sampler) =>
             sampler.Latest is { } dashboard
                 ? Results.Ok(dashboard)
@@ -77,6 +78,7 @@ public static class WebUIApi
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(MiningSnapshot))]
 [JsonSerializable(typeof(Dashboard))]
+[JsonSerializable(typeof(DashboardHistory))]
 [JsonSerializable(typeof(WorkerReportView))]
 [JsonSerializable(typeof(RecentCoinView))]
 internal sealed partial class WebUIJsonContext : JsonSerializerContext;

@@ -36,7 +36,8 @@ public sealed partial class WebUITests
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("font-size: 15px", html, StringComparison.Ordinal);
         Assert.Contains("src=\"app.js\"", html, StringComparison.Ordinal);
-        Assert.Contains("fetch(\"json\"", script, StringComparison.Ordinal);
+        Assert.Contains("new EventSource(\"events\")", script, StringComparison.Ordinal);
+        Assert.Contains("fetch(\"dashboard.json\"", script, StringComparison.Ordinal);
         // Nothing from the internet and nothing rooted at "/": the page must work behind kubectl proxy's prefix.
         Assert.Empty(AbsoluteReference().Matches(html + script));
     }

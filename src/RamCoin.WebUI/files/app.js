@@ -52,6 +52,21 @@ function ensureCharts() {
   });
 }
 
+// The server keeps the last minutes of the charts: a page opened now starts with them.
+async function loadHistory() {
+  try {
+    const response = await fetch("history.json", { cache: "no-store" });
+    if (response.ok) {
+      const h = await response.json();
+      series.t = h.t; series.rate = h.rate; series.instant = h.t.map(() => null);
+      series.rngP50 = h.rngP50; series.rngP95 = h.rngP95; series.hasherP50 = h.hasherP50; series.hasherP95 = h.hasherP95;
+      series.rngFlight = h.rngInFlight; series.hasherFlight = h.hasherInFlight;
+    }
+  } catch (error) {
+    // No history: the charts start empty and fill as events arrive.
+  }
+}
+
 function push(key, value) {
   series[key].push(value);
   if (series[key].length > keep) {
@@ -106,15 +121,18 @@ function render(d) {
   $("uptime").textContent = duration(d.uptimeSeconds);
   $("hint").textContent = d.hint || "Waiting for the workers' measurements…";
 
-  push("t", d.now);
-  push("rate", d.stale ? null : d.rate);
-  push("instant", instant);
-  push("rngP50", d.rng.p50Ms);
-  push("rngP95", d.rng.p95Ms);
-  push("hasherP50", d.hasher.p50Ms);
-  push("hasherP95", d.hasher.p95Ms);
-  push("rngFlight", d.rng.inFlight);
-  push("hasherFlight", d.hasher.inFlight);
+  // The first event may already be the history's last point.
+  if (!series.t.length || d.now > series.t[series.t.length - 1]) {
+    push("t", d.now);
+    push("rate", d.stale ? null : d.rate);
+    push("instant", instant);
+    push("rngP50", d.rng.p50Ms);
+    push("rngP95", d.rng.p95Ms);
+    push("hasherP50", d.hasher.p50Ms);
+    push("hasherP95", d.hasher.p95Ms);
+    push("rngFlight", d.rng.inFlight);
+    push("hasherFlight", d.hasher.inFlight);
+  }
   ensureCharts();
   if (charts) {
     charts.rate.setData([series.t, series.rate, series.instant]);
@@ -189,4 +207,4 @@ $("instant").addEventListener("change", () => {
   }
 });
 
-connect();
+loadHistory().then(connect);

@@ -1,0 +1,113 @@
+using System.Globalization;
+using Microsoft.Playwright;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+
+namespace RamCoin.Tests;
+
+/// <summary>The dashboard in a real headless Chromium, against real services.</summary>
+public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task ShowsARisingRateTheWorkerInstancesVersionsAndVerifiedCoinsWithoutErrors()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_VERSION"] = "3.1.4" }, Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_ID"] = "worker-pod-1", ["WORKER_CONCURRENCY"] = "2" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RAMCOIN_VERSION"] = "7.7.7" }, peers: store.Peers());
+        var page = await browser.NewPageAsync();
+        var problems = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                problems.Add("console: " + message.Text);
+            }
+        };
+        page.RequestFailed += (_, request) => problems.Add("failed: " + request.Url);
+        page.Response += (_, response) =>
+        {
+            if (response.Status >= 400)
+            {
+                problems.Add($"{response.Status}: {response.Url}");
+            }
+        };
+
+        await page.GotoAsync(webui.Address.ToString());
+
+        await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("live");
+        await Assertions.Expect(page.Locator("#webui-version")).ToHaveTextAsync("7.7.7");
+        await Eventually.TrueAsync(async () => Number(await page.Locator("#rate").TextContentAsync()) > 0, "the page shows a rate above zero");
+        var first = Number(await page.Locator("#hashes").TextContentAsync());
+        await Eventually.TrueAsync(async () => Number(await page.Locator("#hashes").TextContentAsync()) > first, "the hash count rises on the page");
+        await Assertions.Expect(page.Locator("#workers tbody")).ToContainTextAsync("worker-pod-1");
+        await Assertions.Expect(page.Locator("#rng-instances tbody")).ToContainTextAsync("3.1.4");
+        await Assertions.Expect(page.Locator("#hasher-instances tbody tr")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#wallet tbody")).ToContainTextAsync("✓ verified");
+        await Assertions.Expect(page.Locator("#wallet tbody")).Not.ToContainTextAsync("does not verify");
+        await Assertions.Expect(page.Locator("#hint")).Not.ToHaveTextAsync("Waiting for the workers' measurements…");
+        await Assertions.Expect(page.Locator("#rate-chart canvas")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#stale")).ToBeHiddenAsync();
+
+        Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "TestResults"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "TestResults", "dashboard.png"), FullPage = true });
+        Assert.Empty(problems);
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task PagesReloadThemselvesWhenTheWebUIVersionChanges()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        var port = FreePort.Next();
+        var old = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RAMCOIN_VERSION"] = "1.0.0" }, peers: store.Peers(), port: port);
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(old.Address.ToString());
+        await Assertions.Expect(page.Locator("#webui-version")).ToHaveTextAsync("1.0.0");
+        await page.EvaluateAsync("window.loadedBeforeUpdate = true");
+
+        // A rolling update: the old web UI goes, a new version comes up at the same address.
+        await old.DisposeAsync();
+        await using var updated = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RAMCOIN_VERSION"] = "2.0.0" }, peers: store.Peers(), port: port);
+
+        await Assertions.Expect(page.Locator("#webui-version")).ToHaveTextAsync("2.0.0", new() { Timeout = 20_000 });
+        Assert.False(await page.EvaluateAsync<bool>("window.loadedBeforeUpdate === true"), "the page reloaded itself");
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task AStoreOutageShowsTheStaleNoticeAndThePageRecoversByItself()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ramcoin-dash-").FullName;
+        var port = FreePort.Next();
+        var store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+        try
+        {
+            await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_TIMEOUT_MS"] = "500" }, peers: store.Peers());
+            var page = await browser.NewPageAsync();
+            await page.GotoAsync(webui.Address.ToString());
+            await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("live");
+            await Assertions.Expect(page.Locator("#stale")).ToBeHiddenAsync();
+
+            await store.KillAsync();
+            await Assertions.Expect(page.Locator("#stale")).ToContainTextAsync("Data stale since", new() { Timeout = 15_000 });
+
+            await store.DisposeAsync();
+            store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+            await Assertions.Expect(page.Locator("#stale")).ToBeHiddenAsync(new() { Timeout = 15_000 });
+            await page.CloseAsync();
+        }
+        finally
+        {
+            await store.DisposeAsync();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static double Number(string? text) =>
+        double.TryParse(text?.Replace(",", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : 0;
+}

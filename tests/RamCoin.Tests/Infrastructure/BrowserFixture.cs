@@ -1,0 +1,51 @@
+using Microsoft.Playwright;
+
+namespace RamCoin.Tests.Infrastructure;
+
+/// <summary>Debian's Chromium, headless, driven by Playwright (no browser download: the machine's own).</summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private IPlaywright? _playwright;
+
+    public IBrowser? Browser { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            return;
+        }
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            // Without the background-networking flags Chromium keeps trying to reach Google's hosts.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+    }
+
+    /// <summary>A new page; skips the test with the reason when Chromium is not installed (CI installs it and fails on skips).</summary>
+    public async Task<IPage> NewPageAsync()
+    {
+        if (Browser is null)
+        {
+            Assert.Skip("chromium is not installed: run 'apt-get install -y chromium' (bash .ci/run installs it).");
+        }
+
+        return await Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1500 } });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+    }
+}

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text.Json;
 using RamCoin.ServiceDefaults;
 using RamCoin.Tests.Infrastructure;
@@ -26,13 +25,12 @@ public sealed class FaultTests
         var store = await StoreServer.StartProcessAsync(kind, port, dataDir);
         try
         {
-            await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
-            await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+            await using var peers = await FastPeers.StartAsync();
             await using var worker = await RunningService.StartAsync(
                 ServiceNames.Worker,
                 new() { ["WORKER_CONCURRENCY"] = "2", ["WORKER_FLUSH_MS"] = "200", ["REDIS_TIMEOUT_MS"] = "500" },
                 Profile.Fast,
-                store.Peers(rng.Address, hasher.Address));
+                peers.With(store));
             var stats = worker.Get<MiningStats>();
             await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes to the store");
 
@@ -58,7 +56,7 @@ public sealed class FaultTests
             Assert.Equal(stats.Computed, stats.Written);
             Assert.Equal(stats.Computed, counted);
             Assert.Equal(stats.CoinsFound, wallet.Length);
-            Assert.All(wallet, coin => Assert.Equal(coin.Name.ToString(), Convert.ToHexStringLower(SHA256.HashData((byte[])coin.Value!))));
+            WalletAssert.AllVerify(wallet);
             Assert.True(resumed < TimeSpan.FromSeconds(3), $"writes resumed after {resumed}");
         }
         finally
@@ -73,13 +71,12 @@ public sealed class FaultTests
     {
         await using var store = await StoreServer.StartGarnetAsync();
         await using var proxy = new ExecReplyDroppingProxy(store.Port);
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
-        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var peers = await FastPeers.StartAsync();
         await using var worker = await RunningService.StartAsync(
             ServiceNames.Worker,
             new() { ["WORKER_FLUSH_MS"] = "200", ["REDIS_TIMEOUT_MS"] = "500", ["WORKER_CONCURRENCY"] = "2" },
             Profile.Fast,
-            new PeerAddresses(rng.Address.ToString(), hasher.Address.ToString(), "127.0.0.1", proxy.Port));
+            new PeerAddresses(peers.Rng.Address.ToString(), peers.Hasher.Address.ToString(), "127.0.0.1", proxy.Port));
         var stats = worker.Get<MiningStats>();
         await Eventually.TrueAsync(() => stats.Written >= 50, "the worker writes through the proxy");
 

@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text.Json;
 using RamCoin.ServiceDefaults;
 using RamCoin.Tests.Infrastructure;
@@ -19,13 +18,12 @@ public sealed class WorkerTests
     {
         StoreServer.SkipUnlessRedisInstalled(kind);
         await using var store = await StoreServer.StartAsync(kind);
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
-        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var peers = await FastPeers.StartAsync();
         await using var worker = await RunningService.StartAsync(
             ServiceNames.Worker,
             new() { ["WORKER_FLUSH_MS"] = "200", ["WORKER_ID"] = "test-worker" },
             Profile.Fast,
-            store.Peers(rng.Address, hasher.Address));
+            peers.With(store));
         var stats = worker.Get<MiningStats>();
 
         await Eventually.TrueAsync(() => stats.Written >= 100 && stats.CoinsWritten >= 3, "the worker writes 100 hashes and 3 coins");
@@ -43,13 +41,7 @@ public sealed class WorkerTests
         var wallet = await db.HashGetAllAsync(StoreKeys.Wallet);
         Assert.Equal(stats.CoinsWritten, wallet.Length);
         Assert.Equal(stats.CoinsFound, wallet.Length);
-        foreach (var coin in wallet)
-        {
-            var bytes = (byte[])coin.Value!;
-            Assert.Equal(32, bytes.Length);
-            Assert.Equal(coin.Name.ToString(), Convert.ToHexStringLower(SHA256.HashData(bytes)));
-            Assert.StartsWith("0", coin.Name.ToString(), StringComparison.Ordinal);
-        }
+        WalletAssert.AllVerify(wallet);
 
         // Roughly one hash in 16 starts with "0": a wallet far from that means coins are lost or invented.
         Assert.InRange(wallet.Length, stats.Computed / 40, stats.Computed / 6);
@@ -59,10 +51,9 @@ public sealed class WorkerTests
     public async Task HarderDifficultyKeepsOnlyHashesWithTheLongerPrefix()
     {
         await using var store = await StoreServer.StartGarnetAsync();
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
-        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var peers = await FastPeers.StartAsync();
         await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker, new() { ["DIFFICULTY"] = "00", ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
+            ServiceNames.Worker, new() { ["DIFFICULTY"] = "00", ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, peers.With(store));
         var stats = worker.Get<MiningStats>();
 
         await Eventually.TrueAsync(() => stats.CoinsWritten >= 2, "the worker finds 2 coins at difficulty 00");
@@ -114,13 +105,12 @@ public sealed class WorkerTests
     public async Task KeepsCountsWhileTheStoreIsDownAndWritesThemWhenItComesBack()
     {
         var storePort = FreePort.Next();
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
-        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var peers = await FastPeers.StartAsync();
         await using var worker = await RunningService.StartAsync(
             ServiceNames.Worker,
             new() { ["WORKER_FLUSH_MS"] = "200", ["REDIS_TIMEOUT_MS"] = "300", ["WORKER_CONCURRENCY"] = "2" },
             Profile.Fast,
-            new PeerAddresses(rng.Address.ToString(), hasher.Address.ToString(), "127.0.0.1", storePort));
+            new PeerAddresses(peers.Rng.Address.ToString(), peers.Hasher.Address.ToString(), "127.0.0.1", storePort));
         var stats = worker.Get<MiningStats>();
 
         await Eventually.TrueAsync(() => stats.Computed >= 50, "the worker mines while the store is down");

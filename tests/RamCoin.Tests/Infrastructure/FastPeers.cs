@@ -1,0 +1,30 @@
+using RamCoin.ServiceDefaults;
+
+namespace RamCoin.Tests.Infrastructure;
+
+/// <summary>rng and hasher in the fast profile, the peers most worker tests mine against.</summary>
+public sealed class FastPeers : IAsyncDisposable
+{
+    private FastPeers(RunningService rng, RunningService hasher)
+    {
+        Rng = rng;
+        Hasher = hasher;
+    }
+
+    public RunningService Rng { get; }
+
+    public RunningService Hasher { get; }
+
+    public static async Task<FastPeers> StartAsync() => new(
+        await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast),
+        await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast));
+
+    /// <summary>Peers for a worker: these two and the given store.</summary>
+    public PeerAddresses With(StoreServer store) => store.Peers(Rng.Address, Hasher.Address);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Rng.DisposeAsync();
+        await Hasher.DisposeAsync();
+    }
+}

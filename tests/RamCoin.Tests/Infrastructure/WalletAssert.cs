@@ -1,0 +1,17 @@
+using System.Security.Cryptography;
+using StackExchange.Redis;
+
+namespace RamCoin.Tests.Infrastructure;
+
+public static class WalletAssert
+{
+    /// <summary>Every coin checks out: 32 bytes whose SHA-256 is the key, and the key has the difficulty prefix.</summary>
+    public static void AllVerify(HashEntry[] wallet, string prefix = "0") =>
+        Assert.All(wallet, coin =>
+        {
+            var bytes = (byte[])coin.Value!;
+            Assert.Equal(32, bytes.Length);
+            Assert.Equal(coin.Name.ToString(), Convert.ToHexStringLower(SHA256.HashData(bytes)));
+            Assert.StartsWith(prefix, coin.Name.ToString(), StringComparison.Ordinal);
+        });
+}

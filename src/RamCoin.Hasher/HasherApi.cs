@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RamCoin.ServiceDefaults;
 
@@ -17,6 +18,7 @@ public static class HasherApi
         builder.Services.AddValidatedOptions<HasherOptions, HasherOptionsValidator>(
             (o, s) => o.ApplyProfile(s.Profile),
             o => configuration.Bind(o));
+        builder.Services.AddSingleton<HasherMetrics>();
         return builder;
     }
 
@@ -29,7 +31,20 @@ public static class HasherApi
     }
 
     private static async Task<IResult> HashBodyAsync(
-        HttpRequest request, IOptions<HasherOptions> options, CancellationToken cancellationToken)
+        HttpRequest request, HasherMetrics metrics, IOptions<HasherOptions> options, CancellationToken cancellationToken)
+    {
+        metrics.Active.Add(1);
+        try
+        {
+            return await HashAsync(request, metrics, options.Value, cancellationToken);
+        }
+        finally
+        {
+            metrics.Active.Add(-1);
+        }
+    }
+
+    private static async Task<IResult> HashAsync(HttpRequest request, HasherMetrics metrics, HasherOptions options, CancellationToken cancellationToken)
     {
         if (request.ContentLength > RequestLimits.MaxDrainedBodyBytes)
         {
@@ -57,6 +72,8 @@ public static class HasherApi
             {
                 return TooLarge();
             }
+
+            metrics.Bytes.Add(total);
         }
         catch (BadHttpRequestException ex)
         {
@@ -68,7 +85,7 @@ public static class HasherApi
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        var delay = options.Value.DelayMs;
+        var delay = options.DelayMs;
         if (delay > 0)
         {
             await Task.Delay(delay, cancellationToken);

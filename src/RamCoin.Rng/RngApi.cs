@@ -19,6 +19,7 @@ public static class RngApi
             (o, s) => o.ApplyProfile(s.Profile),
             o => configuration.Bind(o));
         builder.Services.AddSingleton<RngGate>();
+        builder.Services.AddSingleton<RngMetrics>();
         return builder;
     }
 
@@ -31,7 +32,7 @@ public static class RngApi
     }
 
     private static async Task<IResult> GetRandomBytesAsync(
-        string count, RngGate gate, IOptions<RngOptions> options, CancellationToken cancellationToken)
+        string count, RngGate gate, RngMetrics metrics, IOptions<RngOptions> options, CancellationToken cancellationToken)
     {
         if (!int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > RngOptions.MaxBytes)
         {
@@ -50,13 +51,22 @@ public static class RngApi
                 "Too many requests are waiting in line (RNG_QUEUE_LIMIT); try again later.");
         }
 
-        var delay = options.Value.DelayMs;
-        if (delay > 0)
+        metrics.Active.Add(1);
+        try
         {
-            await Task.Delay(delay, cancellationToken);
-        }
+            var delay = options.Value.DelayMs;
+            if (delay > 0)
+            {
+                await Task.Delay(delay, cancellationToken);
+            }
 
-        return TypedResults.Bytes(RandomNumberGenerator.GetBytes(n), "application/octet-stream");
+            metrics.Bytes.Add(n);
+            return TypedResults.Bytes(RandomNumberGenerator.GetBytes(n), "application/octet-stream");
+        }
+        finally
+        {
+            metrics.Active.Add(-1);
+        }
     }
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";

@@ -13,6 +13,9 @@ public sealed class RngGate(IOptions<RngOptions> options) : IDisposable
         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
     });
 
+    /// <summary>Requests waiting in line now.</summary>
+    public long Waiting => _limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
+
     public ValueTask<RateLimitLease> EnterAsync(CancellationToken cancellationToken) =>
         _limiter.AcquireAsync(1, cancellationToken);
 

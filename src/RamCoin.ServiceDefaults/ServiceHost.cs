@@ -41,9 +41,11 @@ public static class ServiceHost
             builder.WebHost.UseSetting(WebHostDefaults.PreferHostingUrlsKey, "false");
         }
 
+        var identity = ServiceIdentity.For(settings.Service, builder.Configuration["RAMCOIN_VERSION"]);
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(ServiceIdentity.For(settings.Service, builder.Configuration["RAMCOIN_VERSION"]));
-        ConfigureLogging(builder.Logging);
+        builder.Services.AddSingleton(identity);
+        builder.AddTelemetry(identity);
+        ConfigureLogging(builder.Logging, builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
         builder.AddRequestLimits();
@@ -52,15 +54,26 @@ public static class ServiceHost
         return builder;
     }
 
-    /// <summary>One log format for every service: one line per event, with a timestamp.</summary>
-    public static void ConfigureLogging(ILoggingBuilder logging)
+    /// <summary>
+    /// One log format for every service: one line per event, with a timestamp; JSON lines instead when the
+    /// standard setting asks for it (<c>Logging__Console__FormatterName=json</c>).
+    /// </summary>
+    public static void ConfigureLogging(ILoggingBuilder logging, IConfiguration configuration)
     {
         logging.ClearProviders();
-        logging.AddSimpleConsole(o =>
+        if (string.Equals(configuration["Logging:Console:FormatterName"], "json", StringComparison.OrdinalIgnoreCase))
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+            logging.AddJsonConsole(o => o.TimestampFormat = "O");
+        }
+        else
+        {
+            logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
+        }
+
         // Per-request framework logs would drown the lesson's log lines (the worker's counter line).
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
@@ -117,6 +130,7 @@ public static class ServiceHost
         // GET and HEAD only: any other method gets 405 like every other endpoint.
         app.MapHealthChecks("/healthz").WithMetadata(ReadOnlyMethods);
         app.MapHealthChecks("/readyz").WithMetadata(ReadOnlyMethods);
+        app.MapTelemetry();
         return app;
     }
 

@@ -18,7 +18,7 @@ public static class StoreHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Configuration.AddInMemoryCollection(settings.Overrides);
-        ServiceHost.ConfigureLogging(builder.Logging);
+        ServiceHost.ConfigureLogging(builder.Logging, builder.Configuration);
         // Garnet explains its whole configuration at Information; keep its warnings and errors.
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // It warns that its own log settings are ignored when given a logger factory: expected here.

@@ -19,6 +19,7 @@ public sealed class HashCounterFlusher(
     StoreClient store,
     MiningStats stats,
     WorkerTelemetry telemetry,
+    WorkerMetrics metrics,
     IOptions<WorkerOptions> options,
     ServiceIdentity identity,
     TimeProvider time,
@@ -100,9 +101,14 @@ public sealed class HashCounterFlusher(
 
     private async Task<bool> TryWriteAsync(FlushBatch batch)
     {
+        using var activity = Telemetry.Worker.StartActivity("store.flush");
+        activity?.SetTag("ramcoin.batch", batch.Sequence);
+        activity?.SetTag("ramcoin.hashes", batch.Hashes);
+        var started = time.GetTimestamp();
         try
         {
             var created = await WriteOnceAsync(batch);
+            metrics.StoreWrites.Record(time.GetElapsedTime(started).TotalSeconds);
             stats.Confirm(batch.Hashes, batch.Coins.Count);
             _unconfirmed = null;
             if (created < batch.Coins.Count)
@@ -114,6 +120,7 @@ public sealed class HashCounterFlusher(
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
             logger.LogWarning(
                 "Store write failed, keeping batch {Sequence} ({Count} hashes, {Coins} coins) for the next try: {Reason}",
                 batch.Sequence, batch.Hashes, batch.Coins.Count, ex.Message);

@@ -13,6 +13,7 @@ public sealed class MiningLoops(
     RngClient rng,
     HasherClient hasher,
     MiningStats stats,
+    WorkerMetrics metrics,
     IOptions<WorkerOptions> options,
     ServiceHostSettings settings,
     ILogger<MiningLoops> logger) : BackgroundService
@@ -44,6 +45,7 @@ public sealed class MiningLoops(
                 // Whatever failed (timeout, refused connection, open circuit, a bad answer), the loop goes on:
                 // no hash is counted for it, and a short pause spares a peer that is down.
                 stats.RecordError();
+                metrics.LoopErrors.Add(1, new KeyValuePair<string, object?>("kind", WorkerMetrics.KindOf(ex)));
                 LogFailure(ex);
                 if (!await PauseAsync(_options.ErrorBackoffMs, stoppingToken))
                 {
@@ -60,10 +62,15 @@ public sealed class MiningLoops(
             await Task.Delay(_options.DelayMs, cancellationToken);
         }
 
+        // One trace per loop; the rng and hasher calls are its children (HttpClient instrumentation).
+        using var activity = Telemetry.Worker.StartActivity("mine");
         var bytes = await rng.GetBytesAsync(32, cancellationToken);
         var hash = await hasher.HashAsync(bytes, cancellationToken);
+        metrics.Hashes.Add(1);
+        activity?.SetTag("ramcoin.coin", hash.StartsWith(_prefix, StringComparison.Ordinal));
         if (hash.StartsWith(_prefix, StringComparison.Ordinal))
         {
+            metrics.Coins.Add(1);
             logger.Log(_coinLogLevel, "Coin found: {Prefix}...", hash[..8]);
             if (!stats.RecordHash(new Coin(hash, bytes, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0)))
             {

@@ -34,6 +34,7 @@ public static class WorkerApi
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<WorkerTelemetry>();
+        builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton(sp => new MiningStats(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxPendingCoins));
         AddPeerClient<RngClient>(builder.Services, o => o.RngUrl);
         AddPeerClient<HasherClient>(builder.Services, o => o.HasherUrl);

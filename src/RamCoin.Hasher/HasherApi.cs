@@ -16,9 +16,11 @@ public static class HasherApi
     {
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<HasherOptions, HasherOptionsValidator>(
+            configuration,
             (o, s) => o.ApplyProfile(s.Profile),
             o => configuration.Bind(o));
         builder.Services.AddSingleton<HasherMetrics>();
+        builder.Services.AddKnobs<HasherOptions>("HASHER_DELAY_MS");
         return builder;
     }
 
@@ -31,12 +33,12 @@ public static class HasherApi
     }
 
     private static async Task<IResult> HashBodyAsync(
-        HttpRequest request, HasherMetrics metrics, IOptions<HasherOptions> options, CancellationToken cancellationToken)
+        HttpRequest request, HasherMetrics metrics, IOptionsMonitor<HasherOptions> options, CancellationToken cancellationToken)
     {
         metrics.Active.Add(1);
         try
         {
-            return await HashAsync(request, metrics, options.Value, cancellationToken);
+            return await HashAsync(request, metrics, options.CurrentValue, cancellationToken);
         }
         finally
         {

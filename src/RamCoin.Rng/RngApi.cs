@@ -16,8 +16,10 @@ public static class RngApi
     {
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<RngOptions, RngOptionsValidator>(
+            configuration,
             (o, s) => o.ApplyProfile(s.Profile),
             o => configuration.Bind(o));
+        builder.Services.AddKnobs<RngOptions>("RNG_DELAY_MS", "RNG_CONCURRENCY");
         builder.Services.AddSingleton<RngGate>();
         builder.Services.AddSingleton<RngMetrics>();
         return builder;
@@ -32,7 +34,7 @@ public static class RngApi
     }
 
     private static async Task<IResult> GetRandomBytesAsync(
-        string count, RngGate gate, RngMetrics metrics, IOptions<RngOptions> options, CancellationToken cancellationToken)
+        string count, RngGate gate, RngMetrics metrics, IOptionsMonitor<RngOptions> options, CancellationToken cancellationToken)
     {
         if (!int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > RngOptions.MaxBytes)
         {
@@ -54,7 +56,7 @@ public static class RngApi
         metrics.Active.Add(1);
         try
         {
-            var delay = options.Value.DelayMs;
+            var delay = options.CurrentValue.DelayMs;
             if (delay > 0)
             {
                 await Task.Delay(delay, cancellationToken);

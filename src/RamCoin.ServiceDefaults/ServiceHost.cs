@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,7 @@ namespace RamCoin.ServiceDefaults;
 /// </summary>
 public static class ServiceHost
 {
+    private const string ReadyTag = "ready";
     private static readonly HttpMethodMetadata ReadOnlyMethods = new([HttpMethods.Get, HttpMethods.Head]);
 
     public static WebApplicationBuilder CreateBuilder(ServiceHostSettings settings)
@@ -34,6 +37,11 @@ public static class ServiceHost
             builder.Configuration.AddInMemoryCollection(settings.Overrides);
         }
 
+        // Last, so that run-time changes through the admin API win over everything else.
+        var runtime = new RuntimeSettings();
+        ((IConfigurationBuilder)builder.Configuration).Add(runtime);
+        builder.Services.AddSingleton(runtime);
+
         if (settings.ListenUrl is not null)
         {
             builder.WebHost.UseUrls(settings.ListenUrl);
@@ -47,7 +55,11 @@ public static class ServiceHost
         builder.AddTelemetry(identity);
         ConfigureLogging(builder.Logging, builder.Configuration);
         builder.Services.AddProblemDetails();
-        builder.Services.AddHealthChecks();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(builder.Configuration, (_, _) => { }, o => builder.Configuration.Bind(o));
+        builder.Services.AddKnobs<LessonKnobs>("RAMCOIN_ERROR_RATE", "RAMCOIN_EXTRA_LATENCY_MS", "RAMCOIN_SLOW_START_MS", "RAMCOIN_FORCE_UNREADY");
+        // Readiness only: a slow or unready pod is taken out of its Service, not restarted.
+        builder.Services.AddHealthChecks().AddCheck<LessonReadiness>("lesson", tags: [ReadyTag]);
         builder.AddRequestLimits();
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceDefaultsJsonContext.Default));
@@ -89,11 +101,13 @@ public static class ServiceHost
     /// </summary>
     /// <param name="bind">Binds the configuration; a lambda at the call site so that the binder is source-generated.</param>
     public static OptionsBuilder<TOptions> AddValidatedOptions<TOptions, TValidator>(
-        this IServiceCollection services, Action<TOptions, ServiceHostSettings> defaults, Action<TOptions> bind)
+        this IServiceCollection services, IConfiguration configuration, Action<TOptions, ServiceHostSettings> defaults, Action<TOptions> bind)
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>
     {
         services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        // IOptionsMonitor recomputes the options when the configuration reloads (the admin API's changes).
+        services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(new ConfigurationChangeTokenSource<TOptions>(configuration));
         return services.AddOptions<TOptions>()
             .Configure<ServiceHostSettings>((o, s) => defaults(o, s))
             .Configure(bind)
@@ -104,6 +118,7 @@ public static class ServiceHost
     public static IServiceCollection AddStoreClient(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<StoreClientOptions, StoreClientOptionsValidator>(
+            configuration,
             (o, s) =>
             {
                 o.Host = s.Peers.StoreHost;
@@ -128,9 +143,11 @@ public static class ServiceHost
         app.UseStatusCodePages();
         app.UseRequestLimits();
         // GET and HEAD only: any other method gets 405 like every other endpoint.
-        app.MapHealthChecks("/healthz").WithMetadata(ReadOnlyMethods);
+        app.UseLessonFaults();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) }).WithMetadata(ReadOnlyMethods);
         app.MapHealthChecks("/readyz").WithMetadata(ReadOnlyMethods);
         app.MapTelemetry();
+        app.MapAdminApi();
         return app;
     }
 

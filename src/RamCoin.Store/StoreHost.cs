@@ -30,7 +30,9 @@ public static class StoreHost
     public static HostApplicationBuilder AddEmbeddedStore(this HostApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<EmbeddedStoreOptions, EmbeddedStoreOptionsValidator>((_, _) => { }, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<EmbeddedStoreOptions, EmbeddedStoreOptionsValidator>(
+            configuration,
+            (_, _) => { }, o => configuration.Bind(o));
         builder.Services.AddHostedService<EmbeddedStore>();
         return builder;
     }

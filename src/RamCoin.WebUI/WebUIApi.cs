@@ -27,7 +27,9 @@ public static class WebUIApi
     public static WebApplicationBuilder AddWebUI(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>((_, _) => { }, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>(
+            configuration,
+            (_, _) => { }, o => configuration.Bind(o));
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MiningSnapshotSource>();

@@ -21,6 +21,7 @@ public sealed class HashCounterFlusher(
     WorkerTelemetry telemetry,
     WorkerMetrics metrics,
     IOptions<WorkerOptions> options,
+    IOptionsMonitor<WorkerOptions> liveOptions,
     ServiceIdentity identity,
     TimeProvider time,
     ILogger<HashCounterFlusher> logger) : BackgroundService
@@ -173,7 +174,7 @@ public sealed class HashCounterFlusher(
 
     private string Report() => JsonSerializer.Serialize(
         new WorkerReport(
-            identity.Version, options.Value.DelayMs, options.Value.Concurrency, time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
+            identity.Version, liveOptions.CurrentValue.DelayMs, options.Value.Concurrency, time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
             telemetry.Rng.Snapshot(), telemetry.Hasher.Snapshot()),
         WorkerJsonContext.Default.WorkerReport);
 

@@ -14,12 +14,11 @@ public sealed class MiningLoops(
     HasherClient hasher,
     MiningStats stats,
     WorkerMetrics metrics,
-    IOptions<WorkerOptions> options,
+    IOptionsMonitor<WorkerOptions> options,
     ServiceHostSettings settings,
     ILogger<MiningLoops> logger) : BackgroundService
 {
-    private readonly WorkerOptions _options = options.Value;
-    private readonly string _prefix = options.Value.Difficulty.ToLowerInvariant();
+    private readonly WorkerOptions _options = options.CurrentValue;
     private long _lastFailureLog = long.MinValue / 2;
 
     // A coin is one hash in 16 at the classic difficulty: at fast-profile speeds a log line each would flood.
@@ -57,18 +56,22 @@ public sealed class MiningLoops(
 
     private async Task MineOnceAsync(CancellationToken cancellationToken)
     {
-        if (_options.DelayMs > 0)
+        // Read each loop: WORKER_DELAY_MS and DIFFICULTY can change at run time (admin API).
+        var current = options.CurrentValue;
+        if (current.DelayMs > 0)
         {
-            await Task.Delay(_options.DelayMs, cancellationToken);
+            await Task.Delay(current.DelayMs, cancellationToken);
         }
+
+        var prefix = current.Difficulty.ToLowerInvariant();
 
         // One trace per loop; the rng and hasher calls are its children (HttpClient instrumentation).
         using var activity = Telemetry.Worker.StartActivity("mine");
         var bytes = await rng.GetBytesAsync(32, cancellationToken);
         var hash = await hasher.HashAsync(bytes, cancellationToken);
         metrics.Hashes.Add(1);
-        activity?.SetTag("ramcoin.coin", hash.StartsWith(_prefix, StringComparison.Ordinal));
-        if (hash.StartsWith(_prefix, StringComparison.Ordinal))
+        activity?.SetTag("ramcoin.coin", hash.StartsWith(prefix, StringComparison.Ordinal));
+        if (hash.StartsWith(prefix, StringComparison.Ordinal))
         {
             metrics.Coins.Add(1);
             logger.Log(_coinLogLevel, "Coin found: {Prefix}...", hash[..8]);

@@ -29,12 +29,14 @@ public static class WorkerApi
     {
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(
-                (o, s) => o.ApplyDefaults(s),
+            configuration,
+            (o, s) => o.ApplyDefaults(s),
                 o => configuration.Bind(o));
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton<WorkerMetrics>();
+        builder.Services.AddKnobs<WorkerOptions>("WORKER_DELAY_MS", "DIFFICULTY");
         builder.Services.AddSingleton(sp => new MiningStats(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxPendingCoins));
         AddPeerClient<RngClient>(builder.Services, o => o.RngUrl);
         AddPeerClient<HasherClient>(builder.Services, o => o.HasherUrl);

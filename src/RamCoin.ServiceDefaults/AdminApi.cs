@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace RamCoin.ServiceDefaults;
+
+/// <summary>A setting that can change at run time: its name and a check that the service's options accept it.</summary>
+public sealed record Knob(string Name, Action<IServiceProvider> Validate);
+
+/// <summary>
+/// <c>GET /admin/knobs</c> shows this service's lesson knobs; <c>PUT /admin/knobs</c> with a JSON object
+/// (<c>{"RNG_DELAY_MS": 0}</c>) changes them, with <c>Authorization: Bearer &lt;RAMCOIN_ADMIN_TOKEN&gt;</c>.
+/// Without a configured token, run-time changes are refused. Every change is logged.
+/// </summary>
+public static class AdminApi
+{
+    public static IServiceCollection AddKnobs<TOptions>(this IServiceCollection services, params string[] names)
+        where TOptions : class
+    {
+        foreach (var name in names)
+        {
+            services.AddSingleton(new Knob(name, sp => _ = sp.GetRequiredService<IOptionsMonitor<TOptions>>().CurrentValue));
+        }
+
+        return services;
+    }
+
+    public static void MapAdminApi(this WebApplication app)
+    {
+        var group = app.MapGroup("/admin");
+        group.MapGet("/knobs", (IEnumerable<Knob> knobs, IConfiguration configuration) =>
+            TypedResults.Ok(knobs.ToDictionary(k => k.Name, k => configuration[k.Name])));
+        group.MapPut("/knobs", ChangeKnobsAsync);
+    }
+
+    private static async Task<IResult> ChangeKnobsAsync(
+        HttpContext context, IEnumerable<Knob> knobs, RuntimeSettings runtime, IConfiguration configuration, ILoggerFactory loggers)
+    {
+        var token = configuration["RAMCOIN_ADMIN_TOKEN"];
+        if (string.IsNullOrEmpty(token))
+        {
+            return ServiceHost.Problem(StatusCodes.Status403Forbidden, "Run-time changes are disabled", "Set RAMCOIN_ADMIN_TOKEN to allow them.");
+        }
+
+        var given = context.Request.Headers.Authorization.ToString();
+        if (!given.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return ServiceHost.Problem(StatusCodes.Status401Unauthorized, "Token required", "Send Authorization: Bearer <RAMCOIN_ADMIN_TOKEN>.");
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given[7..].Trim()), Encoding.UTF8.GetBytes(token)))
+        {
+            return ServiceHost.Problem(StatusCodes.Status403Forbidden, "Wrong token", "The token does not match RAMCOIN_ADMIN_TOKEN.");
+        }
+
+        Dictionary<string, string?> changes;
+        try
+        {
+            using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            if (body.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new JsonException("not an object");
+            }
+
+            changes = body.RootElement.EnumerateObject().ToDictionary(
+                p => p.Name,
+                p => p.Value.ValueKind switch
+                {
+                    JsonValueKind.String => p.Value.GetString(),
+                    JsonValueKind.Null => null,
+                    _ => p.Value.GetRawText(),
+                });
+        }
+        catch (JsonException)
+        {
+            return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Not a JSON object", "Send a JSON object of knob names and values, such as {\"RNG_DELAY_MS\": 0}.");
+        }
+
+        var known = knobs.ToDictionary(k => k.Name);
+        var unknown = changes.Keys.Where(k => !known.ContainsKey(k)).ToList();
+        if (unknown.Count > 0)
+        {
+            return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Unknown knob",
+                $"{string.Join(", ", unknown)}: this service's knobs are {string.Join(", ", known.Keys)}.");
+        }
+
+        var before = changes.Keys.ToDictionary(k => k, k => configuration[k]);
+        var previous = runtime.Apply(changes);
+        try
+        {
+            foreach (var name in changes.Keys)
+            {
+                known[name].Validate(context.RequestServices);
+            }
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+        {
+            runtime.Apply(previous);
+            return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Invalid value", ex.Message);
+        }
+
+        var logger = loggers.CreateLogger("RamCoin.Admin");
+        foreach (var (name, value) in changes)
+        {
+            logger.LogWarning("Knob {Name} changed from {Before} to {After} through the admin API", name, before[name] ?? "(default)", value ?? "(default)");
+        }
+
+        return TypedResults.Ok(known.Keys.ToDictionary(k => k, k => configuration[k]));
+    }
+}

@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace RamCoin.ServiceDefaults;
+
+/// <summary>Applies the injected errors and latency of <see cref="LessonKnobs"/> to a service's own endpoints.</summary>
+public static class LessonFaults
+{
+    public static void UseLessonFaults(this WebApplication app)
+    {
+        var knobs = app.Services.GetRequiredService<IOptionsMonitor<LessonKnobs>>();
+        app.Use(async (context, next) =>
+        {
+            var path = context.Request.Path;
+            // Probes, metrics and the admin API stay honest, so the fault can be seen and turned off.
+            if (path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/admin"))
+            {
+                await next(context);
+                return;
+            }
+
+            var current = knobs.CurrentValue;
+            if (current.ExtraLatencyMs > 0)
+            {
+                await Task.Delay(current.ExtraLatencyMs, context.RequestAborted);
+            }
+
+            if (current.ErrorRate > 0 && Random.Shared.NextDouble() < current.ErrorRate)
+            {
+                await ServiceHost.Problem(StatusCodes.Status500InternalServerError, "Injected error",
+                    $"RAMCOIN_ERROR_RATE is {current.ErrorRate}: this answer failed on purpose.").ExecuteAsync(context);
+                return;
+            }
+
+            await next(context);
+        });
+    }
+}
+
+/// <summary>Readiness as the knobs say: not ready during a slow start, or while forced unready.</summary>
+public sealed class LessonReadiness(IOptionsMonitor<LessonKnobs> knobs, TimeProvider time) : IHealthCheck
+{
+    private readonly DateTimeOffset _started = time.GetUtcNow();
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var current = knobs.CurrentValue;
+        if (current.ForceUnready)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("RAMCOIN_FORCE_UNREADY is set"));
+        }
+
+        var warming = TimeSpan.FromMilliseconds(current.SlowStartMs) - (time.GetUtcNow() - _started);
+        return Task.FromResult(warming > TimeSpan.Zero
+            ? HealthCheckResult.Unhealthy($"slow start: ready in {warming.TotalSeconds:F1} s (RAMCOIN_SLOW_START_MS)")
+            : HealthCheckResult.Healthy());
+    }
+}

@@ -93,18 +93,23 @@ public static class AdminApi
         }
 
         var before = changes.Keys.ToDictionary(k => k, k => configuration[k]);
-        var previous = runtime.Apply(changes);
+        var previous = runtime.Set(changes);
         try
         {
+            // Options that reload check themselves at once (their change callbacks validate), or below.
+            runtime.Reload();
             foreach (var name in changes.Keys)
             {
                 known[name].Validate(context.RequestServices);
             }
         }
-        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or AggregateException)
         {
-            runtime.Apply(previous);
-            return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Invalid value", ex.Message);
+            runtime.Set(previous);
+            runtime.Reload();
+            // Change callbacks report through an AggregateException; the inner messages name the settings.
+            var reasons = ex is AggregateException aggregate ? aggregate.Flatten().InnerExceptions.Select(e => e.Message).Distinct() : [ex.Message];
+            return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Invalid value", string.Join(" ", reasons));
         }
 
         var logger = loggers.CreateLogger("RamCoin.Admin");

@@ -10,8 +10,8 @@ public sealed class RuntimeSettings : ConfigurationProvider, IConfigurationSourc
 {
     public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
 
-    /// <summary>Applies the values and reloads; answers what they replaced, to put back if they prove invalid.</summary>
-    public Dictionary<string, string?> Apply(IReadOnlyDictionary<string, string?> values)
+    /// <summary>Sets the values without reloading; answers what they replaced, to put back if they prove invalid.</summary>
+    public Dictionary<string, string?> Set(IReadOnlyDictionary<string, string?> values)
     {
         var previous = new Dictionary<string, string?>();
         lock (Data)
@@ -30,7 +30,9 @@ public sealed class RuntimeSettings : ConfigurationProvider, IConfigurationSourc
             }
         }
 
-        OnReload();
         return previous;
     }
+
+    /// <summary>Tells the configuration's listeners (IOptionsMonitor) to read again; they validate as they do.</summary>
+    public void Reload() => OnReload();
 }

@@ -1,12 +1,12 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -59,6 +59,8 @@ public static class ServiceHost
         builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(builder.Configuration, (_, _) => { }, o => builder.Configuration.Bind(o));
         builder.Services.AddKnobs<LessonKnobs>("RAMCOIN_ERROR_RATE", "RAMCOIN_EXTRA_LATENCY_MS", "RAMCOIN_SLOW_START_MS", "RAMCOIN_FORCE_UNREADY");
         // Readiness only: a slow or unready pod is taken out of its Service, not restarted.
+        // A singleton: it remembers when the service started (a check is otherwise made anew for each probe).
+        builder.Services.AddSingleton<LessonReadiness>();
         builder.Services.AddHealthChecks().AddCheck<LessonReadiness>("lesson", tags: [ReadyTag]);
         builder.AddRequestLimits();
         builder.Services.ConfigureHttpJsonOptions(o =>

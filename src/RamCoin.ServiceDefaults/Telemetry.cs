@@ -27,12 +27,14 @@ public static class Telemetry
             .ConfigureResource(r => r.AddService("ramcoin-" + identity.Service, serviceVersion: identity.Version, serviceInstanceId: identity.HostName))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(Prefix + "*")
+                // Polly: the worker's retries and circuit-breaker events (resilience_polly_strategy_events_total).
+                metrics.AddMeter(Prefix + "*", "Polly")
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
                     .AddRuntimeInstrumentation()
                     .AddProcessInstrumentation()
-                    .AddPrometheusExporter();
+                    // No scrape cache: two scrapes a moment apart must see the traffic between them.
+                    .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
             })
             .WithTracing(tracing =>
             {

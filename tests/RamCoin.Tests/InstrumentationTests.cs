@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+using RamCoin.Worker;
+
+namespace RamCoin.Tests;
+
+/// <summary>Alone: every service in this process feeds the same meters, so exact counts need quiet around them.</summary>
+[CollectionDefinition(nameof(Instrumentation), DisableParallelization = true)]
+public sealed class Instrumentation;
+
+[Collection(nameof(Instrumentation))]
+public sealed class InstrumentationTests
+{
+    private const string Token = "s3cret-teacher-token";
+    private static readonly string[] ErrorKinds = ["timeout", "connection", "http_status", "circuit_open", "bad_answer", "other"];
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task MetricsCountKnownTraffic()
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        var before = await PrometheusText.ScrapeAsync(rng.Client);
+
+        for (var i = 0; i < 10; i++)
+        {
+            await rng.Client.GetByteArrayAsync("/32", Ct);
+        }
+
+        var after = await PrometheusText.ScrapeAsync(rng.Client);
+        Assert.Equal(320, PrometheusText.Sum(after, "ramcoin_rng_bytes_total") - PrometheusText.Sum(before, "ramcoin_rng_bytes_total"));
+        Assert.Equal(10, PrometheusText.Sum(after, "http_server_request_duration_seconds_count", "http_route=\"/{count}\"")
+            - PrometheusText.Sum(before, "http_server_request_duration_seconds_count", "http_route=\"/{count}\""));
+    }
+
+    [Fact]
+    public async Task EveryDocumentedMetricIsExposed()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var peers = await FastPeers.StartAsync();
+        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, peers.With(store));
+        var stats = worker.Get<MiningStats>();
+        await Eventually.TrueAsync(() => stats.Written > 100 && stats.CoinsWritten > 0, "the worker mines and writes");
+        // A failed loop, so that the error counter has a series.
+        await using var broken = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50" }, Profile.Fast, store.Peers(new Uri($"http://127.0.0.1:{FreePort.Next()}"), peers.Hasher.Address));
+        await Eventually.TrueAsync(() => broken.Get<MiningStats>().Errors > 0, "a worker without rng fails its loops");
+
+        var computedBefore = stats.Computed;
+        var text = await PrometheusText.ScrapeAsync(worker.Client);
+        var computedAfter = stats.Computed;
+
+        var documented = DocumentedMetrics();
+        Assert.True(documented.Count >= 15, $"the README documents {documented.Count} metrics");
+        var exposed = PrometheusText.Names(text);
+        Assert.All(documented, name => Assert.Contains(exposed, e => e == name || e.StartsWith(name + "_", StringComparison.Ordinal)));
+        Assert.InRange(PrometheusText.Sum(text, "ramcoin_worker_hashes_total"), computedBefore, computedAfter + 10_000);
+        var errors = PrometheusText.Sum(text, "ramcoin_worker_loop_errors_total");
+        Assert.True(errors > 0, "failed loops are counted");
+        Assert.Equal(errors, ErrorKinds.Sum(kind => PrometheusText.Sum(text, "ramcoin_worker_loop_errors_total", $"kind=\"{kind}\"")));
+    }
+
+    [Fact]
+    public async Task AnErrorRateSetThroughTheAdminApiMakesWorkerRetriesAndErrorsRise()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, new() { ["RAMCOIN_ADMIN_TOKEN"] = Token }, Profile.Fast);
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "20" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
+        var stats = worker.Get<MiningStats>();
+        await Eventually.TrueAsync(() => stats.Computed > 50, "the worker mines");
+        var before = await PrometheusText.ScrapeAsync(worker.Client);
+
+        using var change = await Put(hasher, new() { ["RAMCOIN_ERROR_RATE"] = 0.9 }, Token);
+        Assert.Equal(HttpStatusCode.OK, change.StatusCode);
+        var errorsAtChange = stats.Errors;
+        await Eventually.TrueAsync(() => stats.Errors > errorsAtChange + 5, "loops fail once hasher answers 500s");
+
+        var after = await PrometheusText.ScrapeAsync(worker.Client);
+        Assert.True(PrometheusText.Sum(after, "ramcoin_worker_loop_errors_total", "kind=\"http_status\"") > 0);
+        Assert.True(
+            PrometheusText.Sum(after, "resilience_polly_strategy_events_total", "event_name=\"OnRetry\"")
+            > PrometheusText.Sum(before, "resilience_polly_strategy_events_total", "event_name=\"OnRetry\""),
+            "retries rise");
+    }
+
+    [Fact]
+    public async Task ADelaySetThroughTheAdminApiShowsInTheLatencyHistogram()
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = Token }, Profile.Fast);
+        var before = await PrometheusText.ScrapeAsync(rng.Client);
+
+        using var change = await Put(rng, new() { ["RNG_DELAY_MS"] = 300 }, Token);
+        Assert.Equal(HttpStatusCode.OK, change.StatusCode);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < 3; i++)
+        {
+            await rng.Client.GetByteArrayAsync("/32", Ct);
+        }
+
+        Assert.True(clock.ElapsedMilliseconds >= 900, $"three answers took {clock.ElapsedMilliseconds} ms");
+        var after = await PrometheusText.ScrapeAsync(rng.Client);
+        var seconds = PrometheusText.Sum(after, "http_server_request_duration_seconds_sum", "http_route=\"/{count}\"")
+            - PrometheusText.Sum(before, "http_server_request_duration_seconds_sum", "http_route=\"/{count}\"");
+        Assert.True(seconds >= 0.9, $"the histogram saw {seconds} s for three 300 ms answers");
+        Assert.Equal("300", (await rng.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty("RNG_DELAY_MS").GetString());
+    }
+
+    [Theory]
+    [InlineData(null, "Bearer " + Token, "{\"RNG_DELAY_MS\": 0}", 403)] // no token configured: changes refused
+    [InlineData(Token, null, "{\"RNG_DELAY_MS\": 0}", 401)]
+    [InlineData(Token, "Bearer wrong", "{\"RNG_DELAY_MS\": 0}", 403)]
+    [InlineData(Token, "Basic " + Token, "{\"RNG_DELAY_MS\": 0}", 401)]
+    [InlineData(Token, "Bearer " + Token, "{\"RNG_DELAY_MS\": -5}", 400)]
+    [InlineData(Token, "Bearer " + Token, "{\"RNG_DELAY_MS\": \"soon\"}", 400)]
+    [InlineData(Token, "Bearer " + Token, "{\"RNG_CONCURRENCY\": 0}", 400)]
+    [InlineData(Token, "Bearer " + Token, "{\"RAMCOIN_ERROR_RATE\": 1.5}", 400)]
+    [InlineData(Token, "Bearer " + Token, "{\"HASHER_DELAY_MS\": 5}", 400)] // not an rng knob
+    [InlineData(Token, "Bearer " + Token, "[1, 2]", 400)]
+    [InlineData(Token, "Bearer " + Token, "not json", 400)]
+    public async Task TheAdminApiRefusesWithAProblem(string? configured, string? authorization, string body, int expected)
+    {
+        await using var rng = await RunningService.StartAsync(
+            ServiceNames.Rng, configured is null ? [] : new() { ["RAMCOIN_ADMIN_TOKEN"] = configured }, Profile.Fast);
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/admin/knobs") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (authorization is not null)
+        {
+            request.Headers.Authorization = AuthenticationHeaderValue.Parse(authorization);
+        }
+
+        using var response = await rng.Client.SendAsync(request, Ct);
+
+        await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)expected);
+        Assert.Equal("0", (await rng.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty("RNG_DELAY_MS").GetString() ?? "0");
+    }
+
+    [Fact]
+    public async Task ReadinessFollowsTheSlowStartAndForcedUnreadyKnobs()
+    {
+        await using var hasher = await RunningService.StartAsync(
+            ServiceNames.Hasher, new() { ["RAMCOIN_SLOW_START_MS"] = "1500", ["RAMCOIN_ADMIN_TOKEN"] = Token }, Profile.Fast);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await hasher.Client.GetAsync("/readyz", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await hasher.Client.GetAsync("/healthz", Ct)).StatusCode);
+        await Eventually.TrueAsync(async () => (await hasher.Client.GetAsync("/readyz", Ct)).StatusCode == HttpStatusCode.OK, "ready after the slow start");
+
+        using var change = await Put(hasher, new() { ["RAMCOIN_FORCE_UNREADY"] = true }, Token);
+        Assert.Equal(HttpStatusCode.OK, change.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await hasher.Client.GetAsync("/readyz", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await hasher.Client.GetAsync("/healthz", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await hasher.Client.PostAsync("/", new ByteArrayContent([1]), Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task WorkerLoopsAreTracedToAnOtlpReceiver()
+    {
+        var received = new List<byte[]>();
+        await using var receiver = await StartOtlpReceiverAsync(received);
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var peers = await FastPeers.StartAsync();
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new()
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Urls.First(),
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+            },
+            Profile.Fast,
+            peers.With(store));
+
+        await Eventually.TrueAsync(() => Received(received, "mine") && Received(received, "store.flush"), "mining loops and flushes arrive as spans");
+        Assert.True(Received(received, "ramcoin-worker"), "the spans name the service");
+        Assert.True(Received(received, "/32"), "the rng call is a child span with its URL");
+    }
+
+    private static bool Received(List<byte[]> batches, string text)
+    {
+        var needle = Encoding.UTF8.GetBytes(text);
+        lock (batches)
+        {
+            return batches.Any(b => b.AsSpan().IndexOf(needle) >= 0);
+        }
+    }
+
+    /// <summary>A minimal OTLP/HTTP receiver: keeps the protobuf bodies posted to /v1/traces (span names are plain UTF-8 in them).</summary>
+    private static async Task<WebApplication> StartOtlpReceiverAsync(List<byte[]> received)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        app.MapPost("/v1/traces", async (HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            lock (received)
+            {
+                received.Add(body.ToArray());
+            }
+
+            return Results.Ok();
+        });
+        await app.StartAsync(Ct);
+        return app;
+    }
+
+    private static Task<HttpResponseMessage> Put(RunningService service, Dictionary<string, object> knobs, string token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, "/admin/knobs") { Content = JsonContent.Create(knobs) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return service.Client.SendAsync(request, Ct);
+    }
+
+    /// <summary>The metric names in the README's metrics table (first column, in backticks).</summary>
+    private static List<string> DocumentedMetrics()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var section = readme[readme.IndexOf("## Metrics", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n## ", 3, StringComparison.Ordinal)];
+        return [.. System.Text.RegularExpressions.Regex.Matches(section, @"^\| `([a-z_]+)`", System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value)];
+    }
+
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "RamCoin.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("RamCoin.slnx not found above the test folder");
+    }
+}

@@ -140,6 +140,11 @@ public static class ServiceHost
             context.Response.Headers[ServiceIdentity.VersionHeader] = identity.Version;
             return next(context);
         });
+        if (app.Configuration.GetValue("RAMCOIN_ACCESS_LOG", false))
+        {
+            app.UseAccessLog();
+        }
+
         app.UseExceptionHandler();
         // Empty 4xx/5xx answers (404, 405, 413 from Kestrel) get a problem-details body.
         app.UseStatusCodePages();

@@ -51,9 +51,7 @@ public sealed class InstrumentationTests
         var stats = worker.Get<MiningStats>();
         await Eventually.TrueAsync(() => stats.Written > 100 && stats.CoinsWritten > 0, "the worker mines and writes");
         // A failed loop, so that the error counter has a series.
-        await using var broken = await RunningService.StartAsync(
-            ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50" }, Profile.Fast, store.Peers(new Uri($"http://127.0.0.1:{FreePort.Next()}"), peers.Hasher.Address));
-        await Eventually.TrueAsync(() => broken.Get<MiningStats>().Errors > 0, "a worker without rng fails its loops");
+        await using var broken = await StartWorkerWithoutRngAsync(store, peers);
 
         var computedBefore = stats.Computed;
         var text = await PrometheusText.ScrapeAsync(worker.Client);
@@ -67,6 +65,47 @@ public sealed class InstrumentationTests
         var errors = PrometheusText.Sum(text, "ramcoin_worker_loop_errors_total");
         Assert.True(errors > 0, "failed loops are counted");
         Assert.Equal(errors, ErrorKinds.Sum(kind => PrometheusText.Sum(text, "ramcoin_worker_loop_errors_total", $"kind=\"{kind}\"")));
+    }
+
+    [Fact]
+    public async Task ThePrometheusConfigAndTheGrafanaDashboardAreWellFormedAndUseOnlyExposedMetrics()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var peers = await FastPeers.StartAsync();
+        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, peers.With(store));
+        await Eventually.TrueAsync(() => worker.Get<MiningStats>().Written > 10, "the worker mines");
+        await using var broken = await StartWorkerWithoutRngAsync(store, peers);
+        var exposed = PrometheusText.Names(await PrometheusText.ScrapeAsync(worker.Client));
+        var folder = Path.Combine(RepositoryRoot(), "deploy", "observability");
+
+        var prometheus = new YamlDotNet.Serialization.DeserializerBuilder().Build()
+            .Deserialize<Dictionary<string, object>>(await File.ReadAllTextAsync(Path.Combine(folder, "prometheus.yml"), Ct));
+        var jobs = ((List<object>)prometheus["scrape_configs"]).Cast<Dictionary<object, object>>().ToList();
+        Assert.Equal(["rng", "hasher", "worker", "webui"], jobs.Select(j => (string)j["job_name"]));
+        Assert.All(jobs, j => Assert.Equal("/metrics", j["metrics_path"]));
+
+        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "grafana-dashboard.json"), Ct));
+        var expressions = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray())
+            .Select(t => t.GetProperty("expr").GetString()!)
+            .ToList();
+        Assert.True(expressions.Count >= 10, $"the dashboard has {expressions.Count} queries");
+        var used = expressions
+            .SelectMany(e => System.Text.RegularExpressions.Regex.Matches(e, @"\b((?:ramcoin|http|process|dotnet|resilience|kestrel|aspnetcore)_[a-z0-9_]+)\b").Select(m => m.Groups[1].Value))
+            .Distinct()
+            .ToList();
+        Assert.NotEmpty(used);
+        var missing = used.Where(name => !exposed.Contains(name)).ToList();
+        Assert.True(missing.Count == 0, "the dashboard uses metrics no service exposes: " + string.Join(", ", missing));
+    }
+
+    /// <summary>A worker whose rng is not there: its loops fail and retry, so error and retry series exist.</summary>
+    private static async Task<RunningService> StartWorkerWithoutRngAsync(StoreServer store, FastPeers peers)
+    {
+        var broken = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50" }, Profile.Fast, store.Peers(new Uri($"http://127.0.0.1:{FreePort.Next()}"), peers.Hasher.Address));
+        await Eventually.TrueAsync(() => broken.Get<MiningStats>().Errors > 0, "a worker without rng fails its loops");
+        return broken;
     }
 
     [Fact]

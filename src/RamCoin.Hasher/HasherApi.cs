@@ -20,7 +20,7 @@ public static class HasherApi
             (o, s) => o.ApplyProfile(s.Profile),
             o => configuration.Bind(o));
         builder.Services.AddSingleton<HasherMetrics>();
-        builder.Services.AddKnobs<HasherOptions>("HASHER_DELAY_MS");
+        builder.Services.AddKnob<HasherOptions>("HASHER_DELAY_MS", o => o.DelayMs);
         return builder;
     }
 

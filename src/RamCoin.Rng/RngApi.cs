@@ -19,7 +19,9 @@ public static class RngApi
             configuration,
             (o, s) => o.ApplyProfile(s.Profile),
             o => configuration.Bind(o));
-        builder.Services.AddKnobs<RngOptions>("RNG_DELAY_MS", "RNG_CONCURRENCY");
+        builder.Services
+            .AddKnob<RngOptions>("RNG_DELAY_MS", o => o.DelayMs)
+            .AddKnob<RngOptions>("RNG_CONCURRENCY", o => o.Concurrency);
         builder.Services.AddSingleton<RngGate>();
         builder.Services.AddSingleton<RngMetrics>();
         return builder;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -11,8 +12,8 @@ using Microsoft.Extensions.Options;
 
 namespace RamCoin.ServiceDefaults;
 
-/// <summary>A setting that can change at run time: its name and a check that the service's options accept it.</summary>
-public sealed record Knob(string Name, Action<IServiceProvider> Validate);
+/// <summary>A setting that can change at run time: its name, its value in effect (its options, validated as they are read).</summary>
+public sealed record Knob(string Name, Func<IServiceProvider, string?> Current);
 
 /// <summary>
 /// <c>GET /admin/knobs</c> shows this service's lesson knobs; <c>PUT /admin/knobs</c> with a JSON object
@@ -21,22 +22,16 @@ public sealed record Knob(string Name, Action<IServiceProvider> Validate);
 /// </summary>
 public static class AdminApi
 {
-    public static IServiceCollection AddKnobs<TOptions>(this IServiceCollection services, params string[] names)
-        where TOptions : class
-    {
-        foreach (var name in names)
-        {
-            services.AddSingleton(new Knob(name, sp => _ = sp.GetRequiredService<IOptionsMonitor<TOptions>>().CurrentValue));
-        }
-
-        return services;
-    }
+    /// <summary>Registers a knob read from the service's options (so a bad value fails their validation).</summary>
+    public static IServiceCollection AddKnob<TOptions>(this IServiceCollection services, string name, Func<TOptions, object?> value)
+        where TOptions : class =>
+        services.AddSingleton(new Knob(name, sp => Convert.ToString(value(sp.GetRequiredService<IOptionsMonitor<TOptions>>().CurrentValue), CultureInfo.InvariantCulture)));
 
     public static void MapAdminApi(this WebApplication app)
     {
         var group = app.MapGroup("/admin");
-        group.MapGet("/knobs", (IEnumerable<Knob> knobs, IConfiguration configuration) =>
-            TypedResults.Ok(knobs.ToDictionary(k => k.Name, k => configuration[k.Name])));
+        group.MapGet("/knobs", (IEnumerable<Knob> knobs, IServiceProvider services) =>
+            TypedResults.Ok(knobs.ToDictionary(k => k.Name, k => k.Current(services))));
         group.MapPut("/knobs", ChangeKnobsAsync);
     }
 
@@ -92,7 +87,7 @@ public static class AdminApi
                 $"{string.Join(", ", unknown)}: this service's knobs are {string.Join(", ", known.Keys)}.");
         }
 
-        var before = changes.Keys.ToDictionary(k => k, k => configuration[k]);
+        var before = changes.Keys.ToDictionary(k => k, k => known[k].Current(context.RequestServices));
         var previous = runtime.Set(changes);
         try
         {
@@ -100,7 +95,7 @@ public static class AdminApi
             runtime.Reload();
             foreach (var name in changes.Keys)
             {
-                known[name].Validate(context.RequestServices);
+                _ = known[name].Current(context.RequestServices);
             }
         }
         catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or AggregateException)
@@ -118,6 +113,6 @@ public static class AdminApi
             logger.LogWarning("Knob {Name} changed from {Before} to {After} through the admin API", name, before[name] ?? "(default)", value ?? "(default)");
         }
 
-        return TypedResults.Ok(known.Keys.ToDictionary(k => k, k => configuration[k]));
+        return TypedResults.Ok(known.Values.ToDictionary(k => k.Name, k => k.Current(context.RequestServices)));
     }
 }

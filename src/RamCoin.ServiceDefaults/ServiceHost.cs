@@ -57,7 +57,11 @@ public static class ServiceHost
         builder.Services.AddProblemDetails();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(builder.Configuration, (_, _) => { }, o => builder.Configuration.Bind(o));
-        builder.Services.AddKnobs<LessonKnobs>("RAMCOIN_ERROR_RATE", "RAMCOIN_EXTRA_LATENCY_MS", "RAMCOIN_SLOW_START_MS", "RAMCOIN_FORCE_UNREADY");
+        builder.Services
+            .AddKnob<LessonKnobs>("RAMCOIN_ERROR_RATE", o => o.ErrorRate)
+            .AddKnob<LessonKnobs>("RAMCOIN_EXTRA_LATENCY_MS", o => o.ExtraLatencyMs)
+            .AddKnob<LessonKnobs>("RAMCOIN_SLOW_START_MS", o => o.SlowStartMs)
+            .AddKnob<LessonKnobs>("RAMCOIN_FORCE_UNREADY", o => o.ForceUnready);
         // Readiness only: a slow or unready pod is taken out of its Service, not restarted.
         // A singleton: it remembers when the service started (a check is otherwise made anew for each probe).
         builder.Services.AddSingleton<LessonReadiness>();

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -29,7 +30,14 @@ public static class WebUIApi
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>(
             configuration,
-            (_, _) => { }, o => configuration.Bind(o));
+            (o, s) =>
+            {
+                o.RngUrl = s.Peers.RngUrl;
+                o.HasherUrl = s.Peers.HasherUrl;
+                o.WorkerUrl = s.Peers.WorkerUrl;
+            },
+            o => configuration.Bind(o));
+        builder.Services.AddHttpClient(KnobsProxy.Client, c => c.Timeout = TimeSpan.FromSeconds(3));
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MiningSnapshotSource>();
@@ -60,6 +68,7 @@ public static class WebUIApi
         group.MapGet("/events", (DashboardSampler sampler, CancellationToken cancellationToken) =>
                 TypedResults.ServerSentEvents(sampler.StreamAsync(cancellationToken), "dashboard"))
             .DisableRequestTimeout();
+        group.MapKnobsProxy();
         group.MapGet("/history.json", (DashboardSampler sampler) => TypedResults.Ok(sampler.History()));
         group.MapGet("/dashboard.json", (DashboardSampler sampler) =>
             sampler.Latest is { } dashboard
@@ -81,6 +90,9 @@ public static class WebUIApi
 [JsonSerializable(typeof(MiningSnapshot))]
 [JsonSerializable(typeof(Dashboard))]
 [JsonSerializable(typeof(DashboardHistory))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(Dictionary<string, JsonElement>))]
+[JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(WorkerReportView))]
 [JsonSerializable(typeof(RecentCoinView))]
 internal sealed partial class WebUIJsonContext : JsonSerializerContext;

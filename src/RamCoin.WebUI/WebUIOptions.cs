@@ -12,6 +12,25 @@ public sealed class WebUIOptions
     [ConfigurationKeyName("WEBUI_FILES")]
     public string? FilesPath { get; set; }
 
+    /// <summary>Where the dashboard's knob controls reach rng, hasher and a worker (their admin APIs).</summary>
+    [ConfigurationKeyName("RNG_URL")]
+    public string RngUrl { get; set; } = "http://rng";
+
+    [ConfigurationKeyName("HASHER_URL")]
+    public string HasherUrl { get; set; } = "http://hasher";
+
+    /// <summary>In Kubernetes this reaches one worker replica behind the Service.</summary>
+    [ConfigurationKeyName("WORKER_URL")]
+    public string WorkerUrl { get; set; } = "http://worker";
+
+    public string? UrlOf(string service) => service switch
+    {
+        "rng" => RngUrl,
+        "hasher" => HasherUrl,
+        "worker" => WorkerUrl,
+        _ => null,
+    };
+
     public string ResolveFilesPath() =>
         Path.GetFullPath(string.IsNullOrWhiteSpace(FilesPath) ? Path.Combine(AppContext.BaseDirectory, "webui") : FilesPath);
 }

@@ -36,7 +36,9 @@ public static class WorkerApi
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton<WorkerMetrics>();
-        builder.Services.AddKnobs<WorkerOptions>("WORKER_DELAY_MS", "DIFFICULTY");
+        builder.Services
+            .AddKnob<WorkerOptions>("WORKER_DELAY_MS", o => o.DelayMs)
+            .AddKnob<WorkerOptions>("DIFFICULTY", o => o.Difficulty);
         builder.Services.AddSingleton(sp => new MiningStats(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxPendingCoins));
         AddPeerClient<RngClient>(builder.Services, o => o.RngUrl);
         AddPeerClient<HasherClient>(builder.Services, o => o.HasherUrl);

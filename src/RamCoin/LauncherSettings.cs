@@ -53,7 +53,8 @@ public sealed record LauncherSettings
         Runs(ServiceNames.Rng) ? LocalUrl(ServiceNames.Rng) : PeerAddresses.Container.RngUrl,
         Runs(ServiceNames.Hasher) ? LocalUrl(ServiceNames.Hasher) : PeerAddresses.Container.HasherUrl,
         Runs(ServiceNames.Store) ? LocalHost : PeerAddresses.Container.StoreHost,
-        Runs(ServiceNames.Store) ? StorePort : PeerAddresses.Container.StorePort);
+        Runs(ServiceNames.Store) ? StorePort : PeerAddresses.Container.StorePort,
+        Runs(ServiceNames.Worker) ? LocalUrl(ServiceNames.Worker) : PeerAddresses.Container.WorkerUrl);
 
     public static string DefaultDataDir()
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using RamCoin.ServiceDefaults;
 using RamCoin.Tests.Infrastructure;
@@ -106,6 +107,31 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
             await store.DisposeAsync();
             Directory.Delete(dataDir, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task KnobControlsChangeAServiceThroughTheWebUIWithTheTeachersToken()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = "teach" }, Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers(rng.Address, hasher.Address));
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(webui.Address.ToString());
+        var rngKnobs = page.Locator("fieldset[data-service=rng]");
+        await Assertions.Expect(rngKnobs.Locator("input[name=RNG_DELAY_MS]")).ToHaveValueAsync("0");
+
+        await page.Locator("#admin-token").FillAsync("wrong");
+        await rngKnobs.Locator("input[name=RNG_DELAY_MS]").FillAsync("250");
+        await rngKnobs.Locator("button").ClickAsync();
+        await Assertions.Expect(page.Locator("#knobs-status")).ToContainTextAsync("Wrong token");
+
+        await page.Locator("#admin-token").FillAsync("teach");
+        await rngKnobs.Locator("button").ClickAsync();
+        await Assertions.Expect(page.Locator("#knobs-status")).ToHaveTextAsync("rng: knobs applied.");
+        var knobs = await rng.Client.GetFromJsonAsync<System.Text.Json.JsonElement>("/admin/knobs", Ct);
+        Assert.Equal("250", knobs.GetProperty("RNG_DELAY_MS").GetString());
+        await page.CloseAsync();
     }
 
     private static double Number(string? text) =>

@@ -141,8 +141,10 @@ public sealed partial class LauncherTests
         var alone = Launcher.HostSettings(new LauncherSettings { Targets = [ServiceNames.Worker] }, ServiceNames.Worker);
         var together = Launcher.HostSettings(new LauncherSettings(), ServiceNames.Worker);
 
-        Assert.Equal(new PeerAddresses("http://rng", "http://hasher", "redis", 6379), alone.Peers);
-        Assert.Equal(new PeerAddresses("http://127.0.0.1:8001", "http://127.0.0.1:8002", "127.0.0.1", 6379), together.Peers);
+        // A lone worker is its own peer for the knob controls; everything else is found by container name.
+        Assert.Equal(new PeerAddresses("http://rng", "http://hasher", "redis", 6379, "http://127.0.0.1:8003"), alone.Peers);
+        Assert.Equal(new PeerAddresses("http://127.0.0.1:8001", "http://127.0.0.1:8002", "127.0.0.1", 6379, "http://127.0.0.1:8003"), together.Peers);
+        Assert.Equal(PeerAddresses.Container, Launcher.HostSettings(new LauncherSettings { Targets = [ServiceNames.WebUI] }, ServiceNames.WebUI).Peers);
         Assert.Equal("http://127.0.0.1:8003", together.ListenUrl);
     }
 

@@ -207,4 +207,64 @@ $("instant").addEventListener("change", () => {
   }
 });
 
+// Lesson knobs: the web UI passes reads and changes on to each service's admin API, with the teacher's token.
+async function loadKnobs() {
+  const box = $("knobs");
+  try {
+    const response = await fetch("knobs", { cache: "no-store" });
+    const services = await response.json();
+    box.replaceChildren(...Object.entries(services).map(([service, knobs]) => {
+      const set = document.createElement("fieldset");
+      set.dataset.service = service;
+      const legend = document.createElement("legend");
+      legend.textContent = service;
+      set.appendChild(legend);
+      if (knobs.error) {
+        const p = document.createElement("p");
+        p.className = "hint";
+        p.textContent = "unreachable: " + knobs.error;
+        set.appendChild(p);
+        return set;
+      }
+      for (const [name, value] of Object.entries(knobs)) {
+        const label = document.createElement("label");
+        label.textContent = name;
+        const input = document.createElement("input");
+        input.name = name;
+        input.value = value ?? "";
+        input.placeholder = "default";
+        label.appendChild(input);
+        set.appendChild(label);
+      }
+      const apply = document.createElement("button");
+      apply.textContent = "Apply to " + service;
+      apply.addEventListener("click", () => applyKnobs(service, set));
+      set.appendChild(apply);
+      return set;
+    }));
+  } catch (error) {
+    box.textContent = "Knobs unavailable: " + error.message;
+  }
+}
+
+async function applyKnobs(service, set) {
+  const changes = {};
+  for (const input of set.querySelectorAll("input")) {
+    changes[input.name] = input.value === "" ? null : input.value;
+  }
+  const status = $("knobs-status");
+  try {
+    const response = await fetch("knobs/" + service, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json", "Authorization": "Bearer " + $("admin-token").value },
+      body: JSON.stringify(changes),
+    });
+    const body = await response.json();
+    status.textContent = response.ok ? `${service}: knobs applied.` : `${service}: ${body.title}. ${body.detail || ""}`;
+  } catch (error) {
+    status.textContent = `${service}: ${error.message}`;
+  }
+}
+
+loadKnobs();
 loadHistory().then(connect);

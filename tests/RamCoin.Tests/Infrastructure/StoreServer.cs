@@ -103,12 +103,13 @@ public sealed class StoreServer : IAsyncDisposable
         }
 
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var log = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var server = new StoreServer(port, null, process);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             try
@@ -116,7 +117,14 @@ public sealed class StoreServer : IAsyncDisposable
                 await (await server.DatabaseAsync()).PingAsync();
                 return server;
             }
-            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            catch (RedisConnectionException ex) when (DateTime.UtcNow >= deadline || process.HasExited)
+            {
+                lock (log)
+                {
+                    throw new InvalidOperationException($"redis-server did not start on port {port}: {log}", ex);
+                }
+            }
+            catch (RedisConnectionException)
             {
                 server._client?.Dispose();
                 server._client = null;

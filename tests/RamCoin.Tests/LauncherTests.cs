@@ -136,6 +136,24 @@ public sealed partial class LauncherTests
     }
 
     [Fact]
+    public async Task LogsAreJsonLinesWhenConfiguredAndTheAccessLogNamesEachRequest()
+    {
+        var port = FreePort.Next();
+        await using var run = LauncherProcess.Start(
+            ["rng", "--rng-port", $"{port}"],
+            new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "json", ["RAMCOIN_ACCESS_LOG"] = "true", ["RNG_DELAY_MS"] = "0" });
+        await run.WaitForOutputAsync("RamCoin is running");
+        using var http = new HttpClient();
+        await http.GetByteArrayAsync($"http://127.0.0.1:{port}/32", Ct);
+
+        await Eventually.TrueAsync(() => run.Output.Contains("RamCoin.AccessLog", StringComparison.Ordinal), "an access-log line");
+        var line = run.Output.Split('\n').First(l => l.Contains("RamCoin.AccessLog", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(line);
+        Assert.StartsWith("GET /32 200 ", json.RootElement.GetProperty("Message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("127.0.0.1", json.RootElement.GetProperty("State").GetProperty("Client").GetString());
+    }
+
+    [Fact]
     public void AloneAServiceFindsItsPeersByContainerNamesAndTogetherOnLocalPorts()
     {
         var alone = Launcher.HostSettings(new LauncherSettings { Targets = [ServiceNames.Worker] }, ServiceNames.Worker);

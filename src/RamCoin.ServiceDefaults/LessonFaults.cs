@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -9,6 +10,22 @@ namespace RamCoin.ServiceDefaults;
 /// <summary>Applies the injected errors and latency of <see cref="LessonKnobs"/> to a service's own endpoints.</summary>
 public static class LessonFaults
 {
+    /// <summary>The knobs every service has, and the readiness check that follows them (tagged for /readyz only).</summary>
+    public static void AddLessonKnobs(this WebApplicationBuilder builder, string readyTag)
+    {
+        var configuration = builder.Configuration;
+        builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(configuration, (_, _) => { }, o => configuration.Bind(o));
+        builder.Services
+            .AddKnob<LessonKnobs>("RAMCOIN_ERROR_RATE", o => o.ErrorRate)
+            .AddKnob<LessonKnobs>("RAMCOIN_EXTRA_LATENCY_MS", o => o.ExtraLatencyMs)
+            .AddKnob<LessonKnobs>("RAMCOIN_SLOW_START_MS", o => o.SlowStartMs)
+            .AddKnob<LessonKnobs>("RAMCOIN_FORCE_UNREADY", o => o.ForceUnready);
+        // A singleton: it remembers when the service started (a check is otherwise made anew for each probe).
+        builder.Services.AddSingleton<LessonReadiness>();
+        // Readiness only: a slow or unready pod is taken out of its Service, not restarted.
+        builder.Services.AddHealthChecks().AddCheck<LessonReadiness>("lesson", tags: [readyTag]);
+    }
+
     public static void UseLessonFaults(this WebApplication app)
     {
         var knobs = app.Services.GetRequiredService<IOptionsMonitor<LessonKnobs>>();

@@ -56,16 +56,7 @@ public static class ServiceHost
         ConfigureLogging(builder.Logging, builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(builder.Configuration, (_, _) => { }, o => builder.Configuration.Bind(o));
-        builder.Services
-            .AddKnob<LessonKnobs>("RAMCOIN_ERROR_RATE", o => o.ErrorRate)
-            .AddKnob<LessonKnobs>("RAMCOIN_EXTRA_LATENCY_MS", o => o.ExtraLatencyMs)
-            .AddKnob<LessonKnobs>("RAMCOIN_SLOW_START_MS", o => o.SlowStartMs)
-            .AddKnob<LessonKnobs>("RAMCOIN_FORCE_UNREADY", o => o.ForceUnready);
-        // Readiness only: a slow or unready pod is taken out of its Service, not restarted.
-        // A singleton: it remembers when the service started (a check is otherwise made anew for each probe).
-        builder.Services.AddSingleton<LessonReadiness>();
-        builder.Services.AddHealthChecks().AddCheck<LessonReadiness>("lesson", tags: [ReadyTag]);
+        builder.AddLessonKnobs(ReadyTag);
         builder.AddRequestLimits();
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceDefaultsJsonContext.Default));

@@ -39,7 +39,6 @@ public static class WebUIApi
             o => configuration.Bind(o));
         builder.Services.AddHttpClient(KnobsProxy.Client, c => c.Timeout = TimeSpan.FromSeconds(3));
         builder.Services.AddStoreClient(configuration);
-        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MiningSnapshotSource>();
         builder.Services.AddSingleton<DashboardSampler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());

@@ -33,7 +33,6 @@ public static class WorkerApi
             (o, s) => o.ApplyDefaults(s),
                 o => configuration.Bind(o));
         builder.Services.AddStoreClient(configuration);
-        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services

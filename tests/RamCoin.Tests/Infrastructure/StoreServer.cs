@@ -119,6 +119,7 @@ public sealed class StoreServer : IAsyncDisposable
             }
             catch (RedisConnectionException ex) when (DateTime.UtcNow >= deadline || process.HasExited)
             {
+                await server.DisposeAsync(); // never leave a redis-server behind
                 lock (log)
                 {
                     throw new InvalidOperationException($"redis-server did not start on port {port}: {log}", ex);

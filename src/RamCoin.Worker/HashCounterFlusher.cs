@@ -30,6 +30,7 @@ public sealed class HashCounterFlusher(
     public const int MaxCoinsPerBatch = 5000;
 
     private readonly string _instanceId = options.Value.InstanceIdOr(identity.HostName);
+    private readonly string _runId = Guid.NewGuid().ToString("N");
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private FlushBatch? _unconfirmed;
     private long _sequence;
@@ -40,7 +41,7 @@ public sealed class HashCounterFlusher(
     public string InstanceId => _instanceId;
 
     /// <summary>This run's field in the flush ledger: instance and a per-process id, so restarts start afresh.</summary>
-    public string RunKey { get; } = $"{options.Value.InstanceIdOr(identity.HostName)}/{Guid.NewGuid():N}";
+    public string RunKey => $"{_instanceId}/{_runId}";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

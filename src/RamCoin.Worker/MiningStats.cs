@@ -33,6 +33,26 @@ public sealed class MiningStats(int maxPendingCoins)
 
     public long Errors => Interlocked.Read(ref _errors);
 
+    /// <summary>Hashes computed but not yet in the store; written is read first, so this is never negative.</summary>
+    public long HashesPending
+    {
+        get
+        {
+            var written = Written;
+            return Computed - written;
+        }
+    }
+
+    /// <summary>Coins found but neither in the wallet nor dropped.</summary>
+    public long CoinsPending
+    {
+        get
+        {
+            var settled = CoinsWritten + CoinsDropped;
+            return CoinsFound - settled;
+        }
+    }
+
     /// <summary>Records one computed hash; false when its coin had to be dropped because too many wait.</summary>
     public bool RecordHash(Coin? coin)
     {

@@ -12,8 +12,8 @@ public sealed class WorkerMetrics
         Coins = meter.CreateCounter<long>("ramcoin.worker.coins", "{coin}", "Coins found (hashes that meet the difficulty).");
         LoopErrors = meter.CreateCounter<long>("ramcoin.worker.loop.errors", "{error}", "Mining loops that failed, by kind.");
         StoreWrites = meter.CreateHistogram<double>("ramcoin.worker.store.write.duration", "s", "Time of one flush to the store (MULTI/EXEC).");
-        meter.CreateObservableGauge("ramcoin.worker.pending.hashes", () => stats.Computed - stats.Written, "{hash}", "Hashes computed but not yet in the store's counter.");
-        meter.CreateObservableGauge("ramcoin.worker.pending.coins", () => stats.CoinsFound - stats.CoinsWritten - stats.CoinsDropped, "{coin}", "Coins found but not yet in the wallet.");
+        meter.CreateObservableGauge("ramcoin.worker.pending.hashes", () => stats.HashesPending, "{hash}", "Hashes computed but not yet in the store's counter.");
+        meter.CreateObservableGauge("ramcoin.worker.pending.coins", () => stats.CoinsPending, "{coin}", "Coins found but not yet in the wallet.");
     }
 
     public Counter<long> Hashes { get; }

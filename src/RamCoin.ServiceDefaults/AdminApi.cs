@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -23,7 +24,7 @@ public sealed record Knob(string Name, Func<IServiceProvider, string?> Current);
 public static class AdminApi
 {
     /// <summary>Registers a knob read from the service's options (so a bad value fails their validation).</summary>
-    public static IServiceCollection AddKnob<TOptions>(this IServiceCollection services, string name, Func<TOptions, object?> value)
+    public static IServiceCollection AddKnob<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(this IServiceCollection services, string name, Func<TOptions, object?> value)
         where TOptions : class =>
         services.AddSingleton(new Knob(name, sp => Convert.ToString(value(sp.GetRequiredService<IOptionsMonitor<TOptions>>().CurrentValue), CultureInfo.InvariantCulture)));
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -97,7 +98,7 @@ public static class ServiceHost
     /// (environment, command line), validated at start so that a bad value stops the service with its name.
     /// </summary>
     /// <param name="bind">Binds the configuration; a lambda at the call site so that the binder is source-generated.</param>
-    public static OptionsBuilder<TOptions> AddValidatedOptions<TOptions, TValidator>(
+    public static OptionsBuilder<TOptions> AddValidatedOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
         this IServiceCollection services, IConfiguration configuration, Action<TOptions, ServiceHostSettings> defaults, Action<TOptions> bind)
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -69,7 +70,7 @@ public static class WorkerApi
             coinsFound, coinsWritten, coinsFound - coinsWritten - stats.CoinsDropped, stats.CoinsDropped, stats.Errors));
     }
 
-    private static void AddPeerClient<TClient>(IServiceCollection services, Func<WorkerOptions, string> url)
+    private static void AddPeerClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(IServiceCollection services, Func<WorkerOptions, string> url)
         where TClient : class =>
         services.AddHttpClient<TClient>((sp, http) =>
             {

@@ -11,7 +11,6 @@ namespace RamCoin;
 public static class Launcher
 {
     private static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(4.5);
-    private static readonly string[] AspNetAddressVariables = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS"];
 
     public static async Task<int> RunAsync(LauncherSettings settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -75,7 +74,7 @@ public static class Launcher
         {
             args.Add("--urls=" + settings.Urls);
         }
-        else if (!(IsAlone(settings) && AspNetChoosesAddress()))
+        else if (!(IsAlone(settings) && ServiceMain.AspNetChoosesAddress([])))
         {
             var host = settings.Bind.Contains(':', StringComparison.Ordinal) ? $"[{settings.Bind}]" : settings.Bind;
             listenUrl = $"http://{host}:{settings.PortOf(target)}";
@@ -93,10 +92,6 @@ public static class Launcher
     }
 
     private static bool IsAlone(LauncherSettings settings) => settings.Targets.Count(t => t != ServiceNames.Store) == 1;
-
-    /// <summary>In a container, ASPNETCORE_HTTP_PORTS (or _URLS) says where a lone service listens.</summary>
-    private static bool AspNetChoosesAddress() =>
-        AspNetAddressVariables.Any(v => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(v)));
 
     private static async Task StopAllAsync(List<(string Target, IHost Host)> started, TextWriter error)
     {

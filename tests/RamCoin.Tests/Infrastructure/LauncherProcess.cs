@@ -3,14 +3,22 @@ using System.Text;
 
 namespace RamCoin.Tests.Infrastructure;
 
-/// <summary>The real <c>ramcoin</c> program in a child process, as people run it.</summary>
+/// <summary>
+/// A real program in a child process, as people run it: the <c>ramcoin</c> launcher, or one service's
+/// Native AOT binary.
+/// </summary>
 public sealed class LauncherProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly string _name;
     private readonly StringBuilder _output = new();
     private readonly StringBuilder _error = new();
 
-    private LauncherProcess(Process process) => _process = process;
+    private LauncherProcess(Process process, string name)
+    {
+        _process = process;
+        _name = name;
+    }
 
     public string Output
     {
@@ -40,15 +48,21 @@ public sealed class LauncherProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static LauncherProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    public static LauncherProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartProgram(
+            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "ramcoin.dll"), .. args],
+            environment,
+            "ramcoin");
+
+    public static LauncherProcess StartProgram(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, string displayName)
     {
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ramcoin.dll"));
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -59,7 +73,7 @@ public sealed class LauncherProcess : IAsyncDisposable
             info.Environment[name] = value;
         }
 
-        var launcher = new LauncherProcess(new Process { StartInfo = info });
+        var launcher = new LauncherProcess(new Process { StartInfo = info }, displayName);
         launcher._process.OutputDataReceived += (_, e) => Append(launcher._output, e.Data);
         launcher._process.ErrorDataReceived += (_, e) => Append(launcher._error, e.Data);
         launcher._process.Start();
@@ -71,13 +85,13 @@ public sealed class LauncherProcess : IAsyncDisposable
     public Task WaitForOutputAsync(string text, int timeoutSeconds = 30) =>
         Eventually.TrueAsync(
             () => Output.Contains(text, StringComparison.Ordinal) || _process.HasExited,
-            $"ramcoin prints '{text}'",
+            $"{_name} prints '{text}'",
             timeoutSeconds)
         .ContinueWith(
             t =>
             {
                 t.GetAwaiter().GetResult();
-                Assert.False(_process.HasExited, $"ramcoin exited with {(_process.HasExited ? _process.ExitCode : 0)}: {Error}");
+                Assert.False(_process.HasExited, $"{_name} exited with {(_process.HasExited ? _process.ExitCode : 0)}: {Error}");
             },
             TaskScheduler.Default);
 

@@ -1,0 +1,98 @@
+# syntax=docker/dockerfile:1
+# One Dockerfile, one target per service. The build context is the repository root:
+#   docker build --target rng    -t ramcoin/rng .
+#   docker build --target hasher -t ramcoin/hasher .
+#   docker build --target worker -t ramcoin/worker .
+#   docker build --target webui  -t ramcoin/webui .
+#   docker build --target store  -t ramcoin/store .     (optional: Garnet instead of the official redis image)
+# rng, hasher, worker and webui are Native AOT binaries on Ubuntu chiseled runtime-deps: no shell, no package
+# manager, no .NET runtime, a non-root user. Native AOT compiles for the machine it runs on, so each platform
+# is built natively (amd64 and arm64 runners in CI), not under emulation.
+
+ARG DOTNET_VERSION=10.0
+
+# ---- restore: project files only, so this layer is reused until a project file or package version changes
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-noble-aot AS restore
+ARG TARGETARCH
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/Directory.Build.props src/
+COPY src/RamCoin.ServiceDefaults/RamCoin.ServiceDefaults.csproj src/RamCoin.ServiceDefaults/
+COPY src/RamCoin.Rng/RamCoin.Rng.csproj src/RamCoin.Rng/
+COPY src/RamCoin.Hasher/RamCoin.Hasher.csproj src/RamCoin.Hasher/
+COPY src/RamCoin.Worker/RamCoin.Worker.csproj src/RamCoin.Worker/
+COPY src/RamCoin.WebUI/RamCoin.WebUI.csproj src/RamCoin.WebUI/
+RUN RID=linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64) \
+    && for service in Rng Hasher Worker WebUI; do dotnet restore src/RamCoin.$service/RamCoin.$service.csproj -r $RID || exit 1; done
+
+# ---- publish: the four services as native binaries, in /out/<service>
+FROM restore AS publish
+ARG TARGETARCH
+ARG VERSION=0.1.0
+COPY src/RamCoin.ServiceDefaults/ src/RamCoin.ServiceDefaults/
+COPY src/RamCoin.Rng/ src/RamCoin.Rng/
+COPY src/RamCoin.Hasher/ src/RamCoin.Hasher/
+COPY src/RamCoin.Worker/ src/RamCoin.Worker/
+COPY src/RamCoin.WebUI/ src/RamCoin.WebUI/
+RUN RID=linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64) \
+    && for service in Rng Hasher Worker WebUI; do \
+         dotnet publish src/RamCoin.$service/RamCoin.$service.csproj --no-restore -c Release -r $RID \
+           -p:Version=$VERSION -p:DebugType=none -o /out/$(echo $service | tr A-Z a-z) || exit 1; \
+       done \
+    && rm -f /out/*/*.dbg /out/*/*.pdb
+
+# ---- the base of every service image
+FROM mcr.microsoft.com/dotnet/runtime-deps:${DOTNET_VERSION}-noble-chiseled AS service
+ARG VERSION=0.1.0
+WORKDIR /app
+# Port 80 as in DockerCoins. A non-root user may bind it because Docker (20.10+) sets the container's
+# net.ipv4.ip_unprivileged_port_start to 0; Kubernetes pods set that sysctl in their securityContext.
+ENV ASPNETCORE_HTTP_PORTS=80 \
+    RAMCOIN_VERSION=${VERSION}
+EXPOSE 80
+USER $APP_UID
+
+FROM service AS rng
+COPY --from=publish /out/rng/RamCoin.Rng /app/
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/app/RamCoin.Rng", "healthcheck"]
+ENTRYPOINT ["/app/RamCoin.Rng"]
+
+FROM service AS hasher
+COPY --from=publish /out/hasher/RamCoin.Hasher /app/
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/app/RamCoin.Hasher", "healthcheck"]
+ENTRYPOINT ["/app/RamCoin.Hasher"]
+
+FROM service AS worker
+COPY --from=publish /out/worker/RamCoin.Worker /app/
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/app/RamCoin.Worker", "healthcheck"]
+ENTRYPOINT ["/app/RamCoin.Worker"]
+
+FROM service AS webui
+COPY --from=publish /out/webui/RamCoin.WebUI /app/
+# The page's files, where the web UI serves them from (WEBUI_FILES): the compose file mounts
+# src/RamCoin.WebUI/files here for the course's live edit.
+COPY --from=publish /out/webui/webui/ /app/webui/
+ENV WEBUI_FILES=/app/webui
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/app/RamCoin.WebUI", "healthcheck"]
+ENTRYPOINT ["/app/RamCoin.WebUI"]
+
+# ---- store: the launcher's embedded Garnet (JIT: Garnet is not AOT-ready), persisting to /data with an AOF
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-noble AS publish-store
+ARG VERSION=0.1.0
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/ src/
+RUN dotnet publish src/RamCoin/RamCoin.csproj -c Release -p:Version=$VERSION -p:DebugType=none -o /out/store \
+    && mkdir -p /out/data
+
+FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble-chiseled AS store
+WORKDIR /app
+COPY --from=publish-store /out/store/ /app/
+COPY --from=publish-store --chown=$APP_UID:$APP_UID /out/data/ /data/
+ENV RAMCOIN_BIND=0.0.0.0 \
+    RAMCOIN_DATA_DIR=/data
+VOLUME /data
+EXPOSE 6379
+USER $APP_UID
+ENTRYPOINT ["dotnet", "/app/ramcoin.dll"]
+CMD ["store"]

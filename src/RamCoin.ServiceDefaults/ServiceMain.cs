@@ -1,0 +1,154 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace RamCoin.ServiceDefaults;
+
+/// <summary>
+/// The <c>Main</c> of one service's own binary (the Native AOT program inside its container image):
+/// the same builder and endpoints as in the launcher, on port 80 unless ASP.NET's settings say otherwise,
+/// stopped by SIGTERM; and <c>healthcheck</c>, which images without curl use as their health check.
+/// </summary>
+public static class ServiceMain
+{
+    /// <summary>DockerCoins' services listen on 80 in their containers; so do ours.</summary>
+    public const int ContainerPort = 80;
+
+    private static readonly string[] AspNetAddressVariables = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS"];
+
+    public static async Task<int> RunAsync(string[] args, string service, Action<WebApplicationBuilder> add, Action<WebApplication> map)
+    {
+        if (args is ["healthcheck", .. var rest])
+        {
+            return await HealthCheckAsync(service, rest, Environment.GetEnvironmentVariable);
+        }
+
+        if (args is ["--help" or "-h" or "-?", ..])
+        {
+            Console.Out.WriteLine(Usage(service));
+            return 0;
+        }
+
+        var profileText = Environment.GetEnvironmentVariable("RAMCOIN_PROFILE");
+        if (!Profiles.TryParse(profileText ?? "classic", out var profile))
+        {
+            Console.Error.WriteLine($"{service}: RAMCOIN_PROFILE: '{profileText}' is not a profile (classic or fast).");
+            return 2;
+        }
+
+        WebApplication app;
+        try
+        {
+            var builder = ServiceHost.CreateBuilder(new ServiceHostSettings
+            {
+                Service = service,
+                Profile = profile,
+                Args = args,
+                ListenUrl = AspNetChoosesAddress(args) ? null : $"http://+:{ContainerPort}",
+            });
+            add(builder);
+            app = builder.Build();
+            app.MapServiceDefaults();
+            map(app);
+            await app.StartAsync();
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"{service}: did not start: {Explain(ex)}");
+            return ex is OptionsValidationException ? 2 : 1;
+        }
+
+        // The default console lifetime turns SIGTERM and Ctrl-C into a graceful stop (the worker flushes).
+        await app.WaitForShutdownAsync();
+        await app.DisposeAsync();
+        return 0;
+    }
+
+    /// <summary>In a container, ASPNETCORE_HTTP_PORTS (or _URLS, or <c>--urls</c>) says where a lone service listens.</summary>
+    public static bool AspNetChoosesAddress(IReadOnlyList<string> args) =>
+        args.Any(a => a.StartsWith("--urls", StringComparison.Ordinal))
+        || AspNetAddressVariables.Any(v => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(v)));
+
+    /// <summary>
+    /// <c>healthcheck [url]</c>: GET /healthz on this container's own port, exit 0 on 200 and 1 otherwise,
+    /// within 3 seconds; the image needs no curl.
+    /// </summary>
+    public static async Task<int> HealthCheckAsync(string service, IReadOnlyList<string> args, Func<string, string?> environment)
+    {
+        var url = args.Count > 0 ? args[0] : $"http://127.0.0.1:{OwnPort(environment)}/healthz";
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            Console.Error.WriteLine($"{service} healthcheck: '{url}' is not an http:// URL.");
+            return 2;
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        try
+        {
+            using var response = await http.GetAsync(uri);
+            Console.Out.WriteLine($"{service} healthcheck: {uri} answered {(int)response.StatusCode}.");
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            Console.Error.WriteLine($"{service} healthcheck: {uri} did not answer: {ex.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>The port this service listens on in its container: the first of ASPNETCORE_HTTP_PORTS or _URLS, else 80.</summary>
+    public static int OwnPort(Func<string, string?> environment)
+    {
+        var ports = environment("ASPNETCORE_HTTP_PORTS");
+        if (!string.IsNullOrWhiteSpace(ports) && int.TryParse(ports.Split(';', ',')[0].Trim(), out var port))
+        {
+            return port;
+        }
+
+        var urls = environment("ASPNETCORE_URLS") ?? environment("DOTNET_URLS");
+        if (!string.IsNullOrWhiteSpace(urls))
+        {
+            var first = urls.Split(';')[0].Trim().Replace("://+", "://localhost", StringComparison.Ordinal)
+                .Replace("://*", "://localhost", StringComparison.Ordinal);
+            if (Uri.TryCreate(first, UriKind.Absolute, out var uri))
+            {
+                return uri.Port;
+            }
+        }
+
+        return ContainerPort;
+    }
+
+    private static string Explain(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is AddressInUseException || e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+                return "its port is already in use (set ASPNETCORE_HTTP_PORTS or --urls).";
+            }
+
+            if (e is SocketException { SocketErrorCode: SocketError.AccessDenied })
+            {
+                return $"no permission to listen on port {ContainerPort} (run as root, allow unprivileged ports, or set ASPNETCORE_HTTP_PORTS).";
+            }
+
+            if (e is OptionsValidationException validation)
+            {
+                return string.Join(" ", validation.Failures);
+            }
+        }
+
+        return ex.Message;
+    }
+
+    private static string Usage(string service) =>
+        $"""
+        {service}: one RamCoin service, as it runs in its container.
+        Usage: {service}                  serve on port {ContainerPort} (ASPNETCORE_HTTP_PORTS=8080 or --urls=http://+:8080 to change)
+               {service} healthcheck [url] GET /healthz on the own port; exit 0 when healthy (for images without curl)
+        Settings are environment variables (RAMCOIN_PROFILE=fast, and those of the README's settings table).
+        """;
+}

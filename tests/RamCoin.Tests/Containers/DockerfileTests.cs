@@ -1,0 +1,173 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+
+namespace RamCoin.Tests.Containers;
+
+/// <summary>The Dockerfile read offline (no Docker engine here): what each image copies, runs and checks.</summary>
+public sealed class DockerfileTests
+{
+    /// <summary>Each image's target and the project it publishes.</summary>
+    public static readonly TheoryData<string, string> Services = new()
+    {
+        { ServiceNames.Rng, "RamCoin.Rng" },
+        { ServiceNames.Hasher, "RamCoin.Hasher" },
+        { ServiceNames.Worker, "RamCoin.Worker" },
+        { ServiceNames.WebUI, "RamCoin.WebUI" },
+    };
+
+    private static readonly Dockerfile File = Dockerfile.Parse(Repo.Read("Dockerfile"));
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void EntryPointAndHealthCheckRunTheBinaryThePublishStepProduces(string target, string project)
+    {
+        var csproj = Project(project);
+        Assert.Equal("Exe", Property(csproj, "OutputType"));
+        Assert.Equal("true", Property(csproj, "PublishAot"));
+        var binary = Property(csproj, "AssemblyName") ?? project;
+
+        // The publish stage loops over the services and writes each to /out/<lower-case name>.
+        var publish = Assert.Single(File["publish"].All("RUN"), r => r.Arguments.Contains("dotnet publish", StringComparison.Ordinal));
+        var loop = Regex.Match(publish.Arguments, @"for service in ([^;]+);").Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(project["RamCoin.".Length..], loop);
+        Assert.Contains("src/RamCoin.$service/RamCoin.$service.csproj", publish.Arguments, StringComparison.Ordinal);
+        Assert.Contains("-o /out/$(echo $service | tr A-Z a-z)", publish.Arguments, StringComparison.Ordinal);
+
+        var stage = File[target];
+        var copy = Assert.Single(stage.All("COPY"), c => c.Flag("from") == "publish" && c.Words[0].EndsWith("/" + binary, StringComparison.Ordinal));
+        Assert.Equal($"/out/{target}/{binary}", copy.Words[0]);
+        Assert.Equal("/app/", copy.Words[^1]);
+        Assert.Equal([$"/app/{binary}"], stage.Last("ENTRYPOINT")!.ExecForm);
+        var health = stage.Last("HEALTHCHECK")!;
+        Assert.Contains(" CMD [", health.Arguments, StringComparison.Ordinal);
+        Assert.Equal([$"/app/{binary}", "healthcheck"], health.ExecForm);
+    }
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void ServiceImagesRunAsNonRootOnChiseledRuntimeDepsOnPort80(string target, string project)
+    {
+        Assert.StartsWith("RamCoin.", project, StringComparison.Ordinal);
+        var all = File.Effective(target);
+        Assert.Equal("mcr.microsoft.com/dotnet/runtime-deps:${DOTNET_VERSION}-noble-chiseled", RootImage(target));
+        var user = all.Last(i => i.Keyword == "USER").Arguments;
+        Assert.Equal("$APP_UID", user);
+        Assert.Contains(all, i => i.Keyword == "EXPOSE" && i.Arguments == "80");
+        Assert.Contains(all, i => i.Keyword == "ENV" && i.Arguments.Contains("ASPNETCORE_HTTP_PORTS=80", StringComparison.Ordinal));
+        Assert.Equal(80, ServiceMain.ContainerPort);
+    }
+
+    [Fact]
+    public void TheRestoreLayerCopiesEveryProjectFileTheServicesNeedAndNoSource()
+    {
+        var copied = File["restore"].All("COPY").SelectMany(c => c.Words.Take(c.Words.Count - 1)).ToHashSet();
+        var needed = new HashSet<string> { "global.json", "Directory.Build.props", "Directory.Packages.props", "src/Directory.Build.props" };
+        var queue = new Queue<string>(Services.Select(s => $"src/{s.Data.Item2}/{s.Data.Item2}.csproj"));
+        while (queue.TryDequeue(out var csproj))
+        {
+            if (needed.Add(csproj))
+            {
+                foreach (var reference in XDocument.Load(Repo.PathOf(csproj)).Descendants("ProjectReference"))
+                {
+                    var full = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Repo.PathOf(csproj))!, reference.Attribute("Include")!.Value.Replace('\\', '/')));
+                    queue.Enqueue(Path.GetRelativePath(Repo.Root, full).Replace('\\', '/'));
+                }
+            }
+        }
+
+        Assert.Subset(copied, needed);
+        // Only project and build files: a source edit must not invalidate the restore layer.
+        Assert.All(copied, c => Assert.Matches(@"(\.csproj|\.props|\.json|\.editorconfig)$", c));
+        Assert.Contains("RamCoin.ServiceDefaults", string.Join(' ', needed), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EveryPathCopiedFromTheBuildContextExistsAndIsNotIgnored()
+    {
+        var ignored = Repo.Read(".dockerignore").Split('\n').Select(l => l.Trim())
+            .Where(l => l.Length > 0 && !l.StartsWith('#')).Select(IgnorePattern).ToList();
+        var sources = File.Stages.SelectMany(s => s.All("COPY").Concat(s.All("ADD")))
+            .Where(c => c.Flag("from") is null)
+            .SelectMany(c => c.Words.Take(c.Words.Count - 1))
+            .ToList();
+
+        Assert.NotEmpty(sources);
+        Assert.All(sources, source =>
+        {
+            var path = source.TrimEnd('/');
+            Assert.True(System.IO.File.Exists(Repo.PathOf(path)) || Directory.Exists(Repo.PathOf(path)), $"COPY {source}: no such file in the repository");
+            Assert.DoesNotContain(ignored, p => Ancestors(path).Any(a => p.IsMatch(a)));
+        });
+    }
+
+    [Fact]
+    public void TheDockerIgnoreKeepsBuildOutputAndTestsOutOfTheContext()
+    {
+        var ignored = Repo.Read(".dockerignore").Split('\n').Select(l => l.Trim())
+            .Where(l => l.Length > 0 && !l.StartsWith('#')).Select(IgnorePattern).ToList();
+
+        foreach (var path in new[] { "src/RamCoin.Rng/bin", "src/RamCoin.Rng/obj/project.assets.json", "tests/RamCoin.Tests", ".git" })
+        {
+            Assert.Contains(ignored, p => Ancestors(path).Any(a => p.IsMatch(a)));
+        }
+    }
+
+    [Fact]
+    public void TheStoreImageRunsTheLaunchersGarnetOnAVolume()
+    {
+        var store = File["store"];
+        Assert.Equal("mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble-chiseled", store.Base);
+        Assert.Equal("ramcoin", Property(XDocument.Load(Repo.PathOf("src/RamCoin/RamCoin.csproj")), "AssemblyName"));
+        Assert.Equal(["dotnet", "/app/ramcoin.dll"], store.Last("ENTRYPOINT")!.ExecForm);
+        Assert.Equal([ServiceNames.Store], store.Last("CMD")!.ExecForm);
+        Assert.Equal("/data", store.Last("VOLUME")!.Arguments);
+        Assert.Contains(store.All("ENV"), e => e.Arguments.Contains("RAMCOIN_DATA_DIR=/data", StringComparison.Ordinal));
+        Assert.Contains(store.All("ENV"), e => e.Arguments.Contains("RAMCOIN_BIND=0.0.0.0", StringComparison.Ordinal));
+        Assert.Equal("$APP_UID", store.Last("USER")!.Arguments);
+        // The volume's folder belongs to the non-root user, or Garnet could not write its AOF.
+        Assert.Contains(store.All("COPY"), c => c.Words[^1] == "/data/" && c.Flag("chown") == "$APP_UID:$APP_UID");
+    }
+
+    /// <summary>The folder the web UI serves from in its image; compose mounts the page's files there.</summary>
+    public static string WebUIFilesFolder()
+    {
+        var env = File.Effective(ServiceNames.WebUI).Last(i => i.Keyword == "ENV" && i.Arguments.Contains("WEBUI_FILES=", StringComparison.Ordinal));
+        var folder = Regex.Match(env.Arguments, @"WEBUI_FILES=(\S+)").Groups[1].Value;
+        Assert.Contains(File[ServiceNames.WebUI].All("COPY"), c => c.Flag("from") == "publish" && c.Words[^1].TrimEnd('/') == folder);
+        return folder;
+    }
+
+    [Fact]
+    public void TheWebUIImageServesThePageFromTheFolderItCopies() => Assert.Equal("/app/webui", WebUIFilesFolder());
+
+    /// <summary>The binary a target's image runs (its ENTRYPOINT).</summary>
+    public static IReadOnlyList<string> EntryPoint(string target) => File[target].Last("ENTRYPOINT")!.ExecForm;
+
+    private static string RootImage(string stage)
+    {
+        var s = File[stage];
+        return File.Stages.Any(x => x.Name == s.Base) ? RootImage(s.Base) : s.Base;
+    }
+
+    private static XDocument Project(string name) => XDocument.Load(Repo.PathOf($"src/{name}/{name}.csproj"));
+
+    private static string? Property(XDocument project, string name) => project.Descendants(name).LastOrDefault()?.Value;
+
+    private static IEnumerable<string> Ancestors(string path)
+    {
+        var parts = path.Split('/');
+        for (var i = 1; i <= parts.Length; i++)
+        {
+            yield return string.Join('/', parts.Take(i));
+        }
+    }
+
+    /// <summary>A .dockerignore line as a regular expression over relative paths (** any folders, * within one).</summary>
+    private static Regex IgnorePattern(string line)
+    {
+        var pattern = Regex.Escape(line.TrimEnd('/')).Replace(@"\*\*/", "(.*/)?", StringComparison.Ordinal).Replace(@"\*", "[^/]*", StringComparison.Ordinal);
+        return new Regex("^" + pattern + "$");
+    }
+}

@@ -5,7 +5,8 @@ namespace RamCoin.Tests.Infrastructure;
 /// <summary>Debian's Chromium, headless, driven by Playwright (no browser download: the machine's own).</summary>
 public sealed class BrowserFixture : IAsyncLifetime
 {
-    public const string ChromiumPath = "/usr/bin/chromium";
+    /// <summary>Debian's chromium; CHROMIUM_PATH names another Chromium build (GitHub's runners have google-chrome).</summary>
+    public static readonly string ChromiumPath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } path ? path : "/usr/bin/chromium";
 
     private IPlaywright? _playwright;
 

@@ -28,7 +28,7 @@ public static class Repo
 
     /// <summary>Runs a tool to the end (bounded), in the repository root, and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output, string Error)> RunAsync(
-        string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, int timeoutSeconds = 120, string? workingDirectory = null)
+        string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, int timeoutSeconds = 120, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -41,9 +41,17 @@ public static class Repo
             info.ArgumentList.Add(arg);
         }
 
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
-            info.Environment[name] = value;
+            // null removes a variable the tests' own process has.
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
 
         using var process = Process.Start(info)!;

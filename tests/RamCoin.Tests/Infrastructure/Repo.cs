@@ -13,14 +13,17 @@ public static class Repo
     public static string Read(string relative) => File.ReadAllText(PathOf(relative));
 
     /// <summary>Skips with the reason when a tool is missing (bash .ci/run installs it and fails on skips).</summary>
-    public static string RequireTool(string tool, string package)
+    public static string RequireTool(string tool, string package) =>
+        RequireToolWithHint(tool, $"run 'apt-get install -y {package}' (bash .ci/run installs it)");
+
+    public static string RequireToolWithHint(string tool, string installHint)
     {
         var path = Environment.GetEnvironmentVariable("PATH")?.Split(':')
             .Select(d => Path.Combine(d, tool))
             .FirstOrDefault(File.Exists);
         if (path is null)
         {
-            Assert.Skip($"{tool} is not installed: run 'apt-get install -y {package}' (bash .ci/run installs it).");
+            Assert.Skip($"{tool} is not installed: {installHint}.");
         }
 
         return path!;

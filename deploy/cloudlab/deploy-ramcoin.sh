@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# On the head node, once Kubernetes runs: storage for the PVCs (local-path provisioner), RamCoin (an overlay plus the
+# in-cluster registry component) from prebuilt images, and Jenkins (deploy/jenkins), which builds the next ones.
+#   deploy-ramcoin.sh WORKER_COUNT [GIT_URL] [GIT_BRANCH]
+# Environment: REGISTRY (ghcr.io/ramcoin/ramcoin), TAG (latest), OVERLAY (classic), KUBECONFIG (the admin's).
+set -euo pipefail
+
+workers=${1:?usage: deploy-ramcoin.sh WORKER_COUNT [GIT_URL] [GIT_BRANCH]}
+git_url=${2:-https://github.com/ramcoin/ramcoin.git}
+git_branch=${3:-main}
+
+REGISTRY=${REGISTRY:-ghcr.io/ramcoin/ramcoin}
+TAG=${TAG:-latest}
+OVERLAY=${OVERLAY:-classic}
+KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.5.0}
+LOCAL_PATH_URL=${LOCAL_PATH_URL:-https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.30/deploy/local-path-storage.yaml}
+export KUBECONFIG=${KUBECONFIG:-/etc/kubernetes/admin.conf}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+log() { echo "--- $(date -Is) $*"; }
+
+log "waiting for $((workers + 1)) nodes"
+for attempt in $(seq 1 360); do
+  nodes=$({ kubectl get nodes --no-headers 2>/dev/null || true; } | wc -l)
+  [ "$nodes" -ge $((workers + 1)) ] && break
+  [ "$attempt" -lt 360 ] || { echo "only $nodes node(s) after an hour" >&2; exit 1; }
+  sleep 10
+done
+kubectl wait --for=condition=Ready nodes --all --timeout=20m
+kubectl get nodes -o wide
+# Every node has joined: stop serving the join command.
+systemctl stop ramcoin-join-server 2>/dev/null || true
+
+log "storage: local-path provisioner as the default StorageClass"
+kubectl apply -f "$LOCAL_PATH_URL"
+kubectl patch storageclass local-path \
+  -p '{"metadata": {"annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}'
+
+if ! command -v kustomize >/dev/null; then
+  log "kustomize $KUSTOMIZE_VERSION"
+  case "$(uname -m)" in aarch64|arm64) arch=arm64 ;; *) arch=amd64 ;; esac
+  curl -fsSL "https://github.com/kubernetes-sigs/kustomize/releases/download/kustomize%2F${KUSTOMIZE_VERSION}/kustomize_${KUSTOMIZE_VERSION}_linux_${arch}.tar.gz" \
+    | tar -xz -C /usr/local/bin kustomize
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r "$repo/deploy/kubernetes" "$repo/deploy/jenkins" "$work/"
+
+log "RamCoin: overlays/$OVERLAY + components/registry, images $REGISTRY/<service>:$TAG"
+(
+  cd "$work/kubernetes/overlays/$OVERLAY"
+  grep -q 'components/registry$' kustomization.yaml || kustomize edit add component ../../components/registry
+  for service in rng hasher worker webui; do
+    kustomize edit set image "ramcoin/$service=$REGISTRY/$service:$TAG"
+  done
+)
+kubectl apply -k "$work/kubernetes/overlays/$OVERLAY"
+
+log "Jenkins, building $git_url ($git_branch)"
+escape() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; }
+sed -i -e "s|RAMCOIN_GIT_URL=.*|RAMCOIN_GIT_URL=$(escape "$git_url")|" \
+       -e "s|RAMCOIN_GIT_BRANCH=.*|RAMCOIN_GIT_BRANCH=$(escape "$git_branch")|" \
+       "$work/jenkins/kustomization.yaml"
+kubectl apply -k "$work/jenkins"
+
+log "waiting for the rollouts"
+for workload in $(kubectl -n ramcoin get deployments,daemonsets -o name); do
+  kubectl -n ramcoin rollout status "$workload" --timeout=10m
+done
+kubectl -n ramcoin get pods -o wide
+kubectl -n jenkins rollout status deployment/jenkins --timeout=15m || echo "Jenkins is still starting: kubectl -n jenkins get pods"
+
+host=$(hostname -f)
+cat <<DONE
+
+RamCoin is running.
+  web UI     http://$host:30080/   (port 30080 of any node)
+  Jenkins    http://$host:30088/   first password:
+             kubectl -n jenkins exec deploy/jenkins -- cat /var/jenkins_home/secrets/initialAdminPassword
+  registry   $host:30000 (the nodes pull from 127.0.0.1:30000)
+DONE

@@ -185,13 +185,17 @@ public static class Harness
             var db = store.GetDatabase();
             await Task.Delay(TimeSpan.FromSeconds(options.Warmup), cancellationToken);
             children.ForEach(c => c.MarkCpu());
+            // The worker's own count (/status), not the store's: the store moves once a second, in steps.
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports["worker"]}/") };
+            async Task<long> ComputedAsync() =>
+                JsonDocument.Parse(await http.GetStringAsync("status", cancellationToken)).RootElement.GetProperty("hashesComputed").GetInt64();
             var rates = new List<double>();
-            var last = (long)await db.StringGetAsync("hashes");
+            var last = await ComputedAsync();
             var lastAt = Stopwatch.GetTimestamp();
             for (var i = 0; i < options.Seconds; i++)
             {
                 await Task.Delay(1000, cancellationToken);
-                var now = (long)await db.StringGetAsync("hashes");
+                var now = await ComputedAsync();
                 var at = Stopwatch.GetTimestamp();
                 rates.Add((now - last) / Stopwatch.GetElapsedTime(lastAt, at).TotalSeconds);
                 (last, lastAt) = (now, at);

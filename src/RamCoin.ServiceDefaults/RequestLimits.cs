@@ -70,7 +70,12 @@ public static class RequestLimits
             long headerBytes = 0;
             foreach (var header in request.Headers)
             {
-                headerBytes += header.Key.Length + header.Value.Sum(v => v?.Length ?? 0);
+                // Indexed, not LINQ: this runs for every request, and StringValues would be boxed.
+                headerBytes += header.Key.Length;
+                for (var i = 0; i < header.Value.Count; i++)
+                {
+                    headerBytes += header.Value[i]?.Length ?? 0;
+                }
             }
 
             if (headerBytes > MaxHeaderBytes)

@@ -17,7 +17,7 @@ public sealed record WorkerReport(string Version, int DelayMs, int Concurrency, 
 public sealed record RecentCoin(string Hash, double At, string Worker);
 
 /// <summary>What one worker saw of one peer (rng or hasher) lately, as published to the dashboard.</summary>
-public sealed record PeerSnapshot(double P50Ms, double P95Ms, int InFlight, long Calls, Dictionary<string, PeerInstance> Instances);
+public sealed record PeerSnapshot(double P50Ms, double P95Ms, int InFlight, long Calls, Dictionary<string, PeerInstance> Instances, double P99Ms = 0);
 
 /// <summary>One rng or hasher instance (its host name: the pod name) as seen by a worker.</summary>
 public sealed record PeerInstance(long Calls, string Version);
@@ -79,7 +79,7 @@ public sealed class PeerTelemetry
         }
 
         Array.Sort(latencies);
-        return new PeerSnapshot(Percentile(latencies, 0.50), Percentile(latencies, 0.95), InFlight, latencies.Length, instances);
+        return new PeerSnapshot(Percentile(latencies, 0.50), Percentile(latencies, 0.95), InFlight, latencies.Length, instances, Percentile(latencies, 0.99));
     }
 
     private void Trim(long now)

@@ -87,8 +87,10 @@ public static class WorkerApi
                 PooledConnectionLifetime = TimeSpan.FromSeconds(1),
                 ConnectTimeout = TimeSpan.FromSeconds(2),
             })
-            .AddStandardResilienceHandler()
-            .Configure((resilience, sp) => PeerResilience.Configure(resilience, sp.GetRequiredService<IOptions<WorkerOptions>>().Value));
+            // No per-request log scopes and lines from the client factory: the worker logs failures itself.
+            .RemoveAllLoggers()
+            .AddResilienceHandler("peer", (pipeline, context) =>
+                PeerResilience.Configure(pipeline, context.ServiceProvider.GetRequiredService<IOptions<WorkerOptions>>().Value));
 }
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]

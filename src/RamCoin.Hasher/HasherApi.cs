@@ -54,25 +54,47 @@ public static class HasherApi
             return TooLarge();
         }
 
-        // Read the stream whatever its framing: Content-Length, chunked, any content type.
-        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        // Read the stream whatever its framing: Content-Length, chunked, any content type. A body that fits the
+        // first buffer (DockerCoins' 32 bytes) is hashed in one call; longer ones incrementally.
+        string hex;
+        IncrementalHash? incremental = null;
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             long total = 0;
+            var buffered = 0;
             int read;
-            while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
+            while ((read = await request.Body.ReadAsync(buffer.AsMemory(buffered), cancellationToken)) > 0)
             {
                 total += read;
+                buffered += read;
+                if (buffered < buffer.Length)
+                {
+                    continue;
+                }
+
+                incremental ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 if (total <= HasherOptions.MaxBodyBytes)
                 {
-                    sha256.AppendData(buffer, 0, read);
+                    incremental.AppendData(buffer, 0, buffered);
                 }
+
+                buffered = 0;
             }
 
             if (total > HasherOptions.MaxBodyBytes)
             {
                 return TooLarge();
+            }
+
+            if (incremental is null)
+            {
+                hex = Sha256Hex.Of(buffer.AsSpan(0, buffered));
+            }
+            else
+            {
+                incremental.AppendData(buffer, 0, buffered);
+                hex = Sha256Hex.Of(incremental);
             }
 
             metrics.Bytes.Add(total);
@@ -85,6 +107,7 @@ public static class HasherApi
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            incremental?.Dispose();
         }
 
         var delay = options.DelayMs;
@@ -94,7 +117,7 @@ public static class HasherApi
         }
 
         // Lowercase hex, no newline: the exact answer of DockerCoins' hasher.
-        return TypedResults.Text(Convert.ToHexStringLower(sha256.GetHashAndReset()), "text/plain");
+        return TypedResults.Text(hex, "text/plain");
     }
 
     private static IResult TooLarge() => ServiceHost.Problem(

@@ -12,6 +12,12 @@ public static class Repo
 
     public static string Read(string relative) => File.ReadAllText(PathOf(relative));
 
+    /// <summary>The repository's own files matching a pattern, relative to the root: no build output or git internals.</summary>
+    public static IEnumerable<string> SourceFiles(string pattern) =>
+        Directory.EnumerateFiles(Root, pattern, SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(Root, f))
+            .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(p => p is "bin" or "obj" or "out" or "node_modules" or ".git"));
+
     /// <summary>Skips with the reason when a tool is missing (bash .ci/run installs it and fails on skips).</summary>
     public static string RequireTool(string tool, string package) =>
         RequireToolWithHint(tool, $"run 'apt-get install -y {package}' (bash .ci/run installs it)");

@@ -79,11 +79,7 @@ public sealed class PipelineTests
     public async Task EveryShellScriptIsShellcheckClean()
     {
         var shellcheck = Repo.RequireTool("shellcheck", "shellcheck");
-        var scripts = Directory.EnumerateFiles(Repo.Root, "*.sh", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(Repo.Root, f))
-            .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(p => p is "bin" or "obj" or "node_modules" or ".git"))
-            .Append(".ci/run")
-            .ToList();
+        var scripts = Repo.SourceFiles("*.sh").Append(".ci/run").ToList();
         Assert.Contains(Path.Combine("deploy", "cloudlab", "bootstrap.sh"), scripts);
 
         var result = await Repo.RunAsync(shellcheck, ["--severity=style", .. scripts]);

@@ -122,7 +122,11 @@ public static class ServiceHost
                 o.Host = s.Peers.StoreHost;
                 o.Port = s.Peers.StorePort;
             },
-            o => configuration.Bind(o));
+            o =>
+            {
+                configuration.Bind(o);
+                StorePortSetting.Apply(o);
+            });
         services.AddSingleton<StoreClient>();
         return services;
     }

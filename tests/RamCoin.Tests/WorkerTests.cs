@@ -47,6 +47,39 @@ public sealed class WorkerTests
         Assert.InRange(wallet.Length, stats.Computed / 40, stats.Computed / 6);
     }
 
+    /// <summary>
+    /// Kubernetes sets REDIS_PORT=tcp://&lt;service IP&gt;:6379 in every pod of a namespace with a Service named redis
+    /// (the course creates one with `kubectl expose`): the worker takes the port from it instead of refusing to start.
+    /// </summary>
+    [Fact]
+    public async Task AKubernetesServiceLinkInRedisPortIsUnderstood()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var peers = await FastPeers.StartAsync();
+        var addresses = peers.With(store) with { StorePort = 1 };
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new() { ["REDIS_PORT"] = $"tcp://10.96.0.5:{store.Port}", ["WORKER_FLUSH_MS"] = "200" },
+            Profile.Fast,
+            addresses);
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Written >= 10, "the worker writes to the store on the link's port");
+        Assert.True((long)await (await store.DatabaseAsync()).StringGetAsync(StoreKeys.Hashes) >= 10);
+    }
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("http://redis:6379")]
+    [InlineData("70000")]
+    public async Task ARedisPortThatIsNotAPortStopsTheWorkerWithItsName(string value)
+    {
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            RunningService.StartAsync(ServiceNames.Worker, new() { ["REDIS_PORT"] = value }, Profile.Fast));
+
+        Assert.Equal($"REDIS_PORT must be a port from 1 to 65535, or tcp://host:port (it is '{value}').", Assert.Single(failure.Failures));
+    }
+
     [Fact]
     public async Task HarderDifficultyKeepsOnlyHashesWithTheLongerPrefix()
     {

@@ -187,8 +187,11 @@ public static class Harness
             children.ForEach(c => c.MarkCpu());
             // The worker's own count (/status), not the store's: the store moves once a second, in steps.
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports["worker"]}/") };
-            async Task<long> ComputedAsync() =>
-                JsonDocument.Parse(await http.GetStringAsync("status", cancellationToken)).RootElement.GetProperty("hashesComputed").GetInt64();
+            async Task<long> ComputedAsync()
+            {
+                using var status = JsonDocument.Parse(await http.GetStringAsync("status", cancellationToken));
+                return status.RootElement.GetProperty("hashesComputed").GetInt64();
+            }
             var rates = new List<double>();
             var last = await ComputedAsync();
             var lastAt = Stopwatch.GetTimestamp();

@@ -56,7 +56,11 @@ public static class ServiceMain
         }
         catch (Exception ex)
         {
-            Console.Error.WriteLine($"{service}: did not start: {Explain(ex)}");
+            var reason = Explain(ex, "its port is already in use (set ASPNETCORE_HTTP_PORTS or --urls).", e =>
+                e is SocketException { SocketErrorCode: SocketError.AccessDenied }
+                    ? $"no permission to listen on port {ContainerPort} (run as root, allow unprivileged ports, or set ASPNETCORE_HTTP_PORTS)."
+                    : null);
+            Console.Error.WriteLine($"{service}: did not start: {reason}");
             return ex is OptionsValidationException ? 2 : 1;
         }
 
@@ -121,18 +125,22 @@ public static class ServiceMain
         return ContainerPort;
     }
 
-    private static string Explain(Exception ex)
+    /// <summary>
+    /// The one-line reason a service did not start, for the launcher and the standalone programs alike: a taken
+    /// port, bad settings (every failure, named by its variable), something the caller knows better, or the message.
+    /// </summary>
+    public static string Explain(Exception ex, string portInUse, Func<Exception, string?>? special = null)
     {
         for (var e = ex; e is not null; e = e.InnerException)
         {
-            if (e is AddressInUseException || e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            if (special?.Invoke(e) is { } reason)
             {
-                return "its port is already in use (set ASPNETCORE_HTTP_PORTS or --urls).";
+                return reason;
             }
 
-            if (e is SocketException { SocketErrorCode: SocketError.AccessDenied })
+            if (e is AddressInUseException || e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
             {
-                return $"no permission to listen on port {ContainerPort} (run as root, allow unprivileged ports, or set ASPNETCORE_HTTP_PORTS).";
+                return portInUse;
             }
 
             if (e is OptionsValidationException validation)

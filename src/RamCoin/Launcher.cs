@@ -1,8 +1,5 @@
-using System.Net.Sockets;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using RamCoin.ServiceDefaults;
 
 namespace RamCoin;
@@ -115,29 +112,12 @@ public static class Launcher
         }
     }
 
-    private static string Explain(Exception ex, string target, LauncherSettings settings)
-    {
-        var port = settings.PortOf(target);
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is AddressInUseException || e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
-            {
-                return $"port {port} is already in use (choose another with --{target}-port or RAMCOIN_{target.ToUpperInvariant()}_PORT).";
-            }
-
-            if (e is OptionsValidationException validation)
-            {
-                return string.Join(" ", validation.Failures);
-            }
-
-            if (e is InvalidOperationException && e.Message.Contains("data directory", StringComparison.Ordinal))
-            {
-                return e.Message + " (choose another with --data-dir or RAMCOIN_DATA_DIR, or run --in-memory).";
-            }
-        }
-
-        return ex.Message;
-    }
+    private static string Explain(Exception ex, string target, LauncherSettings settings) => ServiceMain.Explain(
+        ex,
+        $"port {settings.PortOf(target)} is already in use (choose another with --{target}-port or RAMCOIN_{target.ToUpperInvariant()}_PORT).",
+        e => e is InvalidOperationException && e.Message.Contains("data directory", StringComparison.Ordinal)
+            ? e.Message + " (choose another with --data-dir or RAMCOIN_DATA_DIR, or run --in-memory)."
+            : null);
 
     private static string Banner(LauncherSettings settings)
     {

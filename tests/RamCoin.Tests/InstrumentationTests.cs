@@ -147,7 +147,8 @@ public sealed class InstrumentationTests
             await rng.Client.GetByteArrayAsync("/32", Ct);
         }
 
-        Assert.True(clock.ElapsedMilliseconds >= 900, $"three answers took {clock.ElapsedMilliseconds} ms");
+        // Timers may fire a hair early (seen: 898 ms for three 300 ms delays): the same allowance as below.
+        Assert.True(clock.ElapsedMilliseconds >= 850, $"three answers took {clock.ElapsedMilliseconds} ms");
         var after = await PrometheusText.ScrapeAsync(rng.Client);
         var seconds = PrometheusText.Sum(after, "http_server_request_duration_seconds_sum", "http_route=\"/{count}\"")
             - PrometheusText.Sum(before, "http_server_request_duration_seconds_sum", "http_route=\"/{count}\"");

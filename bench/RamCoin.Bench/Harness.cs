@@ -9,7 +9,7 @@ namespace RamCoin.Bench;
 
 public sealed record HarnessOptions(
     int Seconds, int Warmup, int WrkSeconds, int? Loops, IReadOnlyList<string> Layouts, bool SkipReferences,
-    string? ExternalRng, string? ExternalHasher, double? ExternalPipelineRate, IReadOnlyList<string> Env);
+    string? ExternalRng, string? ExternalHasher, string? ExternalServices, string? ExternalWorkers, string ExternalStore, IReadOnlyList<string> Env, bool NoPublish);
 
 /// <summary>One pipeline run: the rate (median of 1-second windows), the worker's view of its peers, each process's CPU and RSS.</summary>
 public sealed record PipelineResult(string Layout, double MedianRate, double MinRate, double MaxRate, double RngP50, double RngP99, double HasherP50, double HasherP99, IReadOnlyList<(string Name, double Cores, double RssMiB)> Processes);
@@ -21,11 +21,17 @@ public static class Harness
 
     public static async Task<int> RunAsync(HarnessOptions options, CancellationToken cancellationToken)
     {
+        if (options.Layouts.FirstOrDefault(l => l is not ("all" or "processes" or "processes-http1")) is { } unknown)
+        {
+            Console.Error.WriteLine($"ramcoin-bench: --layouts: '{unknown}' is not a layout (all, processes, processes-http1).");
+            return 2;
+        }
+
         var root = RepoRoot();
         Console.WriteLine($"ramcoin-bench: {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}; building Release ...");
         await ShAsync("dotnet", ["build", Path.Combine(root, "src/RamCoin/RamCoin.csproj"), "-c", "Release", "-nologo", "-v", "q", "--disable-build-servers"]);
         var launcher = Path.Combine(root, "src/RamCoin/bin/Release/net10.0/ramcoin.dll");
-        if (options.Layouts.Contains("processes"))
+        if (options.Layouts.Any(l => l.StartsWith("processes", StringComparison.Ordinal)) && !options.NoPublish)
         {
             foreach (var service in AotServices)
             {
@@ -50,29 +56,22 @@ public static class Harness
 
             rngRate = await ServiceRateAsync("rng", launcher, options, post: false, aot: null);
             hasherRate = await ServiceRateAsync("hasher", launcher, options, post: true, aot: null);
-            if (options.Layouts.Contains("processes"))
+            if (options.Layouts.Any(l => l.StartsWith("processes", StringComparison.Ordinal)))
             {
                 rngAot = await ServiceRateAsync("rng", launcher, options, post: false, aot: Path.Combine(root, "bench/out/rng/RamCoin.Rng"));
                 hasherAot = await ServiceRateAsync("hasher", launcher, options, post: true, aot: Path.Combine(root, "bench/out/hasher/RamCoin.Hasher"));
             }
         }
 
-        var external = new List<(string Name, double Rate)>();
-        if (options.ExternalRng is not null)
-        {
-            external.Add(("external rng GET", await Wrk.RateAsync(options.ExternalRng, post: false, options.WrkSeconds)));
-        }
+        var (external, externalPipeline) = await ExternalAsync(options, cancellationToken);
 
-        if (options.ExternalHasher is not null)
-        {
-            external.Add(("external hasher POST", await Wrk.RateAsync(options.ExternalHasher, post: true, options.WrkSeconds)));
-        }
-
+        // The launcher runs as `dotnet run` runs it: with its launch profile's settings (GC budget, JIT tiering).
+        var launchEnv = LaunchSettings(root);
         var results = new List<PipelineResult>();
         foreach (var layout in options.Layouts)
         {
             Console.WriteLine($"ramcoin-bench: pipeline, {layout}, {options.Warmup} s warm-up + {options.Seconds} s ...");
-            results.Add(await PipelineAsync(layout, root, launcher, options, cancellationToken));
+            results.Add(await PipelineAsync(layout, root, launcher, launchEnv, options, cancellationToken));
         }
 
         // The report: one table, every ratio from this run.
@@ -102,30 +101,122 @@ public static class Harness
             report.AppendLine();
         }
 
-        report.AppendLine("| pipeline (fast profile) | hashes/s (median of 1 s) | min–max | ratio to L | ratio to 757 | rng p50/p99 ms | hasher p50/p99 ms | CPU cores, RSS MiB per process |");
+        report.AppendLine("| pipeline (fast profile) | hashes/s (median of 1 s) | min–max | ratio to L | × external | rng p50/p99 ms | hasher p50/p99 ms | CPU cores, RSS MiB per process |");
         report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
+        var yardstick = externalPipeline is { MedianRate: > 0 } measured ? measured.MedianRate : 757.0;
         foreach (var r in results)
         {
             var processes = string.Join("; ", r.Processes.Select(p => $"{p.Name} {p.Cores:F2}, {p.RssMiB:F0}"));
-            report.AppendLine(Inv, $"| {r.Layout} | {r.MedianRate:F0} | {r.MinRate:F0}–{r.MaxRate:F0} | {(l is null ? "" : (r.MedianRate / l.Value).ToString("F2", Inv))} | {r.MedianRate / 757:F1}× | {r.RngP50:F2}/{r.RngP99:F2} | {r.HasherP50:F2}/{r.HasherP99:F2} | {processes} |");
+            report.AppendLine(Inv, $"| {r.Layout} | {r.MedianRate:F0} | {r.MinRate:F0}–{r.MaxRate:F0} | {(l is null ? "" : (r.MedianRate / l.Value).ToString("F2", Inv))} | {r.MedianRate / yardstick:F1}× | {r.RngP50:F2}/{r.RngP99:F2} | {r.HasherP50:F2}/{r.HasherP99:F2} | {processes} |");
         }
 
-        if (options.ExternalPipelineRate is double externalPipeline)
+        // The original DockerCoins is the issue's yardstick: measured in this run when given, else the issue's figure.
+        var what = externalPipeline is { MedianRate: > 0 }
+            ? $"the external pipeline measured in this run ({options.ExternalWorkers})"
+            : "DockerCoins with its sleeps removed, four workers, on the Speed issue's day (pass --external-services and --external-workers to measure it in the same run)";
+        if (externalPipeline is { } e)
         {
-            report.AppendLine();
-            report.AppendLine(Inv, $"External pipeline {externalPipeline:F0} hashes/s: RamCoin's best is {results.Max(r => r.MedianRate) / externalPipeline:F1}× that.");
+            report.AppendLine(Inv, $"| external (DockerCoins) | {e.MedianRate:F0} | {e.MinRate:F0}–{e.MaxRate:F0} | {(l is null ? "" : (e.MedianRate / l.Value).ToString("F3", Inv))} | 1.0× | | | {string.Join("; ", e.Processes.Select(p => $"{p.Name} {p.Cores:F2}, {p.RssMiB:F0}"))} |");
         }
 
         report.AppendLine();
-        report.AppendLine("757 hashes/s: DockerCoins with its sleeps removed, four workers, this machine (the Speed issue's figure); pass --external-pipeline-rate with a figure measured in the same run.");
+        report.AppendLine(Inv, $"Ratio column \"× external\": hashes/s over {yardstick:F0}, {what}.");
         Console.Write(report.ToString());
         return 0;
+    }
+
+    /// <summary>
+    /// Another system measured in this run: its rng and hasher with wrk while nothing else runs, then its workers'
+    /// hashes/s from the growth of its store's <c>hashes</c> counter (DockerCoins' contract), with CPU and RSS.
+    /// </summary>
+    private static async Task<(List<(string Name, double Rate)> Services, PipelineResult? Pipeline)> ExternalAsync(HarnessOptions options, CancellationToken cancellationToken)
+    {
+        var rates = new List<(string Name, double Rate)>();
+        await using var services = options.ExternalServices is null ? null : Child.Shell("external services", options.ExternalServices);
+        if (options.ExternalRng is not null)
+        {
+            Console.WriteLine($"ramcoin-bench: external rng {options.ExternalRng} ...");
+            await WaitForUrlAsync(services, options.ExternalRng);
+            rates.Add(("external rng GET", await Wrk.RateAsync(options.ExternalRng, post: false, options.WrkSeconds)));
+        }
+
+        if (options.ExternalHasher is not null)
+        {
+            Console.WriteLine($"ramcoin-bench: external hasher {options.ExternalHasher} ...");
+            await WaitForUrlAsync(services, options.ExternalHasher);
+            rates.Add(("external hasher POST", await Wrk.RateAsync(options.ExternalHasher, post: true, options.WrkSeconds)));
+        }
+
+        if (options.ExternalWorkers is null)
+        {
+            return (rates, null);
+        }
+
+        Console.WriteLine($"ramcoin-bench: external pipeline, {options.Warmup} s warm-up + {options.Seconds} s ...");
+        await using var workers = Child.Shell("external workers", options.ExternalWorkers);
+        var children = new List<Child> { workers };
+        using var store = await ConnectAsync(options.ExternalStore, services is null ? children : [services, workers]);
+        var db = store.GetDatabase();
+        await Task.Delay(TimeSpan.FromSeconds(options.Warmup), cancellationToken);
+        // Every process of both commands (their sessions), for CPU and RSS.
+        var processes = Sessions([.. services is null ? [] : new[] { services }, workers]);
+        var cpuBefore = processes.ToDictionary(p => p.Pid, p => ProcStat.CpuSeconds(p.Pid));
+        var started = Stopwatch.GetTimestamp();
+        var windows = new List<double>();
+        var last = (long)await db.StringGetAsync("hashes");
+        var lastAt = Stopwatch.GetTimestamp();
+        for (var i = 0; i < options.Seconds; i++)
+        {
+            await Task.Delay(1000, cancellationToken);
+            var now = (long)await db.StringGetAsync("hashes");
+            var at = Stopwatch.GetTimestamp();
+            windows.Add((now - last) / Stopwatch.GetElapsedTime(lastAt, at).TotalSeconds);
+            (last, lastAt) = (now, at);
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var usage = processes
+            .Select(p => (Name: $"{p.Name}[{p.Pid}]", Cores: (ProcStat.CpuSeconds(p.Pid) - cpuBefore[p.Pid]) / elapsed, Rss: ProcStat.RssMiB(p.Pid)))
+            .Where(p => p.Cores > 0.005 || p.Rss > 5)
+            .ToList();
+        usage.Add(("total", usage.Sum(p => p.Cores), usage.Sum(p => p.Rss)));
+        return (rates, new PipelineResult("external", Stats.Median(windows), windows.Min(), windows.Max(), 0, 0, 0, 0, usage));
+    }
+
+    /// <summary>The processes of the sessions these shell commands lead (their python, ruby, redis-server).</summary>
+    private static List<(int Pid, string Name)> Sessions(IEnumerable<Child> leaders)
+    {
+        var sessions = leaders.Select(c => c.Pid).ToHashSet();
+        var found = new List<(int Pid, string Name)>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (sessions.Contains(int.Parse(fields[3], Inv)))
+                {
+                    found.Add((pid, File.ReadAllText(Path.Combine(dir, "comm")).Trim()));
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended while listed.
+            }
+        }
+
+        return found;
     }
 
     private static async Task<double> ServiceRateAsync(string service, string launcher, HarnessOptions options, bool post, string? aot)
     {
         var port = Ports.Next();
-        var environment = Settings(options);
+        var environment = Settings(options, service);
         environment["RAMCOIN_PROFILE"] = "fast";
         Child child;
         if (aot is null)
@@ -147,10 +238,10 @@ public static class Harness
         }
     }
 
-    private static async Task<PipelineResult> PipelineAsync(string layout, string root, string launcher, HarnessOptions options, CancellationToken cancellationToken)
+    private static async Task<PipelineResult> PipelineAsync(string layout, string root, string launcher, Dictionary<string, string> launchEnv, HarnessOptions options, CancellationToken cancellationToken)
     {
         var ports = new Dictionary<string, int> { ["store"] = Ports.Next(), ["rng"] = Ports.Next(), ["hasher"] = Ports.Next(), ["worker"] = Ports.Next(), ["webui"] = Ports.Next() };
-        var environment = Settings(options);
+        var environment = Settings(options, start: new Dictionary<string, string>(launchEnv));
         environment["RAMCOIN_PROFILE"] = "fast";
         if (options.Loops is int n)
         {
@@ -168,20 +259,31 @@ public static class Harness
             }
             else
             {
-                children.Add(new Child("store", "dotnet", [launcher, "store", "--in-memory", "--store-port", Str(ports["store"])], environment));
+                children.Add(new Child("store", "dotnet", [launcher, "store", "--in-memory", "--store-port", Str(ports["store"])], Settings(options, "store", new Dictionary<string, string>(environment))));
                 environment["REDIS_HOST"] = "127.0.0.1";
                 environment["REDIS_PORT"] = Str(ports["store"]);
-                environment["RNG_URL"] = $"http://127.0.0.1:{ports["rng"]}";
-                environment["HASHER_URL"] = $"http://127.0.0.1:{ports["hasher"]}";
+                // "processes": the worker calls rng and hasher on their h2c ports, as the fast profile does in one
+                // process; "processes-http1": on their HTTP/1.1 ports, DockerCoins' protocol.
+                var h2c = layout != "processes-http1";
+                ports["rng-h2c"] = Ports.Next();
+                ports["hasher-h2c"] = Ports.Next();
+                environment["RNG_URL"] = h2c ? $"h2c://127.0.0.1:{ports["rng-h2c"]}" : $"http://127.0.0.1:{ports["rng"]}";
+                environment["HASHER_URL"] = h2c ? $"h2c://127.0.0.1:{ports["hasher-h2c"]}" : $"http://127.0.0.1:{ports["hasher"]}";
                 environment["WORKER_URL"] = $"http://127.0.0.1:{ports["worker"]}";
                 foreach (var service in new[] { "rng", "hasher", "webui", "worker" })
                 {
                     var binary = Path.Combine(root, "bench/out", service, "RamCoin." + (service == "webui" ? "WebUI" : char.ToUpperInvariant(service[0]) + service[1..]));
-                    children.Add(new Child(service, binary, [], new Dictionary<string, string>(environment) { ["ASPNETCORE_HTTP_PORTS"] = Str(ports[service]) }));
+                    var own = new Dictionary<string, string>(environment) { ["ASPNETCORE_HTTP_PORTS"] = Str(ports[service]) };
+                    if (h2c && service is "rng" or "hasher")
+                    {
+                        own["RAMCOIN_H2C_PORT"] = Str(ports[service + "-h2c"]);
+                    }
+
+                    children.Add(new Child(service, binary, [], Settings(options, service, own)));
                 }
             }
 
-            using var store = await ConnectAsync(ports["store"], children);
+            using var store = await ConnectAsync($"127.0.0.1:{ports["store"]}", children);
             var db = store.GetDatabase();
             await Task.Delay(TimeSpan.FromSeconds(options.Warmup), cancellationToken);
             children.ForEach(c => c.MarkCpu());
@@ -234,7 +336,7 @@ public static class Harness
         return (Get(rng, "p50Ms"), Get(rng, "p99Ms"), Get(hasher, "p50Ms"), Get(hasher, "p99Ms"));
     }
 
-    private static async Task<ConnectionMultiplexer> ConnectAsync(int port, List<Child> children)
+    private static async Task<ConnectionMultiplexer> ConnectAsync(string endpoint, List<Child> children)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
@@ -246,7 +348,7 @@ public static class Harness
 
             try
             {
-                return await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=true,connectTimeout=1000");
+                return await ConnectionMultiplexer.ConnectAsync($"{endpoint},abortConnect=true,connectTimeout=1000");
             }
             catch (RedisConnectionException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
             {
@@ -257,36 +359,70 @@ public static class Harness
 
     private static async Task<string> WaitForUrlAsync(Child child, int port, string path)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var url = $"http://127.0.0.1:{port}/";
+        await WaitForUrlAsync(child, url + path.TrimStart('/'));
+        return url;
+    }
+
+    private static async Task WaitForUrlAsync(Child? child, string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
-            if (child.HasExited)
+            if (child is { HasExited: true })
             {
                 throw new InvalidOperationException($"{child.Name} exited: {child.LastError}");
             }
 
             try
             {
-                using var response = await http.GetAsync(url + path.TrimStart('/'));
+                using var response = await http.GetAsync(url);
                 if (response.IsSuccessStatusCode)
                 {
-                    return url;
+                    return;
                 }
             }
             catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
             {
             }
 
             await Task.Delay(50);
         }
 
-        throw new TimeoutException($"{child.Name} did not answer on {url}");
+        throw new TimeoutException($"{child?.Name ?? url} did not answer on {url}");
     }
 
-    private static Dictionary<string, string> Settings(HarnessOptions options) =>
-        options.Env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+    /// <summary>The settings of one process: NAME=VALUE for every process, SERVICE:NAME=VALUE for that service only.</summary>
+    private static Dictionary<string, string> Settings(HarnessOptions options, string? service = null, Dictionary<string, string>? start = null)
+    {
+        var settings = start ?? [];
+        foreach (var pair in options.Env.Select(e => e.Split('=', 2)).Where(p => p.Length == 2))
+        {
+            var scope = pair[0].Split(':', 2);
+            if (scope.Length == 1)
+            {
+                settings[pair[0]] = pair[1];
+            }
+            else if (scope[0] == service)
+            {
+                settings[scope[1]] = pair[1];
+            }
+        }
+
+        return settings;
+    }
+
+    /// <summary>The environment of the launcher's launch profile (src/RamCoin/Properties/launchSettings.json).</summary>
+    private static Dictionary<string, string> LaunchSettings(string root)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "src/RamCoin/Properties/launchSettings.json")));
+        return json.RootElement.GetProperty("profiles").GetProperty("ramcoin").GetProperty("environmentVariables")
+            .EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "");
+    }
 
     private static string Str(int value) => value.ToString(Inv);
 

@@ -3,25 +3,28 @@ using RamCoin.Bench;
 
 // ramcoin-bench: measures the fast profile against references measured in the same run (README "Performance").
 var seconds = new Option<int>("--seconds") { Description = "Measured seconds of each pipeline run (after the warm-up).", DefaultValueFactory = _ => 20 };
-var warmup = new Option<int>("--warmup") { Description = "Seconds of warm-up before measuring.", DefaultValueFactory = _ => 5 };
+var warmup = new Option<int>("--warmup") { Description = "Seconds of warm-up before measuring (the JIT launcher reaches full speed after 10-20 s).", DefaultValueFactory = _ => 30 };
 var wrkSeconds = new Option<int>("--wrk-seconds") { Description = "Seconds of each wrk -t2 -c16 run.", DefaultValueFactory = _ => 10 };
 var loops = new Option<int?>("--loops") { Description = "WORKER_CONCURRENCY for the pipeline (default: the fast profile's)." };
-var layouts = new Option<string>("--layouts") { Description = "Pipeline layouts: all (one process), processes (one per service, Native AOT), or both.", DefaultValueFactory = _ => "all,processes" };
+var layouts = new Option<string>("--layouts") { Description = "Pipeline layouts, comma-separated: all (one process), processes (one per service, Native AOT, worker to rng and hasher over h2c), processes-http1 (the same over HTTP/1.1).", DefaultValueFactory = _ => "all,processes,processes-http1" };
 var skipReferences = new Option<bool>("--skip-references") { Description = "Do not measure the bare endpoint and the services with wrk." };
 var externalRng = new Option<string?>("--external-rng") { Description = "Also measure another rng with wrk (for example the original DockerCoins' http://127.0.0.1:8001/32)." };
 var externalHasher = new Option<string?>("--external-hasher") { Description = "Also measure another hasher with wrk (http://127.0.0.1:8002/)." };
-var externalRate = new Option<double?>("--external-pipeline-rate") { Description = "hashes/s of an external pipeline measured the same day (DockerCoins, its sleeps removed), for the ratio." };
-var env = new Option<string[]>("--env") { Description = "Extra NAME=VALUE settings for every RamCoin process (repeatable).", AllowMultipleArgumentsPerToken = true };
+var externalServices = new Option<string?>("--external-services") { Description = "Shell command that runs another system's store, rng and hasher (for example the original DockerCoins), started first and stopped at the end." };
+var externalWorkers = new Option<string?>("--external-workers") { Description = "Shell command that runs its workers, started after the wrk runs; its hashes/s are read from --external-store." };
+var externalStore = new Option<string>("--external-store") { Description = "host:port of the external system's Redis (its 'hashes' counter).", DefaultValueFactory = _ => "127.0.0.1:6379" };
+var env = new Option<string[]>("--env") { Description = "Extra NAME=VALUE settings for every RamCoin process, or SERVICE:NAME=VALUE for one (rng, hasher, worker, webui, store; repeatable).", AllowMultipleArgumentsPerToken = true };
+var noPublish = new Option<bool>("--no-publish") { Description = "Reuse the Native AOT binaries of an earlier run (bench/out) instead of publishing them again." };
 
 var run = new RootCommand("Benchmarks RamCoin's fast profile: hashes/s, latency, CPU and RSS, with ratios to a bare Kestrel endpoint measured in the same run.")
 {
-    seconds, warmup, wrkSeconds, loops, layouts, skipReferences, externalRng, externalHasher, externalRate, env,
+    seconds, warmup, wrkSeconds, loops, layouts, skipReferences, externalRng, externalHasher, externalServices, externalWorkers, externalStore, env, noPublish,
 };
 run.SetAction(async (parsed, cancellationToken) => await Harness.RunAsync(
     new HarnessOptions(
         parsed.GetValue(seconds), parsed.GetValue(warmup), parsed.GetValue(wrkSeconds), parsed.GetValue(loops),
         [.. parsed.GetValue(layouts)!.Split(',', StringSplitOptions.RemoveEmptyEntries)], parsed.GetValue(skipReferences),
-        parsed.GetValue(externalRng), parsed.GetValue(externalHasher), parsed.GetValue(externalRate), parsed.GetValue(env) ?? []),
+        parsed.GetValue(externalRng), parsed.GetValue(externalHasher), parsed.GetValue(externalServices), parsed.GetValue(externalWorkers), parsed.GetValue(externalStore)!, parsed.GetValue(env) ?? [], parsed.GetValue(noPublish)),
     cancellationToken));
 
 var port = new Option<int>("--port") { Required = true };

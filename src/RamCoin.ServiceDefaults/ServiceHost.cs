@@ -43,7 +43,11 @@ public static class ServiceHost
         ((IConfigurationBuilder)builder.Configuration).Add(runtime);
         builder.Services.AddSingleton(runtime);
 
-        if (settings.ListenUrl is not null)
+        if (H2cListener.PortFrom(settings, builder.Configuration[H2cListener.PortSetting]) is int h2cPort)
+        {
+            H2cListener.Configure(builder, settings, h2cPort);
+        }
+        else if (settings.ListenUrl is not null)
         {
             builder.WebHost.UseUrls(settings.ListenUrl);
             // UseUrls alone loses to ASPNETCORE_URLS; hosted together, each service must keep its own port.

@@ -16,6 +16,12 @@ public sealed record ServiceHostSettings
     /// </summary>
     public string? ListenUrl { get; init; }
 
+    /// <summary>
+    /// A second port for HTTP/2 without TLS (<see cref="H2cListener"/>); 0 for any free port. Null: only when
+    /// <c>RAMCOIN_H2C_PORT</c> asks for one.
+    /// </summary>
+    public int? H2cPort { get; init; }
+
     /// <summary>Command-line arguments for ASP.NET's configuration (for example <c>--urls=...</c>).</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 

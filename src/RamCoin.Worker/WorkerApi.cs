@@ -75,10 +75,15 @@ public static class WorkerApi
         services.AddHttpClient<TClient>((sp, http) =>
             {
                 var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-                // A trailing slash makes relative paths land under a base path (behind a proxy prefix too).
-                http.BaseAddress = new Uri(url(options).TrimEnd('/') + "/");
+                var (baseAddress, http2) = WorkerOptions.PeerEndpoint(url(options));
+                http.BaseAddress = baseAddress;
                 // The resilience pipeline owns the timeouts.
                 http.Timeout = Timeout.InfiniteTimeSpan;
+                if (http2)
+                {
+                    http.DefaultRequestVersion = System.Net.HttpVersion.Version20;
+                    http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                }
             })
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
@@ -86,6 +91,8 @@ public static class WorkerApi
                 // every replica behind one DNS name or Kubernetes Service when rng or hasher is scaled.
                 PooledConnectionLifetime = TimeSpan.FromSeconds(1),
                 ConnectTimeout = TimeSpan.FromSeconds(2),
+                // Over h2c, one connection per 100 loops (Kestrel's stream limit), not a queue behind one.
+                EnableMultipleHttp2Connections = true,
             })
             // No per-request log scopes and lines from the client factory: the worker logs failures itself.
             .RemoveAllLoggers()

@@ -64,7 +64,20 @@ public sealed class WorkerOptions
     }
 
     internal static bool IsHttpUrl(string value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == H2cScheme);
+
+    /// <summary><c>h2c://host:port</c>: HTTP/2 without TLS to a service's h2c port (RAMCOIN_H2C_PORT).</summary>
+    public const string H2cScheme = "h2c";
+
+    /// <summary>The base address to call and whether to call it with HTTP/2 prior knowledge (an h2c:// URL).</summary>
+    public static (Uri BaseAddress, bool Http2) PeerEndpoint(string url)
+    {
+        // A trailing slash makes relative paths land under a base path (behind a proxy prefix too).
+        var uri = new Uri(url.TrimEnd('/') + "/");
+        return uri.Scheme == H2cScheme
+            ? (new UriBuilder(uri) { Scheme = Uri.UriSchemeHttp, Port = uri.Port }.Uri, true)
+            : (uri, false);
+    }
 }
 
 public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
@@ -77,8 +90,8 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         .Range("WORKER_ERROR_BACKOFF_MS", options.ErrorBackoffMs, 0, 60_000)
         .Range("WORKER_MAX_PENDING_COINS", options.MaxPendingCoins, 0, 10_000_000)
         .Range("WORKER_RETRIES", options.Retries, 0, 10)
-        .Check(WorkerOptions.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http:// or https:// URL (it is '{options.RngUrl}').")
-        .Check(WorkerOptions.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http:// or https:// URL (it is '{options.HasherUrl}').")
+        .Check(WorkerOptions.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.RngUrl}').")
+        .Check(WorkerOptions.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.HasherUrl}').")
         .Check(
             options.Difficulty.Length <= 16 && options.Difficulty.All(char.IsAsciiHexDigit),
             $"DIFFICULTY must be a hex prefix of at most 16 characters, such as 0 or 00 (it is '{options.Difficulty}').")

@@ -12,6 +12,7 @@ public static class Launcher
     public static async Task<int> RunAsync(LauncherSettings settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var started = new List<(string Target, IHost Host)>();
+        var h2c = new Dictionary<string, Uri>();
         var stoppedByItself = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
@@ -20,8 +21,12 @@ public static class Launcher
                 IHost host;
                 try
                 {
-                    host = Targets.Build(target, HostSettings(settings, target));
+                    host = Targets.Build(target, HostSettings(settings, target, h2c));
                     await host.StartAsync(cancellationToken);
+                    if (host.Services.GetService<H2cListener>()?.Url is { } url)
+                    {
+                        h2c[target] = url;
+                    }
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -38,7 +43,7 @@ public static class Launcher
                     .Register(() => stoppedByItself.TrySetResult(target));
             }
 
-            output.WriteLine(Banner(settings));
+            output.WriteLine(Banner(settings, h2c));
             var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
             var first = await Task.WhenAny(cancelled, stoppedByItself.Task);
             if (first == stoppedByItself.Task)
@@ -56,7 +61,8 @@ public static class Launcher
     }
 
     /// <summary>Hosted services' settings: peers in this process on their local ports, the rest by container names.</summary>
-    public static ServiceHostSettings HostSettings(LauncherSettings settings, string target)
+    /// <param name="h2c">The h2c addresses of the services started before this one.</param>
+    public static ServiceHostSettings HostSettings(LauncherSettings settings, string target, IReadOnlyDictionary<string, Uri>? h2c = null)
     {
         var overrides = new Dictionary<string, string?>(settings.Overrides);
         string? listenUrl = null;
@@ -77,11 +83,28 @@ public static class Launcher
             listenUrl = $"http://{host}:{settings.PortOf(target)}";
         }
 
+        // Fast profile, worker in this process: it calls rng and hasher over HTTP/2 on a second, free port.
+        var peers = settings.Peers;
+        int? h2cPort = null;
+        if (settings.Profile == Profile.Fast && settings.Runs(ServiceNames.Worker))
+        {
+            h2cPort = target is ServiceNames.Rng or ServiceNames.Hasher ? 0 : null;
+            if (target == ServiceNames.Worker && h2c is not null)
+            {
+                peers = peers with
+                {
+                    RngUrl = h2c.TryGetValue(ServiceNames.Rng, out var rng) ? rng.ToString().TrimEnd('/') : peers.RngUrl,
+                    HasherUrl = h2c.TryGetValue(ServiceNames.Hasher, out var hasher) ? hasher.ToString().TrimEnd('/') : peers.HasherUrl,
+                };
+            }
+        }
+
         return new ServiceHostSettings
         {
             Service = target,
             Profile = settings.Profile,
-            Peers = settings.Peers,
+            Peers = peers,
+            H2cPort = h2cPort,
             ListenUrl = listenUrl,
             Args = args,
             Overrides = overrides,
@@ -119,11 +142,11 @@ public static class Launcher
             ? e.Message + " (choose another with --data-dir or RAMCOIN_DATA_DIR, or run --in-memory)."
             : null);
 
-    private static string Banner(LauncherSettings settings)
+    private static string Banner(LauncherSettings settings, Dictionary<string, Uri> h2c)
     {
         var parts = settings.Targets.Select(t => t == ServiceNames.Store
             ? $"store {settings.LocalHost}:{settings.StorePort} ({settings.DataDir ?? "in memory"})"
-            : $"{t} {settings.LocalUrl(t)}");
+            : $"{t} {settings.LocalUrl(t)}{(h2c.TryGetValue(t, out var url) ? $" (and {url.ToString().TrimEnd('/')} for the worker)" : "")}");
         var open = settings.Runs(ServiceNames.WebUI) ? $" Open {settings.LocalUrl(ServiceNames.WebUI)}/ to watch it mine." : "";
         return $"RamCoin is running, profile {settings.Profile.ToString().ToLowerInvariant()}.{open}{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", parts)}";
     }

@@ -32,6 +32,15 @@ public sealed partial class LauncherTests
                 await run.WaitForOutputAsync("RamCoin is running");
                 Assert.Contains($"Open http://127.0.0.1:{webui}/", run.Output, StringComparison.Ordinal);
 
+                // The worker calls rng and hasher over HTTP/2 on the second ports the banner names.
+                var h2cRng = H2cAddress().Match(run.Output.Split('\n').First(l => l.Contains($"rng http://127.0.0.1:{rng} ", StringComparison.Ordinal))).Value;
+                using (var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact })
+                using (var viaH2c = await http2.GetAsync(h2cRng.Replace("h2c://", "http://", StringComparison.Ordinal) + "/32", Ct))
+                {
+                    Assert.Equal(HttpVersion.Version20, viaH2c.Version);
+                    Assert.Equal(32, (await viaH2c.Content.ReadAsByteArrayAsync(Ct)).Length);
+                }
+
                 // The web UI's counter rises.
                 var first = await Hashes(http, webui);
                 await Eventually.TrueAsync(async () => await Hashes(http, webui) > first + 100, "/json hashes rise");
@@ -168,6 +177,9 @@ public sealed partial class LauncherTests
 
     private static async Task<long> Hashes(HttpClient http, int webui) =>
         (await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{webui}/json", Ct)).GetProperty("hashes").GetInt64();
+
+    [GeneratedRegex(@"h2c://127\.0\.0\.1:\d+")]
+    private static partial Regex H2cAddress();
 
     [GeneratedRegex(@"(\d+) units of work done, updating hash counter")]
     private static partial Regex UnitsOfWork();

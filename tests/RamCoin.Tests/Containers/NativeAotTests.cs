@@ -55,11 +55,14 @@ public sealed class NativeAotTests(NativeBinaries binaries)
     public async Task WorkerAndWebUIBinariesMineIntoARealStoreAndTheWorkerFlushesOnSigterm()
     {
         await using var store = await StoreServer.StartGarnetAsync();
-        await using var rng = await StartAsync(ServiceNames.Rng, Fast);
+        // rng also listens for HTTP/2 without TLS on a second port, and the worker calls it there (the fast
+        // profile's wiring; that port speaks only HTTP/2); hasher on its HTTP/1.1 port, DockerCoins' way.
+        var rngH2c = FreePort.Next();
+        await using var rng = await StartAsync(ServiceNames.Rng, new Dictionary<string, string>(Fast) { [H2cListener.PortSetting] = $"{rngH2c}" });
         await using var hasher = await StartAsync(ServiceNames.Hasher, Fast);
         var peers = new Dictionary<string, string>(Fast)
         {
-            ["RNG_URL"] = rng.Url,
+            ["RNG_URL"] = $"h2c://127.0.0.1:{rngH2c}",
             ["HASHER_URL"] = hasher.Url,
             ["REDIS_HOST"] = "127.0.0.1",
             ["REDIS_PORT"] = store.Port.ToString(CultureInfo.InvariantCulture),
@@ -83,6 +86,7 @@ public sealed class NativeAotTests(NativeBinaries binaries)
         Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(binaries.Binary(ServiceNames.WebUI))!, "webui", "index.html")));
 
         var before = await Http.GetFromJsonAsync<JsonElement>(worker.Url + "status", Ct);
+        Assert.Equal(0, before.GetProperty("errors").GetInt64());
         await worker.StopAsync();
 
         // Everything computed before SIGTERM is in the store once the worker has exited.

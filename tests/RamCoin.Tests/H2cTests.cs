@@ -1,0 +1,132 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+using RamCoin.Worker;
+using StackExchange.Redis;
+
+namespace RamCoin.Tests;
+
+/// <summary>
+/// HTTP/2 without TLS (h2c) on a second port of rng and hasher, and a worker that calls them there
+/// (the fast profile's wiring): the HTTP/1.1 port and its contract stay as they were.
+/// </summary>
+public sealed class H2cTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A client that speaks HTTP/2 with prior knowledge, as the worker does for h2c:// URLs.</summary>
+    private static HttpClient Http2Client() => new()
+    {
+        DefaultRequestVersion = HttpVersion.Version20,
+        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        Timeout = TimeSpan.FromSeconds(10),
+    };
+
+    [Fact]
+    public async Task RngAndHasherAnswerHttp2OnTheirH2cPortAndHttp1OnTheirOwnPort()
+    {
+        var (rngH2c, hasherH2c) = (FreePort.Next(), FreePort.Next());
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { [H2cListener.PortSetting] = $"{rngH2c}" }, Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, new() { [H2cListener.PortSetting] = $"{hasherH2c}" }, Profile.Fast);
+        Assert.Equal(new Uri($"h2c://127.0.0.1:{rngH2c}"), rng.Get<H2cListener>().Url);
+
+        // DockerCoins' clients: HTTP/1.1 on the service's own port, unchanged.
+        using var classic = await rng.Client.GetAsync("/32", Ct);
+        Assert.Equal(HttpVersion.Version11, classic.Version);
+        Assert.Equal(32, (await classic.Content.ReadAsByteArrayAsync(Ct)).Length);
+
+        // The h2c port: HTTP/2 with prior knowledge, the same answers.
+        using var http2 = Http2Client();
+        using var bytes = await http2.GetAsync($"http://127.0.0.1:{rngH2c}/32", Ct);
+        Assert.Equal(HttpVersion.Version20, bytes.Version);
+        Assert.Equal(HttpStatusCode.OK, bytes.StatusCode);
+        Assert.Equal("application/octet-stream", bytes.Content.Headers.ContentType?.MediaType);
+        var random = await bytes.Content.ReadAsByteArrayAsync(Ct);
+        Assert.Equal(32, random.Length);
+
+        using var content = new ByteArrayContent(random);
+        using var hashed = await http2.PostAsync($"http://127.0.0.1:{hasherH2c}/", content, Ct);
+        Assert.Equal(HttpVersion.Version20, hashed.Version);
+        Assert.Equal("text/plain", hashed.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(random)), await hashed.Content.ReadAsStringAsync(Ct));
+
+        // Bad input gets its problem details over HTTP/2 too.
+        using var bad = await http2.GetAsync($"http://127.0.0.1:{rngH2c}/abc", Ct);
+        await ProblemAssert.IsProblemAsync(bad, HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task TheWorkerMinesOverH2cAndEveryHashLandsInTheStore()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        var (rngH2c, hasherH2c) = (FreePort.Next(), FreePort.Next());
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { [H2cListener.PortSetting] = $"{rngH2c}" }, Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, new() { [H2cListener.PortSetting] = $"{hasherH2c}" }, Profile.Fast);
+        // The h2c ports speak only HTTP/2: a worker that fell back to HTTP/1.1 there would fail every call.
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new()
+            {
+                ["RNG_URL"] = $"h2c://127.0.0.1:{rngH2c}",
+                ["HASHER_URL"] = $"h2c://127.0.0.1:{hasherH2c}/",
+                ["WORKER_FLUSH_MS"] = "200",
+            },
+            Profile.Fast,
+            store.Peers());
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Written >= 500, "the worker writes 500 hashes mined over h2c");
+        await worker.DisposeAsync();
+
+        Assert.Equal(0, stats.Errors);
+        Assert.Equal(stats.Computed, (long)await (await store.DatabaseAsync()).StringGetAsync(StoreKeys.Hashes));
+        WalletAssert.AllVerify(await (await store.DatabaseAsync()).HashGetAllAsync(StoreKeys.Wallet));
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("70000")]
+    public async Task AnH2cPortThatIsNotAPortStopsTheServiceWithItsName(string value)
+    {
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            RunningService.StartAsync(ServiceNames.Hasher, new() { [H2cListener.PortSetting] = value }));
+
+        Assert.Equal($"RAMCOIN_H2C_PORT must be a port from 1 to 65535 (it is '{value}').", Assert.Single(failure.Failures));
+    }
+
+    [Theory]
+    [InlineData("h2c://rng:81", "http://rng:81/", true)]
+    [InlineData("h2c://rng", "http://rng/", true)]
+    [InlineData("http://rng", "http://rng/", false)]
+    [InlineData("http://proxy/api/v1/namespaces/ramcoin/services/rng/proxy/", "http://proxy/api/v1/namespaces/ramcoin/services/rng/proxy/", false)]
+    public void AnH2cUrlIsCalledOverHttp2AtTheSameHostAndPort(string url, string expected, bool http2)
+    {
+        var (baseAddress, usesHttp2) = WorkerOptions.PeerEndpoint(url);
+
+        Assert.Equal(new Uri(expected), baseAddress);
+        Assert.Equal(http2, usesHttp2);
+    }
+
+    [Fact]
+    public void InTheFastProfileTheLauncherGivesRngAndHasherAnH2cPortAndTheWorkerUsesIt()
+    {
+        var fast = new LauncherSettings { Profile = Profile.Fast };
+        var started = new Dictionary<string, Uri> { [ServiceNames.Rng] = new("h2c://127.0.0.1:41001"), [ServiceNames.Hasher] = new("h2c://127.0.0.1:41002") };
+
+        Assert.Equal(0, Launcher.HostSettings(fast, ServiceNames.Rng, started).H2cPort);
+        Assert.Equal(0, Launcher.HostSettings(fast, ServiceNames.Hasher, started).H2cPort);
+        Assert.Null(Launcher.HostSettings(fast, ServiceNames.WebUI, started).H2cPort);
+        var worker = Launcher.HostSettings(fast, ServiceNames.Worker, started).Peers;
+        Assert.Equal(("h2c://127.0.0.1:41001", "h2c://127.0.0.1:41002"), (worker.RngUrl, worker.HasherUrl));
+        // The web UI's knob calls stay on HTTP/1.1.
+        Assert.Equal("http://127.0.0.1:8001", Launcher.HostSettings(fast, ServiceNames.WebUI, started).Peers.RngUrl);
+
+        // Classic: DockerCoins' protocol everywhere; and no h2c without a worker in the process to use it.
+        Assert.Null(Launcher.HostSettings(new LauncherSettings(), ServiceNames.Rng, started).H2cPort);
+        Assert.Equal("http://127.0.0.1:8001", Launcher.HostSettings(new LauncherSettings(), ServiceNames.Worker, started).Peers.RngUrl);
+        Assert.Null(Launcher.HostSettings(fast with { Targets = [ServiceNames.Rng] }, ServiceNames.Rng).H2cPort);
+    }
+}

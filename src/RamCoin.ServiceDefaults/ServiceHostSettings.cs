@@ -22,6 +22,13 @@ public sealed record ServiceHostSettings
     /// </summary>
     public int? H2cPort { get; init; }
 
+    /// <summary>
+    /// In the launcher, the metrics of the first service, which the others' <c>/metrics</c> answer from: the
+    /// SDK listens to every service's instruments in the process by name, so a provider per service would
+    /// aggregate each measurement once per service (five times in the all-in-one run).
+    /// </summary>
+    public OpenTelemetry.Metrics.MeterProvider? SharedMetrics { get; init; }
+
     /// <summary>Command-line arguments for ASP.NET's configuration (for example <c>--urls=...</c>).</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 

@@ -24,14 +24,18 @@ public static class Telemetry
     [
         "resilience.polly.pipeline.duration", "resilience.polly.strategy.attempt.duration",
         "http.client.active_requests", "http.client.open_connections", "aspnetcore.routing.match_attempts",
+        "http.server.active_requests",
     ];
 
-    public static void AddTelemetry(this WebApplicationBuilder builder, ServiceIdentity identity)
+    public static void AddTelemetry(this WebApplicationBuilder builder, ServiceIdentity identity, MeterProvider? shared = null)
     {
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("ramcoin-" + identity.Service, serviceVersion: identity.Version, serviceInstanceId: identity.HostName))
-            .WithMetrics(metrics =>
+        builder.Services.AddSingleton(new SharedMetrics(shared));
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("ramcoin-" + identity.Service, serviceVersion: identity.Version, serviceInstanceId: identity.HostName));
+        if (shared is null)
+        {
+            telemetry.WithMetrics(metrics =>
             {
                 // Polly: the worker's retries and circuit-breaker events (resilience_polly_strategy_events_total).
                 metrics.AddMeter(Prefix + "*", "Polly")
@@ -40,9 +44,10 @@ public static class Telemetry
                     .AddRuntimeInstrumentation()
                     .AddProcessInstrumentation();
                 // Per-request instruments that cost more than they show (measured in bench/: each updates a
-                // tagged series twice per call): Polly's per-call duration histograms (its events stay), the
-                // client's active-request and open-connection gauges (the worker's own gauges show them), and
-                // routing's match counter. Request durations, the server's active requests and ours stay.
+                // tagged series once or twice per call): Polly's per-call duration histograms (its events stay),
+                // the client's active-request and open-connection gauges (the worker's own gauges show them),
+                // routing's match counter, and the server's active-request gauge (rng and hasher count their own).
+                // Request durations and ours stay.
                 foreach (var dropped in DroppedInstruments)
                 {
                     metrics.AddView(dropped, MetricStreamConfiguration.Drop);
@@ -52,6 +57,8 @@ public static class Telemetry
                     // No scrape cache: two scrapes a moment apart must see the traffic between them.
                     .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
             });
+        }
+
         if (otlp)
         {
             // Traces only when they go somewhere: without a collector, an Activity per request and per loop is
@@ -64,7 +71,11 @@ public static class Telemetry
         }
     }
 
-    public static void MapTelemetry(this WebApplication app) => app.MapPrometheusScrapingEndpoint("/metrics");
+    public static void MapTelemetry(this WebApplication app) =>
+        app.MapPrometheusScrapingEndpoint("/metrics", app.Services.GetRequiredService<SharedMetrics>().Provider, null, null);
+
+    /// <summary>The launcher's one meter provider for the process, or null where this service has its own.</summary>
+    private sealed record SharedMetrics(MeterProvider? Provider);
 
     /// <summary>Scrapes, probes and event streams: not worth a trace each.</summary>
     private static bool IsPlumbing(Microsoft.AspNetCore.Http.PathString path) =>

@@ -13,6 +13,7 @@ public static class Launcher
     {
         var started = new List<(string Target, IHost Host)>();
         var h2c = new Dictionary<string, Uri>();
+        OpenTelemetry.Metrics.MeterProvider? metrics = null;
         var stoppedByItself = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
@@ -21,8 +22,10 @@ public static class Launcher
                 IHost host;
                 try
                 {
-                    host = Targets.Build(target, HostSettings(settings, target, h2c));
+                    host = Targets.Build(target, HostSettings(settings, target, h2c) with { SharedMetrics = metrics });
                     await host.StartAsync(cancellationToken);
+                    // The first service's meter provider serves every service's /metrics (ServiceHostSettings).
+                    metrics ??= host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
                     if (host.Services.GetService<H2cListener>()?.Url is { } url)
                     {
                         h2c[target] = url;

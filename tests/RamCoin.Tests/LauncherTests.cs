@@ -41,6 +41,12 @@ public sealed partial class LauncherTests
                     Assert.Equal(32, (await viaH2c.Content.ReadAsByteArrayAsync(Ct)).Length);
                 }
 
+                // One meter provider for the process: every service's /metrics shows every service (the worker's
+                // hashes on rng's port), each measurement aggregated once.
+                await Eventually.TrueAsync(
+                    async () => PrometheusText.Sum(await http.GetStringAsync($"http://127.0.0.1:{rng}/metrics", Ct), "ramcoin_worker_hashes_total") > 0,
+                    "rng's /metrics shows the worker's hashes");
+
                 // The web UI's counter rises.
                 var first = await Hashes(http, webui);
                 await Eventually.TrueAsync(async () => await Hashes(http, webui) > first + 100, "/json hashes rise");

@@ -54,6 +54,11 @@ public static class ServiceHost
             builder.WebHost.UseSetting(WebHostDefaults.PreferHostingUrlsKey, "false");
         }
 
+        if (settings.InlineScheduling)
+        {
+            builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
+        }
+
         var identity = ServiceIdentity.For(settings.Service, builder.Configuration["RAMCOIN_VERSION"]);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(identity);

@@ -29,6 +29,12 @@ public sealed record ServiceHostSettings
     /// </summary>
     public OpenTelemetry.Metrics.MeterProvider? SharedMetrics { get; init; }
 
+    /// <summary>
+    /// Kestrel runs requests on the socket's own thread instead of handing each to the thread pool
+    /// (<see cref="ServiceMain.InlineScheduling"/> says when).
+    /// </summary>
+    public bool InlineScheduling { get; init; }
+
     /// <summary>Command-line arguments for ASP.NET's configuration (for example <c>--urls=...</c>).</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 

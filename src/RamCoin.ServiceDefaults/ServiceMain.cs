@@ -38,6 +38,18 @@ public static class ServiceMain
             return 2;
         }
 
+        if (InlineScheduling(service, Environment.GetEnvironmentVariable) is not bool inline)
+        {
+            Console.Error.WriteLine($"{service}: {InlineSetting} must be true or false (it is '{Environment.GetEnvironmentVariable(InlineSetting)}').");
+            return 2;
+        }
+
+        if (inline && Environment.GetEnvironmentVariable(InlineCompletions) is null)
+        {
+            // Read by the socket engine when it first starts, which has not happened yet in this process.
+            Environment.SetEnvironmentVariable(InlineCompletions, "1");
+        }
+
         WebApplication app;
         try
         {
@@ -47,6 +59,7 @@ public static class ServiceMain
                 Profile = profile,
                 Args = args,
                 ListenUrl = AspNetChoosesAddress(args) ? null : $"http://+:{ContainerPort}",
+                InlineScheduling = inline,
             });
             add(builder);
             app = builder.Build();
@@ -69,6 +82,25 @@ public static class ServiceMain
         await app.DisposeAsync();
         return 0;
     }
+
+    public const string InlineSetting = "RAMCOIN_INLINE_SCHEDULING";
+
+    private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
+    /// <summary>
+    /// Whether requests run on the socket threads (Kestrel's inline scheduling and inline socket completions):
+    /// by default for rng and hasher serving HTTP/1.1 only, whose requests are short and never block; measured in
+    /// bench/ with <c>wrk -t2 -c16</c>: +10-25 % requests/s, and +5-14 % hashes/s for a worker over HTTP/1.1. Not
+    /// with an h2c port: there one connection carries every call, and inline its requests would take turns on one
+    /// thread (bench/: -15-30 % hashes/s). <c>RAMCOIN_INLINE_SCHEDULING=true|false</c> decides instead; null for
+    /// any other value.
+    /// </summary>
+    public static bool? InlineScheduling(string service, Func<string, string?> environment) => environment(InlineSetting) switch
+    {
+        null or "" => service is ServiceNames.Rng or ServiceNames.Hasher && string.IsNullOrEmpty(environment(H2cListener.PortSetting)),
+        var value when bool.TryParse(value, out var set) => set,
+        _ => null,
+    };
 
     /// <summary>In a container, ASPNETCORE_HTTP_PORTS (or _URLS, or <c>--urls</c>) says where a lone service listens.</summary>
     public static bool AspNetChoosesAddress(IReadOnlyList<string> args) =>

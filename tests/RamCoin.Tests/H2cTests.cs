@@ -110,6 +110,23 @@ public sealed class H2cTests
         Assert.Equal(http2, usesHttp2);
     }
 
+    [Theory]
+    [InlineData("rng", null, null, true)]
+    [InlineData("hasher", null, null, true)]
+    [InlineData("hasher", null, "81", false)]
+    [InlineData("worker", null, null, false)]
+    [InlineData("webui", null, null, false)]
+    [InlineData("rng", "false", null, false)]
+    [InlineData("rng", "True", "81", true)]
+    [InlineData("worker", "true", null, true)]
+    [InlineData("rng", "yes", null, null)]
+    public void RequestsRunInlineInRngAndHasherBinariesWithoutAnH2cPortUnlessTheSettingSaysOtherwise(string service, string? setting, string? h2cPort, bool? expected)
+    {
+        var environment = new Dictionary<string, string?> { [ServiceMain.InlineSetting] = setting, [H2cListener.PortSetting] = h2cPort };
+
+        Assert.Equal(expected, ServiceMain.InlineScheduling(service, name => environment.GetValueOrDefault(name)));
+    }
+
     [Fact]
     public void InTheFastProfileTheLauncherGivesRngAndHasherAnH2cPortAndTheWorkerUsesIt()
     {

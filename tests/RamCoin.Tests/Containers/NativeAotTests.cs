@@ -117,17 +117,20 @@ public sealed class NativeAotTests(NativeBinaries binaries)
         Assert.Contains("is not an http:// URL", bad.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task ABadSettingStopsTheBinaryWithTheVariablesName()
+    [Theory]
+    [InlineData("RNG_CONCURRENCY", "0", "rng: did not start: RNG_CONCURRENCY must be from 1")]
+    [InlineData("RAMCOIN_H2C_PORT", "http", "rng: did not start: RAMCOIN_H2C_PORT must be a port from 1 to 65535 (it is 'http').")]
+    [InlineData("RAMCOIN_INLINE_SCHEDULING", "yes", "rng: RAMCOIN_INLINE_SCHEDULING must be true or false (it is 'yes').")]
+    public async Task ABadSettingStopsTheBinaryWithTheVariablesName(string variable, string value, string message)
     {
         var result = await Repo.RunAsync(
             binaries.Binary(ServiceNames.Rng),
             [],
-            new Dictionary<string, string?> { ["ASPNETCORE_HTTP_PORTS"] = FreePort.Next().ToString(CultureInfo.InvariantCulture), ["RNG_CONCURRENCY"] = "0" },
+            new Dictionary<string, string?> { ["ASPNETCORE_HTTP_PORTS"] = FreePort.Next().ToString(CultureInfo.InvariantCulture), [variable] = value },
             timeoutSeconds: 20);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("rng: did not start: RNG_CONCURRENCY must be from 1", result.Error, StringComparison.Ordinal);
+        Assert.Contains(message, result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -65,6 +65,9 @@ public sealed class H2cListener
             throw new OptionsValidationException(PortSetting, typeof(H2cListener), [$"{PortSetting} needs plain http:// listen addresses (not '{unsupported}')."]);
         }
 
+        // Configured here now: left in the settings too, Kestrel would warn that it overrides them.
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "");
+        builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, "");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var address in addresses)

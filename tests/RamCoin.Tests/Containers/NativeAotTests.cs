@@ -87,6 +87,9 @@ public sealed class NativeAotTests(NativeBinaries binaries)
 
         var before = await Http.GetFromJsonAsync<JsonElement>(worker.Url + "status", Ct);
         Assert.Equal(0, before.GetProperty("errors").GetInt64());
+        // Both ports are rng's own configuration: no warning that one overrides the other.
+        Assert.Contains($"Now listening on: http://[::]:{rngH2c}", rng.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("warn:", rng.Output, StringComparison.Ordinal);
         await worker.StopAsync();
 
         // Everything computed before SIGTERM is in the store once the worker has exited.
@@ -193,6 +196,8 @@ public sealed class NativeAotTests(NativeBinaries binaries)
         public int Port => port;
 
         public string Url => $"http://127.0.0.1:{port}/";
+
+        public string Output => process.Output;
 
         public long RssKiB()
         {

@@ -8,11 +8,11 @@ var wrkSeconds = new Option<int>("--wrk-seconds") { Description = "Seconds of ea
 var loops = new Option<int?>("--loops") { Description = "WORKER_CONCURRENCY for the pipeline (default: the fast profile's)." };
 var layouts = new Option<string>("--layouts") { Description = "Pipeline layouts, comma-separated: all (one process), processes (one per service, Native AOT, worker to rng and hasher over h2c), processes-http1 (the same over HTTP/1.1).", DefaultValueFactory = _ => "all,processes,processes-http1" };
 var skipReferences = new Option<bool>("--skip-references") { Description = "Do not measure the bare endpoint and the services with wrk." };
-var externalRng = new Option<string?>("--external-rng") { Description = "Also measure another rng with wrk (for example the original DockerCoins' http://127.0.0.1:8001/32)." };
-var externalHasher = new Option<string?>("--external-hasher") { Description = "Also measure another hasher with wrk (http://127.0.0.1:8002/)." };
-var externalServices = new Option<string?>("--external-services") { Description = "Shell command that runs another system's store, rng and hasher (for example the original DockerCoins), started first and stopped at the end." };
+var externalRng = new Option<string?>("--external-rng") { Description = "Also measure another rng with wrk (bench/dockercoins.sh's: http://127.0.0.1:18001/32)." };
+var externalHasher = new Option<string?>("--external-hasher") { Description = "Also measure another hasher with wrk (bench/dockercoins.sh's: http://127.0.0.1:18002/)." };
+var externalServices = new Option<string?>("--external-services") { Description = "Shell command that runs another system's store, rng and hasher (for example the original DockerCoins), started first and stopped before RamCoin runs." };
 var externalWorkers = new Option<string?>("--external-workers") { Description = "Shell command that runs its workers, started after the wrk runs; its hashes/s are read from --external-store." };
-var externalStore = new Option<string>("--external-store") { Description = "host:port of the external system's Redis (its 'hashes' counter).", DefaultValueFactory = _ => "127.0.0.1:6379" };
+var externalStore = new Option<string>("--external-store") { Description = "host:port of the external system's Redis (its 'hashes' counter; bench/dockercoins.sh's: 127.0.0.1:16379).", DefaultValueFactory = _ => "127.0.0.1:6379" };
 var env = new Option<string[]>("--env") { Description = "Extra NAME=VALUE settings for every RamCoin process, or SERVICE:NAME=VALUE for one (rng, hasher, worker, webui, store; repeatable).", AllowMultipleArgumentsPerToken = true };
 var noPublish = new Option<bool>("--no-publish") { Description = "Reuse the Native AOT binaries of an earlier run (bench/out) instead of publishing them again." };
 

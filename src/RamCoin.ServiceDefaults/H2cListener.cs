@@ -55,7 +55,7 @@ public sealed class H2cListener
         builder.Services.AddSingleton(listener);
         var configuration = builder.Configuration;
         var urls = settings.ListenUrl
-            ?? configuration[WebHostDefaults.ServerUrlsKey]
+            ?? (configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : null)
             ?? (configuration[WebHostDefaults.HttpPortsKey] is { Length: > 0 } ports
                 ? string.Join(';', ports.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => $"http://+:{p}"))
                 : "http://localhost:5000");

@@ -103,20 +103,19 @@ public static class Harness
 
         report.AppendLine("| pipeline (fast profile) | hashes/s (median of 1 s) | min–max | ratio to L | × external | rng p50/p99 ms | hasher p50/p99 ms | CPU cores, RSS MiB per process |");
         report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
-        var yardstick = externalPipeline is { MedianRate: > 0 } measured ? measured.MedianRate : 757.0;
+        // The original DockerCoins is the issue's yardstick: measured in this run when given, else the issue's figure.
+        var (yardstick, what) = externalPipeline is { MedianRate: > 0 } measured
+            ? (measured.MedianRate, $"the external pipeline measured in this run ({options.ExternalWorkers})")
+            : (757.0, "DockerCoins with its sleeps removed, four workers, on the Speed issue's day (pass --external-services and --external-workers to measure it in the same run)");
+        static string Usage(PipelineResult r) => string.Join("; ", r.Processes.Select(p => $"{p.Name} {p.Cores:F2}, {p.RssMiB:F0}"));
         foreach (var r in results)
         {
-            var processes = string.Join("; ", r.Processes.Select(p => $"{p.Name} {p.Cores:F2}, {p.RssMiB:F0}"));
-            report.AppendLine(Inv, $"| {r.Layout} | {r.MedianRate:F0} | {r.MinRate:F0}–{r.MaxRate:F0} | {(l is null ? "" : (r.MedianRate / l.Value).ToString("F2", Inv))} | {r.MedianRate / yardstick:F1}× | {r.RngP50:F2}/{r.RngP99:F2} | {r.HasherP50:F2}/{r.HasherP99:F2} | {processes} |");
+            report.AppendLine(Inv, $"| {r.Layout} | {r.MedianRate:F0} | {r.MinRate:F0}–{r.MaxRate:F0} | {(l is null ? "" : (r.MedianRate / l.Value).ToString("F2", Inv))} | {r.MedianRate / yardstick:F1}× | {r.RngP50:F2}/{r.RngP99:F2} | {r.HasherP50:F2}/{r.HasherP99:F2} | {Usage(r)} |");
         }
 
-        // The original DockerCoins is the issue's yardstick: measured in this run when given, else the issue's figure.
-        var what = externalPipeline is { MedianRate: > 0 }
-            ? $"the external pipeline measured in this run ({options.ExternalWorkers})"
-            : "DockerCoins with its sleeps removed, four workers, on the Speed issue's day (pass --external-services and --external-workers to measure it in the same run)";
         if (externalPipeline is { } e)
         {
-            report.AppendLine(Inv, $"| external (DockerCoins) | {e.MedianRate:F0} | {e.MinRate:F0}–{e.MaxRate:F0} | {(l is null ? "" : (e.MedianRate / l.Value).ToString("F3", Inv))} | 1.0× | | | {string.Join("; ", e.Processes.Select(p => $"{p.Name} {p.Cores:F2}, {p.RssMiB:F0}"))} |");
+            report.AppendLine(Inv, $"| external (DockerCoins) | {e.MedianRate:F0} | {e.MinRate:F0}–{e.MaxRate:F0} | {(l is null ? "" : (e.MedianRate / l.Value).ToString("F3", Inv))} | 1.0× | | | {Usage(e)} |");
         }
 
         report.AppendLine();

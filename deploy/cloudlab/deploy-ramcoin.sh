@@ -12,7 +12,6 @@ git_branch=${3:-main}
 REGISTRY=${REGISTRY:-ghcr.io/ramcoin/ramcoin}
 TAG=${TAG:-latest}
 OVERLAY=${OVERLAY:-classic}
-KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.5.0}
 LOCAL_PATH_URL=${LOCAL_PATH_URL:-https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.30/deploy/local-path-storage.yaml}
 export KUBECONFIG=${KUBECONFIG:-/etc/kubernetes/admin.conf}
 
@@ -37,26 +36,15 @@ kubectl apply -f "$LOCAL_PATH_URL"
 kubectl patch storageclass local-path \
   -p '{"metadata": {"annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}'
 
-if ! command -v kustomize >/dev/null; then
-  log "kustomize $KUSTOMIZE_VERSION"
-  case "$(uname -m)" in aarch64|arm64) arch=arm64 ;; *) arch=amd64 ;; esac
-  curl -fsSL "https://github.com/kubernetes-sigs/kustomize/releases/download/kustomize%2F${KUSTOMIZE_VERSION}/kustomize_${KUSTOMIZE_VERSION}_linux_${arch}.tar.gz" \
-    | tar -xz -C /usr/local/bin kustomize
-fi
-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp -r "$repo/deploy/kubernetes" "$repo/deploy/jenkins" "$work/"
+cp -r "$repo/deploy/jenkins" "$work/"
 
+# deploy/ci/pipeline.sh: the same steps as Jenkins' Deploy stage (a copy of the overlay with the component and
+# the images, kubectl apply -k; later every rollout).
+export TARGET=kubernetes REGISTRY TAG OVERLAY COMPONENTS=registry NAMESPACE=ramcoin
 log "RamCoin: overlays/$OVERLAY + components/registry, images $REGISTRY/<service>:$TAG"
-(
-  cd "$work/kubernetes/overlays/$OVERLAY"
-  grep -q 'components/registry$' kustomization.yaml || kustomize edit add component ../../components/registry
-  for service in rng hasher worker webui; do
-    kustomize edit set image "ramcoin/$service=$REGISTRY/$service:$TAG"
-  done
-)
-kubectl apply -k "$work/kubernetes/overlays/$OVERLAY"
+sh "$repo/deploy/ci/pipeline.sh" deploy
 
 log "Jenkins, building $git_url ($git_branch)"
 escape() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; }
@@ -66,10 +54,7 @@ sed -i -e "s|RAMCOIN_GIT_URL=.*|RAMCOIN_GIT_URL=$(escape "$git_url")|" \
 kubectl apply -k "$work/jenkins"
 
 log "waiting for the rollouts"
-for workload in $(kubectl -n ramcoin get deployments,daemonsets -o name); do
-  kubectl -n ramcoin rollout status "$workload" --timeout=10m
-done
-kubectl -n ramcoin get pods -o wide
+TIMEOUT=600 sh "$repo/deploy/ci/pipeline.sh" wait
 kubectl -n jenkins rollout status deployment/jenkins --timeout=15m || echo "Jenkins is still starting: kubectl -n jenkins get pods"
 
 host=$(hostname -f)

@@ -53,26 +53,31 @@ public sealed class PipelineTests
     {
         var jenkinsfile = Repo.Read("Jenkinsfile");
         var deploy = Repo.Read(".github/workflows/deploy.yml");
+        // The steps live in deploy/ci/pipeline.sh, which both pipelines call (PipelineScriptTests runs it).
+        var script = Repo.Read("deploy/ci/pipeline.sh");
 
         Assert.Contains("bash .ci/run", jenkinsfile, StringComparison.Ordinal);
-        foreach (var text in new[] { jenkinsfile, deploy })
-        {
-            Assert.Contains("for service in rng hasher worker webui", text, StringComparison.Ordinal);
-            Assert.Contains("kustomize edit set image", text, StringComparison.Ordinal);
-            Assert.Contains("kubectl apply -k", text, StringComparison.Ordinal);
-            Assert.Contains("rollout status", text, StringComparison.Ordinal);
-            // The image names the overlays map: ramcoin/<service>, as in base/kustomization.yaml.
-            Assert.Contains("ramcoin/$service=", text, StringComparison.Ordinal);
-        }
+        Assert.Contains("ALL_SERVICES=\"rng hasher worker webui\"", script, StringComparison.Ordinal);
+        Assert.Contains("apply -k", script, StringComparison.Ordinal);
+        Assert.Contains("rollout status", script, StringComparison.Ordinal);
+        Assert.Contains("rollout undo", script, StringComparison.Ordinal);
+        // The image names the overlays map: ramcoin/<service>, as in base/kustomization.yaml.
+        Assert.Contains("name: ramcoin/%s", script, StringComparison.Ordinal);
+        Assert.Contains("newName: ramcoin/rng", Repo.Read($"{Manifests.Root}/base/kustomization.yaml"), StringComparison.Ordinal);
 
         Assert.All(Services, s => Assert.NotEmpty(DockerfileTests.EntryPoint(s)));
-        Assert.Contains("--target \"$service\"", jenkinsfile, StringComparison.Ordinal);
-        foreach (Match overlay in Regex.Matches(deploy + jenkinsfile, @"overlays/([a-z-]+)"))
+        Assert.Contains("--target \"$service\"", script, StringComparison.Ordinal);
+        // Every overlay a pipeline offers exists.
+        var offered = string.Join(' ',
+            Regex.Matches(jenkinsfile, @"choices: \[([^\]]*)\]").Single().Groups[1].Value,
+            Regex.Matches(deploy, @"options: \[([^\]]*)\]").Single().Groups[1].Value,
+            Regex.Match(deploy, @"OVERLAY: (\w+)").Groups[1].Value);
+        foreach (Match overlay in Regex.Matches(offered, @"[a-z][a-z-]+"))
         {
-            Assert.True(Directory.Exists(Repo.PathOf($"{Manifests.Root}/overlays/{overlay.Groups[1].Value}")), $"overlay {overlay.Groups[1].Value} exists");
+            Assert.True(Directory.Exists(Repo.PathOf($"{Manifests.Root}/overlays/{overlay.Value}")), $"overlay {overlay.Value} exists");
         }
 
-        Assert.Contains("newName: ramcoin/rng", Repo.Read($"{Manifests.Root}/base/kustomization.yaml"), StringComparison.Ordinal);
+        Assert.Contains("fast", offered, StringComparison.Ordinal);
     }
 
     [Fact]

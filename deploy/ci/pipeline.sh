@@ -1,0 +1,376 @@
+#!/bin/sh
+# RamCoin's CI/CD steps in one POSIX sh script, so that Jenkins (kaniko's busybox sh, the kubectl image's bash),
+# GitHub Actions, CloudLab and a shell on a laptop run the same commands. `pipeline.sh help` lists them.
+set -eu
+
+ALL_SERVICES="rng hasher worker webui"
+
+usage() {
+  cat <<'USAGE'
+usage: pipeline.sh COMMAND
+  build       build the Dockerfile's target of each service as $REGISTRY/<service>:$TAG
+              (BUILDER=docker: docker build; BUILDER=kaniko: kaniko builds and pushes to $PUSH_REGISTRY)
+  push        docker push those images (kaniko has pushed them already)
+  deploy      run them: TARGET=compose (compose.images.yaml), swarm (the stack, or a service update of
+              SERVICES) or kubernetes (a copy of overlays/$OVERLAY with $COMPONENTS and the images, kubectl apply -k)
+  render      TARGET=kubernetes: print the manifests deploy would apply, apply nothing
+  wait        until the deployment is done: swarm and kubernetes roll a failed update back and exit 1;
+              compose waits for every container with a health check to be healthy
+  check URL   until URL/json answers 200 with X-RamCoin-Version $VERSION and its hash count rises
+  help        this text
+Settings (environment variables, with their defaults):
+  REGISTRY=127.0.0.1:5000  TAG=<short commit>  SERVICES="rng hasher worker webui"
+  TARGET=compose (or swarm, kubernetes)  BUILDER=docker (or kaniko)  PUSH_REGISTRY=$REGISTRY (kaniko)
+  STACK=ramcoin  STACK_FILE=deploy/swarm/stack.yaml (from the repository root)
+  NAMESPACE=ramcoin  OVERLAY=classic  COMPONENTS=""  KUBECTL=kubectl
+  TIMEOUT=180 (seconds, for wait and check)  VERSION=$TAG (check: a shell pattern, * for any)
+Progress goes to standard error as "pipeline: ..." lines; render's manifests to standard output.
+USAGE
+}
+
+say() { echo "pipeline: $*" >&2; }
+said=''
+die() { say "$*"; said=1; exit 2; }
+fail() { say "$*"; said=1; exit 1; }
+
+# The repository root, from where this script lives (deploy/ci), whatever the caller's directory.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+command=${1:-help}
+case $command in
+  help | -h | --help) usage; exit 0 ;;
+  build | push | deploy | render | wait | check) ;;
+  *) usage >&2; die "unknown command '$command' (build, push, deploy, render, wait, check or help)" ;;
+esac
+
+REGISTRY=${REGISTRY:-127.0.0.1:5000}
+PUSH_REGISTRY=${PUSH_REGISTRY:-$REGISTRY}
+SERVICES=${SERVICES:-$ALL_SERVICES}
+TARGET=${TARGET:-compose}
+BUILDER=${BUILDER:-docker}
+STACK=${STACK:-ramcoin}
+STACK_FILE=${STACK_FILE:-deploy/swarm/stack.yaml}
+NAMESPACE=${NAMESPACE:-ramcoin}
+OVERLAY=${OVERLAY:-classic}
+COMPONENTS=${COMPONENTS:-}
+TIMEOUT=${TIMEOUT:-180}
+KUBECTL=${KUBECTL:-kubectl}
+
+case $TARGET in compose | swarm | kubernetes) ;; *) die "unknown TARGET '$TARGET' (compose, swarm or kubernetes)" ;; esac
+case $BUILDER in docker | kaniko) ;; *) die "unknown BUILDER '$BUILDER' (docker or kaniko)" ;; esac
+case $TIMEOUT in '' | *[!0-9]*) die "TIMEOUT '$TIMEOUT' is not a number of seconds" ;; esac
+# Names end up in image references and in kustomization.yaml: allow only what those allow.
+for value in "$REGISTRY" "$PUSH_REGISTRY"; do
+  case $value in '' | *[!A-Za-z0-9._:/-]*) die "bad registry '$value'" ;; esac
+done
+for name in $SERVICES $COMPONENTS $OVERLAY $STACK; do
+  case $name in *[!a-z0-9_-]*) die "bad name '$name' (SERVICES, COMPONENTS, OVERLAY, STACK: lower case, digits, - and _)" ;; esac
+done
+if [ -z "${TAG:-}" ]; then
+  TAG=$(git -C "$ROOT" rev-parse --short=7 HEAD 2>/dev/null) || die "TAG is not set and git cannot tell the commit of $ROOT"
+fi
+case $TAG in '' | [.-]* | *[!A-Za-z0-9_.-]*) die "bad TAG '$TAG' (an image tag: letters, digits, _ . -)" ;; esac
+VERSION=${VERSION:-$TAG}
+export REGISTRY TAG
+
+cd "$ROOT"
+work=''
+finish() {
+  status=$?
+  [ -z "$work" ] || rm -rf "$work"
+  [ "$status" -eq 0 ] || [ -n "$said" ] || say "$command failed (exit $status)"
+}
+trap finish EXIT
+# A stopped build (Jenkins' abort, Ctrl-C) still removes the temporary copy.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+now() { date +%s; }
+# True when SERVICES are the four services, in any order.
+all_services() {
+  # shellcheck disable=SC2086 # one name per word
+  [ "$(printf '%s\n' $SERVICES | sort | tr '\n' ' ')" = "$(printf '%s\n' $ALL_SERVICES | sort | tr '\n' ' ')" ]
+}
+kubectl_() {
+  # KUBECTL may hold options ("kubectl --context kind-ramcoin"): split it on purpose.
+  # shellcheck disable=SC2086
+  $KUBECTL "$@"
+}
+compose() {
+  if docker compose version >/dev/null 2>&1; then
+    docker compose -f compose.images.yaml "$@"
+  elif command -v docker-compose >/dev/null 2>&1; then
+    docker-compose -f compose.images.yaml "$@"
+  else
+    die "neither 'docker compose' nor 'docker-compose' is installed"
+  fi
+}
+
+build() {
+  if [ "$BUILDER" = kaniko ]; then
+    case "$(uname -m)" in aarch64 | arm64) arch=arm64 ;; *) arch=amd64 ;; esac
+    for service in $SERVICES; do
+      say "build: kaniko $PUSH_REGISTRY/$service:$TAG and :latest ($arch), pushed as it builds"
+      /kaniko/executor \
+        --context "dir://$ROOT" \
+        --dockerfile "$ROOT/Dockerfile" \
+        --target "$service" \
+        --build-arg "VERSION=$TAG" \
+        --build-arg "TARGETARCH=$arch" \
+        --destination "$PUSH_REGISTRY/$service:$TAG" \
+        --destination "$PUSH_REGISTRY/$service:latest" \
+        --cache=true --cache-repo "$PUSH_REGISTRY/cache" \
+        --insecure --insecure-registry "$PUSH_REGISTRY" --skip-tls-verify \
+        --cleanup
+    done
+  else
+    # BuildKit sets TARGETARCH itself; the classic builder (DOCKER_BUILDKIT=0) does not, and the Dockerfile picks
+    # the .NET runtime identifier from it: pass the engine's architecture.
+    arch=$(docker version --format '{{.Server.Arch}}')
+    for service in $SERVICES; do
+      say "build: docker build --target $service -t $REGISTRY/$service:$TAG ($arch)"
+      docker build --target "$service" --build-arg "VERSION=$TAG" --build-arg "TARGETARCH=$arch" \
+        -t "$REGISTRY/$service:$TAG" .
+    done
+  fi
+}
+
+push() {
+  if [ "$BUILDER" = kaniko ]; then
+    say "push: nothing to do, kaniko pushed to $PUSH_REGISTRY while building"
+    return
+  fi
+  for service in $SERVICES; do
+    say "push: docker push $REGISTRY/$service:$TAG"
+    docker push "$REGISTRY/$service:$TAG"
+  done
+}
+
+# Rewrites an overlay's kustomization.yaml: COMPONENTS added to its components, SERVICES' images set to
+# $REGISTRY/<service>:$TAG. What `kustomize edit` does, without the kustomize binary (the kubectl images lack it):
+# the components: and images: lists are read and taken out, then written again at the end of the file.
+edit_overlay() {
+  file=$1 nl='
+'
+  block='' listed='' kept='' entry='' name=''
+  keep_entry() {
+    # The overlay's entry for one of SERVICES goes: the new one is written at the end.
+    for service in $SERVICES; do [ "$name" != "ramcoin/$service" ] || entry=''; done
+    [ -z "$entry" ] || kept="$kept$entry$nl"
+    entry='' name=''
+  }
+  while IFS= read -r line || [ -n "$line" ]; do
+    text=${line#"${line%%[! ]*}"}
+    case $line in
+      components:* | images:*)
+        keep_entry
+        block=${line%%:*}
+        # A flow list on the key's line, as the overlays' "components: []".
+        if [ "$block" = components ]; then
+          for item in $(printf '%s\n' "${line#*:}" | sed 's/#.*//' | tr -d "[]\"'" | tr ',' ' '); do listed="$listed $item"; done
+        fi
+        continue
+        ;;
+      [A-Za-z]*) keep_entry; block='' ;;
+    esac
+    case $block:$text in
+      :*) printf '%s\n' "$line" ;;
+      *:'#'* | *:) ;;
+      components:-*) listed="$listed $(printf '%s\n' "${text#-}" | sed 's/#.*//' | tr -d "\"' ")" ;;
+      images:-*) keep_entry; entry=$line ;;
+      images:*) entry="$entry$nl$line" ;;
+    esac
+    case $block:$text in
+      images:*newName:*) ;;
+      images:*name:*) name=$(printf '%s\n' "${text#*name:}" | tr -d "\"' ") ;;
+    esac
+  done <"$file" >"$file.new"
+  keep_entry
+  for component in $COMPONENTS; do
+    [ -d "$work/kubernetes/components/$component" ] || die "unknown component '$component' (not in deploy/kubernetes/components)"
+    case " $listed " in *" ../../components/$component "*) ;; *) listed="$listed ../../components/$component" ;; esac
+  done
+  {
+    printf '\n# Set by deploy/ci/pipeline.sh.\n'
+    if [ -n "$listed" ]; then
+      echo "components:"
+      for item in $listed; do echo "  - $item"; done
+    fi
+    echo "images:"
+    printf '%s' "$kept"
+    # Quoted: a short commit can be all digits, which YAML would read as a number.
+    for service in $SERVICES; do
+      printf '  - name: ramcoin/%s\n    newName: "%s/%s"\n    newTag: "%s"\n' "$service" "$REGISTRY" "$service" "$TAG"
+    done
+  } >>"$file.new"
+  mv "$file.new" "$file"
+}
+
+# A copy of deploy/kubernetes in a temporary folder ($work, removed on exit) with the overlay edited.
+overlay_copy() {
+  [ -f "deploy/kubernetes/overlays/$OVERLAY/kustomization.yaml" ] || die "unknown OVERLAY '$OVERLAY' (not in deploy/kubernetes/overlays)"
+  work=$(mktemp -d "${TMPDIR:-/tmp}/ramcoin-pipeline.XXXXXX")
+  cp -R deploy/kubernetes "$work/kubernetes"
+  edit_overlay "$work/kubernetes/overlays/$OVERLAY/kustomization.yaml"
+}
+
+deploy() {
+  case $TARGET in
+    compose)
+      # Every service of the file for the default SERVICES (the store too), else only those named.
+      names=''
+      all_services || names=$SERVICES
+      say "deploy: compose -f compose.images.yaml up -d${names:+ $names} ($REGISTRY/<service>:$TAG)"
+      # shellcheck disable=SC2086 # one name per word
+      compose up -d $names
+      ;;
+    swarm)
+      if all_services || [ -z "$(docker stack services -q "$STACK" 2>/dev/null)" ]; then
+        # The image names are resolved to digests (the default, --resolve-image always): every node runs the same
+        # image even if the tag moves later, and a rebuilt tag is an update. A registry that cannot be asked only
+        # costs a warning (the nodes then pull the tag); --resolve-image never would pin nothing.
+        say "deploy: docker stack deploy -c $STACK_FILE $STACK ($REGISTRY/<service>:$TAG)"
+        # Newer CLIs say that they do not wait unless told; wait does the waiting.
+        detach=''
+        if docker stack deploy --help 2>/dev/null | grep -q -- --detach; then detach=--detach=true; fi
+        docker stack deploy $detach -c "$STACK_FILE" "$STACK"
+      else
+        for service in $SERVICES; do
+          say "deploy: docker service update --image $REGISTRY/$service:$TAG ${STACK}_$service"
+          docker service update --detach --quiet --image "$REGISTRY/$service:$TAG" "${STACK}_$service" >/dev/null
+        done
+      fi
+      ;;
+    kubernetes)
+      overlay_copy
+      say "deploy: kubectl apply -k overlays/$OVERLAY${COMPONENTS:+ + $COMPONENTS}, images $REGISTRY/<service>:$TAG"
+      kubectl_ apply -k "$work/kubernetes/overlays/$OVERLAY"
+      ;;
+  esac
+}
+
+render() {
+  [ "$TARGET" = kubernetes ] || die "render is for TARGET=kubernetes (TARGET is '$TARGET')"
+  overlay_copy
+  say "render: kubectl kustomize overlays/$OVERLAY${COMPONENTS:+ + $COMPONENTS}, images $REGISTRY/<service>:$TAG"
+  kubectl_ kustomize "$work/kubernetes/overlays/$OVERLAY"
+}
+
+# One Swarm service: done when its update has completed (or it never had one) and as many tasks of its current
+# spec run as it wants; a rolled-back or paused update fails at once.
+wait_swarm_service() {
+  service=$1 deadline=$2 last=''
+  tasks='table {{.Name}}\t{{.Image}}\t{{.DesiredState}}\t{{.CurrentState}}\t{{.Error}}'
+  docker service inspect "$service" >/dev/null || die "no Swarm service $service (deploy first)"
+  while :; do
+    state=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$service")
+    image=$(docker service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$service")
+    # Replicas "n/m", or "n/m (max 1 per node)"; for a global service m is the number of eligible nodes.
+    wanted=$(docker service ls --filter "name=$service" --format '{{.Name}} {{.Replicas}}' |
+      sed -n "s|^$service [0-9]*/\([0-9]*\).*|\1|p")
+    # Tasks of the current spec only: right after an update the old tasks still run before the update starts.
+    running=0
+    for task in $(docker service ps -q --no-trunc --filter desired-state=running "$service"); do
+      [ "$(docker inspect --format '{{.Status.State}} {{.Spec.ContainerSpec.Image}}' "$task")" != "running $image" ] ||
+        running=$((running + 1))
+    done
+    seen="update ${state:-none}, $running/${wanted:-?} running ${image%@*}"
+    [ "$seen" = "$last" ] || say "wait: $service: $seen"
+    last=$seen
+    case $state in
+      paused | rollback_paused | rollback_completed)
+        case $state in paused) what='paused' ;; rollback_paused) what='rolled back (rollback paused)' ;; *) what='rolled back' ;; esac
+        docker service ps --no-trunc --format "$tasks" "$service" | head -n 11 >&2
+        fail "wait: the update of $service failed and was $what: $(docker service inspect --format '{{.UpdateStatus.Message}}' "$service")"
+        ;;
+      '' | completed) [ "$running" != "${wanted:-}" ] || return 0 ;;
+    esac
+    if [ "$(now)" -ge "$deadline" ]; then
+      docker service ps --no-trunc --format "$tasks" "$service" | head -n 11 >&2
+      fail "wait: $service not done after $TIMEOUT s: $seen"
+    fi
+    sleep 2
+  done
+}
+
+wait_() {
+  deadline=$(($(now) + TIMEOUT))
+  case $TARGET in
+    swarm)
+      for service in $SERVICES; do wait_swarm_service "${STACK}_$service" "$deadline"; done
+      say "wait: ${STACK}: $SERVICES updated and running"
+      ;;
+    kubernetes)
+      workloads=$(kubectl_ -n "$NAMESPACE" get deployments,daemonsets -o name)
+      [ -n "$workloads" ] || die "no Deployments or DaemonSets in the namespace $NAMESPACE (deploy first)"
+      failed=''
+      for workload in $workloads; do
+        say "wait: rollout status $workload"
+        if ! kubectl_ -n "$NAMESPACE" rollout status "$workload" --timeout="${TIMEOUT}s"; then
+          say "wait: $workload did not roll out within $TIMEOUT s: undoing it"
+          kubectl_ -n "$NAMESPACE" rollout undo "$workload" || true
+          failed="$failed $workload"
+        fi
+      done
+      kubectl_ -n "$NAMESPACE" get pods -o wide >&2
+      [ -z "$failed" ] || fail "wait: rolled back:$failed"
+      say "wait: every rollout in $NAMESPACE finished"
+      ;;
+    compose)
+      say "wait: every container of compose.images.yaml that has a health check, until healthy"
+      while :; do
+        containers=$(compose ps -q)
+        [ -n "$containers" ] || die "no containers of compose.images.yaml (deploy first)"
+        # shellcheck disable=SC2086 # one id per word
+        states=$(docker inspect --format '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}' $containers)
+        waiting=$(printf '%s\n' "$states" | grep -v ' -$' | grep -v ' healthy$' || true)
+        [ -n "$waiting" ] || { say "wait: every container with a health check is healthy"; return 0; }
+        [ "$(now)" -lt "$deadline" ] || fail "wait: not healthy after $TIMEOUT s: $(printf '%s\n' "$waiting" | tr '\n' ' ')"
+        sleep 2
+      done
+      ;;
+  esac
+}
+
+# GET URL/json once: sets status, version (X-RamCoin-Version) and hashes, empty when absent.
+read_json() {
+  response=$(curl -sS -i --max-time 5 "$1" 2>&1 | tr -d '\r') || true
+  status=$(printf '%s\n' "$response" | sed -n '1s|^HTTP/[0-9.]* \([0-9]*\).*|\1|p')
+  version=$(printf '%s\n' "$response" | grep -i '^x-ramcoin-version:' | sed 's/^[^:]*:[[:space:]]*//' | head -n 1)
+  hashes=$(printf '%s\n' "$response" | sed -n 's/.*"hashes"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' | head -n 1)
+}
+
+check() {
+  url=${1:-}
+  [ -n "$url" ] || die "check needs the web UI's URL, e.g. pipeline.sh check http://127.0.0.1:8000/"
+  command -v curl >/dev/null 2>&1 || die "check needs curl, which is not installed here"
+  url="${url%/}/json"
+  deadline=$(($(now) + TIMEOUT))
+  say "check: $url until it answers version $VERSION and its hash count rises"
+  while :; do
+    read_json "$url"
+    first=$hashes
+    seen="HTTP ${status:-none}, version ${version:-none}, hashes ${hashes:-none}"
+    # VERSION is a pattern on purpose (* accepts any version).
+    # shellcheck disable=SC2254
+    case $version in $VERSION) version_ok=yes ;; *) version_ok='' ;; esac
+    if [ "$status" = 200 ] && [ -n "$version_ok" ] && [ -n "$first" ]; then
+      sleep 5
+      read_json "$url"
+      seen="$seen, then HTTP ${status:-none}, version ${version:-none}, hashes ${hashes:-none} 5 s later"
+      if [ "$status" = 200 ] && [ -n "$hashes" ] && [ "$hashes" -gt "$first" ]; then
+        say "check: version $version, hashes $first then $hashes: mining"
+        return 0
+      fi
+    fi
+    [ "$(now)" -lt "$deadline" ] ||
+      fail "check: $url not right after $TIMEOUT s: last $seen${response:+ ($(printf '%s\n' "$response" | tail -n 1 | cut -c 1-200))}"
+    sleep 2
+  done
+}
+
+case $command in
+  wait) wait_ ;;
+  check) check "${2:-}" ;;
+  *) "$command" ;;
+esac

@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using k8s;
+using k8s.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+
+namespace RamCoin.Tests.Kubernetes;
+
+/// <summary>
+/// deploy/ci/pipeline.sh, run for real with /bin/sh: render's manifests (kubectl kustomize, offline), its answers to
+/// bad input, and check against a real HTTP server. The Docker-backed commands run in the engine tests.
+/// </summary>
+public sealed class PipelineScriptTests
+{
+    private const string Script = "deploy/ci/pipeline.sh";
+    private const string Registry = "registry.example:5000/team";
+    private const string VersionHeader = "X-RamCoin-Version";
+    private static readonly string[] Services = ["rng", "hasher", "worker", "webui"];
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string, string, string> Renders() => new()
+    {
+        { "classic", "registry", "abc1234" },
+        // A short commit can be all digits: the tag must still be a string in kustomization.yaml.
+        { "classic", "rng-daemonset network-policies", "1234567" },
+        { "fast", "registry rng-daemonset", "v2.0.1" },
+        // Every component is listed already: adding one again changes nothing.
+        { "all-components", "registry", "abc1234" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Renders))]
+    public async Task RenderSetsEveryServicesImageAndAddsTheComponents(string overlay, string components, string tag)
+    {
+        var before = Snapshot(Manifests.Root);
+
+        var result = await RunAsync(["render"], new() { ["TARGET"] = "kubernetes", ["OVERLAY"] = overlay, ["COMPONENTS"] = components, ["REGISTRY"] = Registry, ["TAG"] = tag });
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var objects = KubernetesYaml.LoadAllFromString(result.Output, strict: true);
+        Assert.Equal(Services.Order(), Images(objects).Keys.Order());
+        Assert.All(Images(objects), i => Assert.Equal($"{Registry}/{i.Key}:{tag}", i.Value));
+        foreach (var component in components.Split(' '))
+        {
+            switch (component)
+            {
+                case "registry":
+                    Assert.Contains(objects.OfType<V1Deployment>(), d => d.Metadata.Name == "registry");
+                    Assert.Contains(objects.OfType<V1Service>(), s => s.Metadata.Name == "registry" && s.Spec.Ports.Any(p => p.NodePort == 30000));
+                    break;
+                case "rng-daemonset":
+                    Assert.Contains(objects.OfType<V1DaemonSet>(), d => d.Metadata.Name == "rng");
+                    Assert.DoesNotContain(objects.OfType<V1Deployment>(), d => d.Metadata.Name == "rng");
+                    break;
+                case "network-policies":
+                    Assert.Contains(objects.OfType<V1NetworkPolicy>(), p => p.Metadata.Name == "default-deny");
+                    break;
+                default:
+                    Assert.Fail($"no check for component {component}");
+                    break;
+            }
+        }
+
+        Assert.Contains($"overlays/{overlay}", result.Error, StringComparison.Ordinal);
+        Assert.Equal(before, Snapshot(Manifests.Root));
+    }
+
+    [Fact]
+    public async Task RenderOfSomeServicesKeepsTheOverlaysImagesForTheOthers()
+    {
+        var result = await RunAsync(["render"], new() { ["TARGET"] = "kubernetes", ["OVERLAY"] = "fast", ["SERVICES"] = "webui", ["REGISTRY"] = Registry, ["TAG"] = "t2" });
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var images = Images(KubernetesYaml.LoadAllFromString(result.Output, strict: true));
+        Assert.Equal($"{Registry}/webui:t2", images["webui"]);
+        Assert.All(Services.Where(s => s != "webui"), s => Assert.Equal($"ghcr.io/ramcoin/ramcoin/{s}:latest", images[s]));
+    }
+
+    [Theory]
+    [InlineData("bogus", "", "", "'bogus'")]
+    [InlineData("deploy", "TARGET", "k8s", "'k8s'")]
+    [InlineData("build", "BUILDER", "podman", "'podman'")]
+    [InlineData("render", "OVERLAY", "huge", "'huge'")]
+    [InlineData("render", "COMPONENTS", "registry nope", "'nope'")]
+    [InlineData("wait", "TIMEOUT", "soon", "'soon'")]
+    [InlineData("deploy", "TAG", "a:b", "'a:b'")]
+    [InlineData("check", "", "", "URL")]
+    public async Task BadInputExitsNonZeroNamingIt(string command, string variable, string value, string named)
+    {
+        var environment = new Dictionary<string, string?> { ["TARGET"] = command == "render" ? "kubernetes" : null };
+        if (variable.Length > 0)
+        {
+            environment[variable] = value;
+        }
+
+        var result = await RunAsync([command], environment);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(named, result.Error, StringComparison.Ordinal);
+        Assert.StartsWith("pipeline: ", result.Error.Split('\n').First(l => l.Contains(named, StringComparison.Ordinal)), StringComparison.Ordinal);
+        if (command == "bogus")
+        {
+            Assert.Contains("usage: pipeline.sh", result.Error, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("help")]
+    [InlineData(null)]
+    public async Task HelpListsTheCommandsAndSettings(string? command)
+    {
+        var result = await RunAsync(command is null ? [] : [command], []);
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        foreach (var word in new[] { "build", "push", "deploy", "render", "wait", "check URL", "REGISTRY=", "TAG=", "SERVICES=", "TARGET=", "BUILDER=", "PUSH_REGISTRY=", "STACK=", "STACK_FILE=", "NAMESPACE=", "OVERLAY=", "COMPONENTS=", "TIMEOUT=", "KUBECTL=" })
+        {
+            Assert.Contains(word, result.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task CheckPassesWhenTheWebUIServesTheTagAndMinesAndFailsInTimeOtherwise()
+    {
+        // The header the script reads is the one the services send.
+        Assert.Equal(ServiceIdentity.VersionHeader, VersionHeader);
+        await using var webui = await StartWebUIAsync("abc1234");
+        var url = webui.Urls.Single() + "/";
+
+        var right = await RunAsync(["check", url], new() { ["TAG"] = "abc1234", ["TIMEOUT"] = "30" });
+        Assert.True(right.ExitCode == 0, right.Describe());
+        Assert.Contains("pipeline: check: version abc1234", right.Error, StringComparison.Ordinal);
+
+        var clock = Stopwatch.StartNew();
+        var wrong = await RunAsync(["check", url], new() { ["TAG"] = "def5678", ["TIMEOUT"] = "4" });
+        Assert.NotEqual(0, wrong.ExitCode);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 4, 20);
+        Assert.Contains("version abc1234", wrong.Error, StringComparison.Ordinal);
+
+        // The right version, but the hash count stands still: not mining.
+        var stuck = await RunAsync(["check", webui.Urls.Single() + "/stuck"], new() { ["TAG"] = "abc1234", ["TIMEOUT"] = "4" });
+        Assert.NotEqual(0, stuck.ExitCode);
+        Assert.Contains("hashes 42", stuck.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheCallersRunTheScriptAndDownloadNoKustomize()
+    {
+        var jenkinsfile = Repo.Read("Jenkinsfile");
+        var deploy = Repo.Read(".github/workflows/deploy.yml");
+        var cloudlab = Repo.Read("deploy/cloudlab/deploy-ramcoin.sh");
+
+        Assert.Contains("BUILDER=kaniko /busybox/sh deploy/ci/pipeline.sh build", jenkinsfile, StringComparison.Ordinal);
+        Assert.Contains("export TARGET=kubernetes", jenkinsfile, StringComparison.Ordinal);
+        foreach (var command in new[] { "deploy", "wait" })
+        {
+            Assert.Contains($"bash deploy/ci/pipeline.sh {command}", jenkinsfile, StringComparison.Ordinal);
+            Assert.Contains($"deploy/ci/pipeline.sh\" {command}", cloudlab, StringComparison.Ordinal);
+        }
+
+        foreach (var command in new[] { "render", "deploy", "wait", "check http://127.0.0.1:8080/" })
+        {
+            Assert.Contains($"bash deploy/ci/pipeline.sh {command}", deploy, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("TARGET: kubernetes", deploy, StringComparison.Ordinal);
+        foreach (var text in new[] { jenkinsfile, deploy, cloudlab })
+        {
+            Assert.DoesNotContain("kustomize/releases", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("sigs.k8s.io/kustomize", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("kustomize edit", text, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string[] args, Dictionary<string, string?> settings)
+    {
+        var sh = Repo.RequireTool("sh", "dash");
+        var kubectl = Repo.RequireToolWithHint("kubectl", "install kubectl (https://kubernetes.io/docs/tasks/tools/); its built-in kustomize renders offline");
+        // Only what the test sets: none of the script's settings from the tests' own environment.
+        var environment = new Dictionary<string, string?>
+        {
+            ["KUBECTL"] = kubectl,
+            ["TAG"] = "t1",
+        };
+        foreach (var name in new[] { "REGISTRY", "SERVICES", "TARGET", "BUILDER", "PUSH_REGISTRY", "STACK", "STACK_FILE", "NAMESPACE", "OVERLAY", "COMPONENTS", "TIMEOUT", "VERSION" })
+        {
+            environment[name] = null;
+        }
+
+        foreach (var (name, value) in settings)
+        {
+            environment[name] = value;
+        }
+
+        return await Repo.RunAsync(sh, [Script, .. args], environment, timeoutSeconds: 90);
+    }
+
+    private static Dictionary<string, string> Images(IEnumerable<object> objects) =>
+        objects.Workloads().Where(w => Services.Contains(w.App)).ToDictionary(w => w.App, w => Assert.Single(w.Containers).Image);
+
+    /// <summary>Every file under a folder with a hash of its bytes: render must leave the repository's files alone.</summary>
+    private static Dictionary<string, string> Snapshot(string folder) =>
+        Directory.EnumerateFiles(Repo.PathOf(folder), "*", SearchOption.AllDirectories)
+            .ToDictionary(f => f, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
+
+    /// <summary>A stand-in web UI on a loopback port: /json with the version header and a count that rises on every read; /stuck/json whose count does not.</summary>
+    private static async Task<WebApplication> StartWebUIAsync(string version)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next()}");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        long hashes = 0;
+        IResult Snapshot(HttpResponse response, long count)
+        {
+            response.Headers[VersionHeader] = version;
+            return Results.Text($$"""{"coins":3,"hashes":{{count}},"now":1764576000.5,"stale":false}""", "application/json");
+        }
+
+        app.MapGet("/json", (HttpResponse response) => Snapshot(response, Interlocked.Add(ref hashes, 17)));
+        app.MapGet("/stuck/json", (HttpResponse response) => Snapshot(response, 42));
+        await app.StartAsync(Ct);
+        return app;
+    }
+}

@@ -26,9 +26,10 @@ RUN RID=linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64) \
     && for service in Rng Hasher Worker WebUI; do dotnet restore src/RamCoin.$service/RamCoin.$service.csproj -r $RID || exit 1; done
 
 # ---- publish: the four services as native binaries, in /out/<service>
+# No VERSION here: the binaries are the same for every tag, so a new tag reuses this layer and only the final
+# stage (RAMCOIN_VERSION) changes.
 FROM restore AS publish
 ARG TARGETARCH
-ARG VERSION=0.1.0
 COPY src/RamCoin.ServiceDefaults/ src/RamCoin.ServiceDefaults/
 COPY src/RamCoin.Rng/ src/RamCoin.Rng/
 COPY src/RamCoin.Hasher/ src/RamCoin.Hasher/
@@ -37,7 +38,7 @@ COPY src/RamCoin.WebUI/ src/RamCoin.WebUI/
 RUN RID=linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64) \
     && for service in Rng Hasher Worker WebUI; do \
          dotnet publish src/RamCoin.$service/RamCoin.$service.csproj --no-restore -c Release -r $RID \
-           -p:Version=$VERSION -p:DebugType=none -o /out/$(echo $service | tr A-Z a-z) || exit 1; \
+           -p:DebugType=none -o /out/$(echo $service | tr A-Z a-z) || exit 1; \
        done \
     && rm -f /out/*/*.dbg /out/*/*.pdb
 
@@ -78,19 +79,22 @@ ENTRYPOINT ["/app/RamCoin.WebUI"]
 
 # ---- store: the launcher's embedded Garnet (JIT: Garnet is not AOT-ready), persisting to /data with an AOF
 FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-noble AS publish-store
-ARG VERSION=0.1.0
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/ src/
-RUN dotnet publish src/RamCoin/RamCoin.csproj -c Release -p:Version=$VERSION -p:DebugType=none -o /out/store \
+# PublishAot=false for every project of this publish: the launcher references the four services as libraries, and a
+# service publishing itself Native AOT (self-contained) cannot be referenced by a framework-dependent program (NETSDK1151).
+RUN dotnet publish src/RamCoin/RamCoin.csproj -c Release -p:PublishAot=false -p:DebugType=none -o /out/store \
     && mkdir -p /out/data
 
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble-chiseled AS store
+ARG VERSION=0.1.0
 WORKDIR /app
 COPY --from=publish-store /out/store/ /app/
 COPY --from=publish-store --chown=$APP_UID:$APP_UID /out/data/ /data/
 ENV RAMCOIN_BIND=0.0.0.0 \
-    RAMCOIN_DATA_DIR=/data
+    RAMCOIN_DATA_DIR=/data \
+    RAMCOIN_VERSION=${VERSION}
 VOLUME /data
 EXPOSE 6379
 USER $APP_UID

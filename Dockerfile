@@ -11,7 +11,9 @@
 
 ARG DOTNET_VERSION=10.0
 
-# ---- restore: project files only, so this layer is reused until a project file or package version changes
+# ---- restore: project files only, so this layer is reused until a project file or package version changes.
+# TARGETARCH (BuildKit, kaniko) names the platform; the classic builder leaves it empty, and Native AOT compiles for the
+# build machine's own architecture anyway.
 FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-noble-aot AS restore
 ARG TARGETARCH
 WORKDIR /src
@@ -22,7 +24,7 @@ COPY src/RamCoin.Rng/RamCoin.Rng.csproj src/RamCoin.Rng/
 COPY src/RamCoin.Hasher/RamCoin.Hasher.csproj src/RamCoin.Hasher/
 COPY src/RamCoin.Worker/RamCoin.Worker.csproj src/RamCoin.Worker/
 COPY src/RamCoin.WebUI/RamCoin.WebUI.csproj src/RamCoin.WebUI/
-RUN RID=linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64) \
+RUN RID=linux-$(case "${TARGETARCH:-$(uname -m)}" in arm64|aarch64) echo arm64 ;; *) echo x64 ;; esac) \
     && for service in Rng Hasher Worker WebUI; do dotnet restore src/RamCoin.$service/RamCoin.$service.csproj -r $RID || exit 1; done
 
 # ---- publish: the four services as native binaries, in /out/<service>
@@ -35,7 +37,7 @@ COPY src/RamCoin.Rng/ src/RamCoin.Rng/
 COPY src/RamCoin.Hasher/ src/RamCoin.Hasher/
 COPY src/RamCoin.Worker/ src/RamCoin.Worker/
 COPY src/RamCoin.WebUI/ src/RamCoin.WebUI/
-RUN RID=linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64) \
+RUN RID=linux-$(case "${TARGETARCH:-$(uname -m)}" in arm64|aarch64) echo arm64 ;; *) echo x64 ;; esac) \
     && for service in Rng Hasher Worker WebUI; do \
          dotnet publish src/RamCoin.$service/RamCoin.$service.csproj --no-restore -c Release -r $RID \
            -p:DebugType=none -o /out/$(echo $service | tr A-Z a-z) || exit 1; \

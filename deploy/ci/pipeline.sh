@@ -124,13 +124,11 @@ build() {
         --cleanup
     done
   else
-    # BuildKit sets TARGETARCH itself; the classic builder (DOCKER_BUILDKIT=0) does not, and the Dockerfile picks
-    # the .NET runtime identifier from it: pass the engine's architecture.
-    arch=$(docker version --format '{{.Server.Arch}}')
+    # The Dockerfile takes the build machine's architecture when TARGETARCH is empty (the classic builder), so this
+    # build shares its layers with compose's builds of the same files.
     for service in $SERVICES; do
-      say "build: docker build --target $service -t $REGISTRY/$service:$TAG ($arch)"
-      docker build --target "$service" --build-arg "VERSION=$TAG" --build-arg "TARGETARCH=$arch" \
-        -t "$REGISTRY/$service:$TAG" .
+      say "build: docker build --target $service -t $REGISTRY/$service:$TAG"
+      docker build --target "$service" --build-arg "VERSION=$TAG" -t "$REGISTRY/$service:$TAG" .
     done
   fi
 }
@@ -220,7 +218,10 @@ deploy() {
       # Every service of the file for the default SERVICES (the store too), else only those named.
       names=''
       all_services || names=$SERVICES
-      say "deploy: compose -f compose.images.yaml up -d${names:+ $names} ($REGISTRY/<service>:$TAG)"
+      # Pulled first: for a service with a build section, up alone would build a missing image instead.
+      say "deploy: compose -f compose.images.yaml pull $SERVICES, then up -d${names:+ $names} ($REGISTRY/<service>:$TAG)"
+      # shellcheck disable=SC2086 # one name per word
+      compose pull $SERVICES
       # shellcheck disable=SC2086 # one name per word
       compose up -d $names
       ;;

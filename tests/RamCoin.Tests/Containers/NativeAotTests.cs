@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Engine;
 using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Containers;
@@ -13,8 +14,8 @@ namespace RamCoin.Tests.Containers;
 /// What runs inside the images: each service's Native AOT binary, started as a process on a loopback port
 /// (ASPNETCORE_HTTP_PORTS, as the image sets it to 80), answering the contract, stopping on SIGTERM.
 /// </summary>
-[Collection(nameof(NativeAot))]
-public sealed class NativeAotTests(NativeBinaries binaries)
+[Collection(nameof(RealEngine))]
+public sealed class NativeAotTests(NativeBinaries binaries) : IClassFixture<NativeBinaries>
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 

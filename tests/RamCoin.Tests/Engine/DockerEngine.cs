@@ -85,6 +85,29 @@ public sealed partial class DockerEngine : IAsyncLifetime
         }
     }
 
+    /// <summary>Whether the engine runs and its stand-ins are ready.</summary>
+    public bool Usable => _unavailable is null && _failure is null;
+
+    /// <summary>The Dockerfile's publish stage (the four Native AOT binaries, in /out/&lt;service&gt;) copied into a folder.</summary>
+    public async Task CopyPublishedAsync(string folder)
+    {
+        await DockerAsync("build", "--target", "publish", "-t", "ramcoin-test/publish", ".");
+        var id = (await DockerAsync("create", "ramcoin-test/publish")).Trim();
+        try
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+
+            await DockerAsync("cp", $"{id}:/out", folder);
+        }
+        finally
+        {
+            await TryDockerAsync("rm", id);
+        }
+    }
+
     /// <summary>Skips when there is no engine at all; fails when it could not be prepared.</summary>
     public void Require()
     {

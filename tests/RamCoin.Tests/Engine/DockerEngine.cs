@@ -77,7 +77,7 @@ public sealed partial class DockerEngine : IAsyncLifetime
                 return;
             }
 
-            Figures.Report(string.Create(CultureInfo.InvariantCulture, $"engine: stand-in base images ready in {watch.Elapsed.TotalSeconds:F0} s ({standIns.Error.Trim().Split('\n').Length} steps)"));
+            Figures.Report(string.Create(CultureInfo.InvariantCulture, $"engine: base images ready in {watch.Elapsed.TotalSeconds:F0} s ({(standIns.Error.Contains("building", StringComparison.Ordinal) ? "stand-ins built" : "all there already")})"));
         }
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or IOException)
         {

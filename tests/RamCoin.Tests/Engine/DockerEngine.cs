@@ -14,14 +14,16 @@ public sealed class RealEngine : ICollectionFixture<DockerEngine>;
 /// <summary>
 /// A real Docker engine (started when none answers; stopped again if this fixture started it), the local stand-ins
 /// for the base images no registry serves here (tests/engine/stand-ins.sh), and a copy of the repository's files in
-/// a folder named <c>ramcoin</c>, where the README's commands run exactly as written (a live edit there leaves the
+/// a folder named <c>ramcointest</c>, where the README's commands run exactly as written (a live edit there leaves the
 /// work tree alone; the compose project is named after that folder). Docker's compose plugin is not packaged for
 /// this machine: a CLI plugin (tests/engine/compose-plugin.sh) runs Debian's docker-compose 1.29 as
 /// <c>docker compose</c>. Docker 20.10's classic builder is used (BuildKit would pull its frontend image).
 /// </summary>
 public sealed partial class DockerEngine : IAsyncLifetime
 {
-    public const string Project = "ramcoin";
+    /// <summary>The copy's folder, so the compose project: not "ramcoin", so that the tests never touch (or
+    /// <c>down -v</c>) a project of a developer's own clone.</summary>
+    public const string Project = "ramcointest";
     public const string Tools = "ramcoin-test/tools:1";
     public const string Registry = "127.0.0.1:5000";
     public static readonly string[] Services = ["rng", "hasher", "worker", "webui"];
@@ -192,7 +194,7 @@ public sealed partial class DockerEngine : IAsyncLifetime
     {
         await BuildTargetsAsync();
         await ShellAsync("docker compose -f compose.registry.yaml up -d");
-        await Eventually.TrueAsync(async () => (await TryDockerAsync("exec", $"{Project}_registry_1", "true")).ExitCode == 0 && await RegistryAnswersAsync(), "the registry answers", 60);
+        await Eventually.TrueAsync(RegistryAnswersAsync, "the registry answers", 60);
         await ShellAsync("export REGISTRY=127.0.0.1:5000 TAG=v0.1\ndocker compose -f compose.images.yaml build\ndocker compose -f compose.images.yaml push");
     });
 

@@ -21,7 +21,8 @@ namespace RamCoin.Tests.Engine;
 [Collection(nameof(RealEngine))]
 public sealed partial class SwarmTests(DockerEngine engine, BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
-    public const string Stack = "ramcoin";
+    /// <summary>Not the README's "ramcoin": a developer's own stack is left alone.</summary>
+    public const string Stack = "ramcointest";
     private const string Network = Stack + "_ramcoin";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

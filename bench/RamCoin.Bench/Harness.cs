@@ -162,14 +162,19 @@ public static class Harness
         var cpuBefore = processes.ToDictionary(p => p.Pid, p => ProcStat.CpuSeconds(p.Pid));
         var started = Stopwatch.GetTimestamp();
         var windows = new List<double>();
-        var last = (long)await db.StringGetAsync("hashes");
+        // Another system's store: a reading that is not a sane counter skips its second (StoreReadings warns once).
+        var last = await StoreReadings.CounterAsync(db, "hashes");
         var lastAt = Stopwatch.GetTimestamp();
         for (var i = 0; i < options.Seconds; i++)
         {
             await Task.Delay(1000, cancellationToken);
-            var now = (long)await db.StringGetAsync("hashes");
+            var now = await StoreReadings.CounterAsync(db, "hashes");
             var at = Stopwatch.GetTimestamp();
-            windows.Add((now - last) / Stopwatch.GetElapsedTime(lastAt, at).TotalSeconds);
+            if (StoreReadings.Rate("hashes", last, now, Stopwatch.GetElapsedTime(lastAt, at).TotalSeconds) is double rate)
+            {
+                windows.Add(rate);
+            }
+
             (last, lastAt) = (now, at);
         }
 
@@ -179,7 +184,7 @@ public static class Harness
             .Where(p => p.Cores > 0.005 || p.Rss > 5)
             .ToList();
         usage.Add(("total", usage.Sum(p => p.Cores), usage.Sum(p => p.Rss)));
-        return (rates, new PipelineResult("external", Stats.Median(windows), windows.Min(), windows.Max(), 0, 0, 0, 0, usage));
+        return (rates, new PipelineResult("external", Stats.Median(windows), windows.DefaultIfEmpty().Min(), windows.DefaultIfEmpty().Max(), 0, 0, 0, 0, usage));
     }
 
     /// <summary>The processes of the sessions these shell commands lead (their python, ruby, redis-server).</summary>
@@ -306,7 +311,7 @@ public static class Harness
             }
 
             var processes = children.Select(c => (c.Name, c.CoresSinceMark(), c.RssMiB())).ToList();
-            var (rngP50, rngP99, hasherP50, hasherP99) = await LatencyAsync(db);
+            var (rngP50, rngP99, hasherP50, hasherP99) = await StoreReadings.LatencyAsync(db, "ramcoin:worker:telemetry");
             return new PipelineResult(layout, Stats.Median(rates), rates.Min(), rates.Max(), rngP50, rngP99, hasherP50, hasherP99, processes);
         }
         finally
@@ -317,22 +322,6 @@ public static class Harness
                 await children[i].DisposeAsync();
             }
         }
-    }
-
-    /// <summary>The worker's own measurement of its calls (p50 and p99 over its last seconds), as it publishes it for the dashboard.</summary>
-    private static async Task<(double, double, double, double)> LatencyAsync(IDatabase db)
-    {
-        var reports = await db.HashValuesAsync("ramcoin:worker:telemetry");
-        if (reports.Length == 0)
-        {
-            return (0, 0, 0, 0);
-        }
-
-        using var json = JsonDocument.Parse((string)reports[0]!);
-        var rng = json.RootElement.GetProperty("rng");
-        var hasher = json.RootElement.GetProperty("hasher");
-        static double Get(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v.GetDouble() : double.NaN;
-        return (Get(rng, "p50Ms"), Get(rng, "p99Ms"), Get(hasher, "p50Ms"), Get(hasher, "p99Ms"));
     }
 
     private static async Task<ConnectionMultiplexer> ConnectAsync(string endpoint, List<Child> children)
@@ -363,7 +352,7 @@ public static class Harness
         return url;
     }
 
-    private static async Task WaitForUrlAsync(Child? child, string url)
+    internal static async Task WaitForUrlAsync(Child? child, string url)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
@@ -416,7 +405,7 @@ public static class Harness
     }
 
     /// <summary>The environment of the launcher's launch profile (src/RamCoin/Properties/launchSettings.json).</summary>
-    private static Dictionary<string, string> LaunchSettings(string root)
+    internal static Dictionary<string, string> LaunchSettings(string root)
     {
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "src/RamCoin/Properties/launchSettings.json")));
         return json.RootElement.GetProperty("profiles").GetProperty("ramcoin").GetProperty("environmentVariables")
@@ -425,7 +414,7 @@ public static class Harness
 
     private static string Str(int value) => value.ToString(Inv);
 
-    private static async Task ShAsync(string file, IEnumerable<string> args)
+    internal static async Task ShAsync(string file, IEnumerable<string> args)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
@@ -443,7 +432,7 @@ public static class Harness
         }
     }
 
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

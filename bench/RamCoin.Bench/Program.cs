@@ -36,4 +36,45 @@ bare.SetAction(async (parsed, cancellationToken) =>
 });
 run.Subcommands.Add(bare);
 
+var viewerCounts = new Option<string>("--counts") { Description = $"Numbers of concurrent GET /events streams, comma-separated, each at most {Viewers.MaxStreams:N0}.", DefaultValueFactory = _ => "100,1000,5000,10000" };
+var viewerSeconds = new Option<int>("--seconds") { Description = "Measured seconds of each count, once its streams are open.", DefaultValueFactory = _ => 20 };
+var viewerUrl = new Option<Uri?>("--url") { Description = "A web UI that is already running (http://127.0.0.1:8000/); by default the bench starts the launcher, classic profile, in memory, on free ports." };
+var viewerPid = new Option<int?>("--pid") { Description = "With --url: the process serving it, for its RSS and CPU (/proc/<pid>)." };
+var connectSeconds = new Option<int>("--connect-seconds") { Description = "Time each count has to open its streams (200 and a first event).", DefaultValueFactory = _ => 30 };
+var parallel = new Option<int>("--parallel") { Description = "Streams connecting at once (a stream stops counting once it has its first event).", DefaultValueFactory = _ => 200 };
+var viewers = new Command("viewers", "A classroom on the dashboard: N concurrent Server-Sent-Events streams (GET /events) against one web UI; connected, refused, events per client per second, lag, the web UI's RSS and CPU.")
+{
+    viewerCounts, viewerSeconds, viewerUrl, viewerPid, connectSeconds, parallel,
+};
+viewers.SetAction(async (parsed, cancellationToken) =>
+{
+    var counts = new List<int>();
+    foreach (var text in parsed.GetValue(viewerCounts)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+    {
+        if (!int.TryParse(text.Replace("_", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture, out var count))
+        {
+            Console.Error.WriteLine($"ramcoin-bench viewers: --counts: '{text}' is not a number.");
+            return 2;
+        }
+
+        counts.Add(count);
+    }
+
+    var url = parsed.GetValue(viewerUrl);
+    if (url is { IsAbsoluteUri: false } || (url is not null && !url.AbsoluteUri.EndsWith('/')))
+    {
+        url = url is { IsAbsoluteUri: true } ? new Uri(url.AbsoluteUri + "/") : null;
+        if (url is null)
+        {
+            Console.Error.WriteLine("ramcoin-bench viewers: --url must be absolute (http://127.0.0.1:8000/).");
+            return 2;
+        }
+    }
+
+    return await Viewers.RunAsync(
+        new ViewersOptions(counts, parsed.GetValue(viewerSeconds), url, parsed.GetValue(viewerPid), parsed.GetValue(connectSeconds), parsed.GetValue(parallel)),
+        cancellationToken);
+});
+run.Subcommands.Add(viewers);
+
 return await run.Parse(args).InvokeAsync();

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -79,9 +80,23 @@ public static class ServiceMain
 
         // The default console lifetime turns SIGTERM and Ctrl-C into a graceful stop (the worker flushes).
         await app.WaitForShutdownAsync();
+        var faulted = FaultedBackgroundService(app.Services);
         await app.DisposeAsync();
+        if (faulted is not null)
+        {
+            // The host logged the exception and stopped; a non-zero exit lets every restart policy bring it back.
+            Console.Error.WriteLine($"{service}: stopped because {faulted} failed.");
+            return 1;
+        }
+
         return 0;
     }
+
+    /// <summary>The name of a background service that ended with an exception (which stops the host), if any.</summary>
+    public static string? FaultedBackgroundService(IServiceProvider services) =>
+        services.GetServices<IHostedService>()
+            .OfType<BackgroundService>()
+            .FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true })?.GetType().Name;
 
     public const string InlineSetting = "RAMCOIN_INLINE_SCHEDULING";
 

@@ -26,30 +26,56 @@ public sealed class DashboardSampler(
     /// <summary>Workers not heard from for this long are gone (an old pod, a stopped process).</summary>
     private const double WorkerGoneSeconds = 30;
 
+    /// <summary>Longest store value parsed as JSON (a worker's telemetry is about 1 KB); longer ones are skipped.</summary>
+    private const int MaxJsonLength = 64 * 1024;
+
     private readonly string _prefix = (configuration["DIFFICULTY"] ?? "0").Trim().ToLowerInvariant();
     private readonly double _started = Unix(time);
+    private readonly StoreValueWarnings _warnings = new(logger, time);
     private readonly Queue<(double At, long Hashes, long Coins, Dictionary<string, long> Workers)> _history = new();
     private readonly Queue<Dashboard> _chart = new();
-    private TaskCompletionSource<Dashboard> _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Dashboard? _latest;
+    private TaskCompletionSource<Published> _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Published? _latest;
     private double? _lastFresh;
+    private int _viewers;
 
-    public Dashboard? Latest => Volatile.Read(ref _latest);
+    /// <summary>A dashboard and its JSON, serialized once for every stream and poll.</summary>
+    public sealed record Published(Dashboard Dashboard, string Json);
 
-    /// <summary>The current dashboard at once, then each new one as it is computed.</summary>
-    public async IAsyncEnumerable<Dashboard> StreamAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public Dashboard? Latest => Volatile.Read(ref _latest)?.Dashboard;
+
+    public string? LatestJson => Volatile.Read(ref _latest)?.Json;
+
+    /// <summary>Open <c>/events</c> streams of this web UI.</summary>
+    public int Viewers => Volatile.Read(ref _viewers);
+
+    public bool TryAddViewer(int max)
+    {
+        if (Interlocked.Increment(ref _viewers) <= max)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _viewers);
+        return false;
+    }
+
+    public void RemoveViewer() => Interlocked.Decrement(ref _viewers);
+
+    /// <summary>The current dashboard's JSON at once, then each new one as it is computed.</summary>
+    public async IAsyncEnumerable<string> StreamAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var next = Volatile.Read(ref _next).Task;
-        if (Latest is { } latest)
+        if (Volatile.Read(ref _latest) is { } latest)
         {
-            yield return latest;
+            yield return latest.Json;
         }
 
         while (!cancellationToken.IsCancellationRequested)
         {
-            var dashboard = await next.WaitAsync(cancellationToken);
+            var published = await next.WaitAsync(cancellationToken);
             next = Volatile.Read(ref _next).Task;
-            yield return dashboard;
+            yield return published.Json;
         }
     }
 
@@ -58,7 +84,15 @@ public sealed class DashboardSampler(
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
         do
         {
-            Publish(await SampleAsync());
+            try
+            {
+                Publish(await SampleAsync());
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Whatever a tick meets, the next one tries again: the web UI keeps serving what it had.
+                logger.LogError(ex, "Dashboard sample failed; the next one runs in a second.");
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
@@ -87,21 +121,24 @@ public sealed class DashboardSampler(
             }
         }
 
-        Volatile.Write(ref _latest, dashboard);
-        Interlocked.Exchange(ref _next, new TaskCompletionSource<Dashboard>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(dashboard);
+        var published = new Published(dashboard, JsonSerializer.Serialize(dashboard, WebUIJsonContext.Default.Dashboard));
+        Volatile.Write(ref _latest, published);
+        Interlocked.Exchange(ref _next, new TaskCompletionSource<Published>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(published);
     }
 
     private async Task<Dashboard> SampleAsync()
     {
         var now = Unix(time);
+        var read = ReadStoreAsync(now);
+        StoreSample sample;
         try
         {
-            var dashboard = await ReadAsync(now).WaitAsync(TimeSpan.FromMilliseconds(800));
-            _lastFresh = now;
-            return dashboard;
+            sample = await read.WaitAsync(TimeSpan.FromMilliseconds(800));
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
+            // A read that answers after the budget is dropped: only this method, once a tick, touches the history.
+            _ = read.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
             logger.LogDebug("Dashboard sample failed: {Reason}", ex.Message);
             var last = Latest;
             var webui = new ServiceVersion(identity.HostName, identity.Version);
@@ -109,30 +146,150 @@ public sealed class DashboardSampler(
                 ? new Dashboard(now, true, null, now - _started, 0, 0, 0, 0, webui, [], EmptyPeer, EmptyPeer, null, [])
                 : last with { Now = now, Stale = true, StaleSince = _lastFresh, UptimeSeconds = now - _started, WebUI = webui };
         }
+
+        _lastFresh = now;
+        return Compute(sample, now);
     }
 
     private static readonly PeerView EmptyPeer = new(0, 0, 0, []);
 
-    private async Task<Dashboard> ReadAsync(double now)
+    /// <summary>What one tick read, already checked: values it could not use are left out (null: the key was unusable).</summary>
+    private sealed record StoreSample(
+        long? Hashes, long? Coins, Dictionary<string, long> WorkerTotals, Dictionary<string, double> Seen,
+        Dictionary<string, WorkerReportView> Reports, List<CoinView> Recent);
+
+    /// <summary>Reads and checks the store's keys; touches no state of the sampler (it may finish after the budget).</summary>
+    private async Task<StoreSample> ReadStoreAsync(double now)
     {
         var db = await store.GetDatabaseAsync();
-        var hashesTask = db.StringGetAsync(StoreKeys.Hashes);
-        var coinsTask = db.HashLengthAsync(StoreKeys.Wallet);
-        var workerHashesTask = db.HashGetAllAsync(StoreKeys.WorkerHashes);
-        var seenTask = db.HashGetAllAsync(StoreKeys.WorkerSeen);
-        var telemetryTask = db.HashGetAllAsync(StoreKeys.WorkerTelemetry);
-        var recentTask = db.ListRangeAsync(StoreKeys.RecentCoins, 0, StoreKeys.RecentCoinsKept - 1);
-        await Task.WhenAll(hashesTask, coinsTask, workerHashesTask, seenTask, telemetryTask, recentTask);
+        var hashesTask = Value(db.StringGetAsync(StoreKeys.Hashes), StoreKeys.Hashes);
+        var coinsTask = Value(db.HashLengthAsync(StoreKeys.Wallet), StoreKeys.Wallet);
+        var workerHashesTask = Key(db.HashGetAllAsync(StoreKeys.WorkerHashes), StoreKeys.WorkerHashes);
+        var seenTask = Key(db.HashGetAllAsync(StoreKeys.WorkerSeen), StoreKeys.WorkerSeen);
+        var recentTask = Key(db.ListRangeAsync(StoreKeys.RecentCoins, 0, StoreKeys.RecentCoinsKept - 1), StoreKeys.RecentCoins);
+        await Task.WhenAll(hashesTask, coinsTask, workerHashesTask, seenTask, recentTask);
 
-        var hashes = hashesTask.Result.TryParse(out long h) ? h : 0;
-        var coins = coinsTask.Result;
-        var workerTotals = workerHashesTask.Result.ToDictionary(e => e.Name.ToString(), e => e.Value.TryParse(out long v) ? v : 0);
-        var seen = seenTask.Result.ToDictionary(e => e.Name.ToString(), e => e.Value.TryParse(out double v) ? v : 0);
-        var reports = telemetryTask.Result
-            .Select(e => (Instance: e.Name.ToString(), Report: Parse(e.Value)))
-            .Where(r => r.Report is not null && seen.GetValueOrDefault(r.Instance) >= now - WorkerGoneSeconds)
-            .ToDictionary(r => r.Instance, r => r.Report!);
-        var recent = await VerifyAsync(db, recentTask.Result);
+        long? hashes = null;
+        if (hashesTask.Result is { } h)
+        {
+            if (h.IsNull)
+            {
+                hashes = 0;
+            }
+            else if (h.TryParse(out long value) && value >= 0)
+            {
+                hashes = value;
+            }
+            else
+            {
+                _warnings.Skipped(StoreKeys.Hashes, "not a whole number");
+            }
+        }
+
+        var workerTotals = Entries<long>(workerHashesTask.Result, StoreKeys.WorkerHashes, v => v.TryParse(out long n) && n is >= 0 and <= DashboardChecks.MaxCount ? n : null);
+        // Seen in the future (more than a clock's drift) or before 1970 is not a time a worker wrote.
+        var seen = Entries<double>(seenTask.Result, StoreKeys.WorkerSeen, v => v.TryParse(out double t) && double.IsFinite(t) && t > 0 && t < now + 300 ? t : (double?)null);
+        // Only the telemetry of workers seen lately is read and parsed: departed workers' entries cost nothing.
+        var recentWorkers = seen.Where(w => w.Value >= now - WorkerGoneSeconds).Select(w => (RedisValue)w.Key).ToArray();
+        var reports = new Dictionary<string, WorkerReportView>(StringComparer.Ordinal);
+        if (recentWorkers.Length > 0 && await Key(db.HashGetAsync(StoreKeys.WorkerTelemetry, recentWorkers), StoreKeys.WorkerTelemetry) is { } telemetry)
+        {
+            for (var i = 0; i < recentWorkers.Length; i++)
+            {
+                if (!telemetry[i].IsNull && ParseJson(telemetry[i], WebUIJsonContext.Default.WorkerReportView, StoreKeys.WorkerTelemetry) is { } report)
+                {
+                    if (DashboardChecks.Usable(report))
+                    {
+                        reports[recentWorkers[i].ToString()] = report;
+                    }
+                    else
+                    {
+                        _warnings.Skipped(StoreKeys.WorkerTelemetry, "a report with missing fields or numbers out of range");
+                    }
+                }
+            }
+        }
+
+        return new StoreSample(hashes, coinsTask.Result, workerTotals, seen, reports, await VerifyAsync(db, recentTask.Result ?? []));
+    }
+
+    /// <summary>A key's reply, or null (warned) when the key holds another type than ours: a wrong type is not an outage.</summary>
+    private async Task<T?> Key<T>(Task<T> read, string key)
+        where T : class
+    {
+        try
+        {
+            return await read;
+        }
+        catch (RedisServerException ex)
+        {
+            _warnings.Skipped(key, ex.Message);
+            return null;
+        }
+    }
+
+    private async Task<T?> Value<T>(Task<T> read, string key)
+        where T : struct
+    {
+        try
+        {
+            return await read;
+        }
+        catch (RedisServerException ex)
+        {
+            _warnings.Skipped(key, ex.Message);
+            return default;
+        }
+    }
+
+    private Dictionary<string, T> Entries<T>(HashEntry[]? entries, string key, Func<RedisValue, T?> parse)
+        where T : struct
+    {
+        var result = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var entry in entries ?? [])
+        {
+            var name = entry.Name.ToString();
+            if (DashboardChecks.Name(name) && parse(entry.Value) is { } value)
+            {
+                result[name] = value;
+            }
+            else
+            {
+                _warnings.Skipped(key, $"field '{DashboardChecks.Shown(name)}' holds a value out of range");
+            }
+        }
+
+        return result;
+    }
+
+    private T? ParseJson<T>(RedisValue value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string key)
+        where T : class
+    {
+        try
+        {
+            if (value.Length() <= MaxJsonLength && JsonSerializer.Deserialize(value.ToString(), type) is { } parsed)
+            {
+                return parsed;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        _warnings.Skipped(key, "not the JSON a worker writes");
+        return null;
+    }
+
+    /// <summary>The dashboard from this tick's sample and the window's history (kept here, one tick at a time).</summary>
+    private Dashboard Compute(StoreSample sample, double now)
+    {
+        // A counter the tick could not use counts as unchanged, so the rate does not jump.
+        var previous = _history.Count > 0 ? _history.Last() : default;
+        var hashes = sample.Hashes ?? previous.Hashes;
+        var coins = sample.Coins ?? previous.Coins;
+        var workerTotals = sample.WorkerTotals;
+        var seen = sample.Seen;
+        var reports = sample.Reports;
 
         _history.Enqueue((now, hashes, coins, workerTotals));
         while (_history.Count > 2 && now - _history.Peek().At > 60)
@@ -160,7 +317,7 @@ public sealed class DashboardSampler(
         var hasher = Merge(reports.Values.Select(r => r.Hasher));
         return new Dashboard(
             now, false, null, now - _started, hashes, coins, Math.Round(rate, 2), Math.Round(coinsPerMinute, 1),
-            new ServiceVersion(identity.HostName, identity.Version), workers, rng, hasher, Hint(reports.Values, rng, hasher), recent);
+            new ServiceVersion(identity.HostName, identity.Version), workers, rng, hasher, Hint(reports.Values, rng, hasher), sample.Recent);
     }
 
     /// <summary>A worker's rate over the window, from the oldest sample in it that knows the worker (a new pod has none older).</summary>
@@ -179,13 +336,28 @@ public sealed class DashboardSampler(
 
     private async Task<List<CoinView>> VerifyAsync(IDatabase db, RedisValue[] entries)
     {
-        var coins = entries.Select(e => JsonSerializer.Deserialize(e.ToString(), WebUIJsonContext.Default.RecentCoinView)).OfType<RecentCoinView>().ToList();
+        var coins = new List<RecentCoinView>();
+        foreach (var entry in entries)
+        {
+            if (ParseJson(entry, WebUIJsonContext.Default.RecentCoinView, StoreKeys.RecentCoins) is { } coin)
+            {
+                if (DashboardChecks.Usable(coin))
+                {
+                    coins.Add(coin);
+                }
+                else
+                {
+                    _warnings.Skipped(StoreKeys.RecentCoins, "a coin without a 64-digit hex hash, a time or a worker");
+                }
+            }
+        }
+
         if (coins.Count == 0)
         {
             return [];
         }
 
-        var bytes = await db.HashGetAsync(StoreKeys.Wallet, [.. coins.Select(c => (RedisValue)c.Hash)]);
+        var bytes = await Key(db.HashGetAsync(StoreKeys.Wallet, [.. coins.Select(c => (RedisValue)c.Hash)]), StoreKeys.Wallet) ?? new RedisValue[coins.Count];
         return [.. coins.Select((c, i) => new CoinView(c.Hash, c.At, c.Worker,
             !bytes[i].IsNull && c.Hash.StartsWith(_prefix, StringComparison.Ordinal)
             && Convert.ToHexStringLower(SHA256.HashData((byte[])bytes[i]!)) == c.Hash))];
@@ -228,18 +400,6 @@ public sealed class DashboardSampler(
             (_, _, >= 0.5) => $"Workers spend {delay:F0} ms of each {loop:F0} ms loop waiting (WORKER_DELAY_MS): add workers to mine faster.",
             _ => $"No single bottleneck: rng {rng.P50Ms:F0} ms, hasher {hasher.P50Ms:F0} ms, pause {delay:F0} ms per loop.",
         };
-    }
-
-    private static WorkerReportView? Parse(RedisValue value)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(value.ToString(), WebUIJsonContext.Default.WorkerReportView);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private static double Unix(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;

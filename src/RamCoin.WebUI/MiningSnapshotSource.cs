@@ -8,8 +8,10 @@ namespace RamCoin.WebUI;
 /// answer in time, the last values read are given again, marked stale, so the page never freezes; a query
 /// that answers late still refreshes them.
 /// </summary>
-public sealed class MiningSnapshotSource(StoreClient store, TimeProvider time)
+public sealed class MiningSnapshotSource(StoreClient store, TimeProvider time, Microsoft.Extensions.Logging.ILogger<MiningSnapshotSource> logger)
 {
+    private readonly StoreValueWarnings _warnings = new(logger, time);
+
     /// <summary>How long <c>/json</c> waits for the store before it answers from memory.</summary>
     public static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(80);
 
@@ -37,10 +39,44 @@ public sealed class MiningSnapshotSource(StoreClient store, TimeProvider time)
         var db = await store.GetDatabaseAsync();
         var coins = db.HashLengthAsync(StoreKeys.Wallet);
         var hashes = db.StringGetAsync(StoreKeys.Hashes);
-        await Task.WhenAll(coins, hashes);
-        var snapshot = new MiningSnapshot(coins.Result, hashes.Result.TryParse(out long h) ? h : 0, Now());
+        try
+        {
+            await Task.WhenAll(coins, hashes);
+        }
+        catch (RedisServerException)
+        {
+            // One key's error reply: Usable tells which; the other reply is still used.
+        }
+
+        // A key of another type (WRONGTYPE) or a counter that is not a whole number is a bad value, not an outage:
+        // that figure stays as last read (0 before), the other is fresh.
+        var last = Volatile.Read(ref _last);
+        var snapshot = new MiningSnapshot(
+            Usable(coins, StoreKeys.Wallet, c => c, out var c) ? c : last?.Coins ?? 0,
+            Usable(hashes, StoreKeys.Hashes, h => h.IsNull ? 0 : h.TryParse(out long n) && n >= 0 ? n : null, out var h) ? h : last?.Hashes ?? 0,
+            Now());
         Volatile.Write(ref _last, snapshot);
         return snapshot;
+    }
+
+    /// <summary>A reply's value; false when the key is unusable (warned). A failure of the store itself is thrown.</summary>
+    private bool Usable<T>(Task<T> reply, string key, Func<T, long?> parse, out long value)
+    {
+        value = 0;
+        if (reply.Exception?.InnerException is RedisServerException wrongType)
+        {
+            _warnings.Skipped(key, wrongType.Message);
+            return false;
+        }
+
+        if (parse(reply.GetAwaiter().GetResult()) is not { } parsed)
+        {
+            _warnings.Skipped(key, "not a whole number");
+            return false;
+        }
+
+        value = parsed;
+        return true;
     }
 
     private double Now() => time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;

@@ -64,16 +64,38 @@ public static class WebUIApi
         group.MapGet("/", () => TypedResults.Redirect("index.html"));
         group.MapGet("/json", GetSnapshotAsync);
         // Pushed once a second; a page that cannot keep an event stream open polls dashboard.json instead.
-        group.MapGet("/events", (DashboardSampler sampler, CancellationToken cancellationToken) =>
-                TypedResults.ServerSentEvents(sampler.StreamAsync(cancellationToken), "dashboard"))
-            .DisableRequestTimeout();
+        group.MapGet("/events", StreamAsync).DisableRequestTimeout();
         group.MapKnobsProxy();
         group.MapGet("/history.json", (DashboardSampler sampler) => TypedResults.Ok(sampler.History()));
         group.MapGet("/dashboard.json", (DashboardSampler sampler) =>
-            sampler.Latest is { } dashboard
-                ? Results.Ok(dashboard)
+            sampler.LatestJson is { } json
+                ? Results.Text(json, "application/json", System.Text.Encoding.UTF8)
                 : ServiceHost.Problem(StatusCodes.Status503ServiceUnavailable, "Not ready", "The first sample of the store is not taken yet."));
         return group;
+    }
+
+    /// <summary>The live feed: each tick's JSON, serialized once for every viewer; at most WEBUI_MAX_STREAMS at once.</summary>
+    private static async Task StreamAsync(HttpContext context, DashboardSampler sampler, IOptions<WebUIOptions> options)
+    {
+        if (!sampler.TryAddViewer(options.Value.MaxStreams))
+        {
+            context.Response.Headers.RetryAfter = "30";
+            await ServiceHost.Problem(
+                StatusCodes.Status503ServiceUnavailable,
+                "Too many live viewers",
+                $"This web UI serves at most {options.Value.MaxStreams} live streams (WEBUI_MAX_STREAMS); poll dashboard.json instead.")
+                .ExecuteAsync(context);
+            return;
+        }
+
+        try
+        {
+            await TypedResults.ServerSentEvents(sampler.StreamAsync(context.RequestAborted), "dashboard").ExecuteAsync(context);
+        }
+        finally
+        {
+            sampler.RemoveViewer();
+        }
     }
 
     private static async Task<IResult> GetSnapshotAsync(MiningSnapshotSource source) =>

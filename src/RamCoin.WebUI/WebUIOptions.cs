@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
 
 namespace RamCoin.WebUI;
 
@@ -23,6 +24,11 @@ public sealed class WebUIOptions
     [ConfigurationKeyName("WORKER_URL")]
     public string WorkerUrl { get; set; } = "http://worker";
 
+    /// <summary>Open <c>/events</c> streams at most (a classroom projects one dashboard to many laptops); past it the
+    /// web UI answers 503 with Retry-After and the page polls <c>dashboard.json</c> instead.</summary>
+    [ConfigurationKeyName("WEBUI_MAX_STREAMS")]
+    public int MaxStreams { get; set; } = 10_000;
+
     public string? UrlOf(string service) => service switch
     {
         "rng" => RngUrl,
@@ -38,7 +44,8 @@ public sealed class WebUIOptions
 public sealed class WebUIOptionsValidator : IValidateOptions<WebUIOptions>
 {
     public ValidateOptionsResult Validate(string? name, WebUIOptions options) =>
-        Directory.Exists(options.ResolveFilesPath())
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail($"WEBUI_FILES: the folder '{options.ResolveFilesPath()}' does not exist.");
+        new OptionChecks()
+            .Check(Directory.Exists(options.ResolveFilesPath()), $"WEBUI_FILES: the folder '{options.ResolveFilesPath()}' does not exist.")
+            .Range("WEBUI_MAX_STREAMS", options.MaxStreams, 1, 1_000_000)
+            .Result;
 }

@@ -190,8 +190,9 @@ function connect() {
   });
   events.onerror = () => {
     setConnection("reconnecting…", "down");
-    // The browser retries by itself; after three failures in a row, poll instead.
-    if (++failures >= 3) {
+    // The browser retries by itself; after three failures in a row, poll instead. A stream the server refused
+    // (503 when it serves as many viewers as it may) is closed for good: poll at once.
+    if (events.readyState === EventSource.CLOSED || ++failures >= 3) {
       events.close();
       startPolling();
     }

@@ -159,7 +159,10 @@ public static class Harness
         await Task.Delay(TimeSpan.FromSeconds(options.Warmup), cancellationToken);
         // Every process of both commands (their sessions), for CPU and RSS.
         var processes = Sessions([.. services is null ? [] : new[] { services }, workers]);
-        var cpuBefore = processes.ToDictionary(p => p.Pid, p => ProcStat.CpuSeconds(p.Pid));
+        // A process that ends meanwhile (a short-lived helper of the command) drops out of the figures.
+        static double? Cpu(int pid) { try { return ProcStat.CpuSeconds(pid); } catch (IOException) { return null; } }
+        static double? Rss(int pid) { try { return ProcStat.RssMiB(pid); } catch (Exception e) when (e is IOException or InvalidOperationException) { return null; } }
+        var cpuBefore = processes.ToDictionary(p => p.Pid, p => Cpu(p.Pid));
         var started = Stopwatch.GetTimestamp();
         var windows = new List<double>();
         // Another system's store: a reading that is not a sane counter skips its second (StoreReadings warns once).
@@ -180,8 +183,9 @@ public static class Harness
 
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var usage = processes
-            .Select(p => (Name: $"{p.Name}[{p.Pid}]", Cores: (ProcStat.CpuSeconds(p.Pid) - cpuBefore[p.Pid]) / elapsed, Rss: ProcStat.RssMiB(p.Pid)))
-            .Where(p => p.Cores > 0.005 || p.Rss > 5)
+            .Select(p => (Name: $"{p.Name}[{p.Pid}]", Cores: (Cpu(p.Pid) - cpuBefore[p.Pid]) / elapsed, Rss: Rss(p.Pid)))
+            .Where(p => p.Cores is double && p.Rss is double && (p.Cores > 0.005 || p.Rss > 5))
+            .Select(p => (p.Name, Cores: p.Cores!.Value, Rss: p.Rss!.Value))
             .ToList();
         usage.Add(("total", usage.Sum(p => p.Cores), usage.Sum(p => p.Rss)));
         return (rates, new PipelineResult("external", Stats.Median(windows), windows.DefaultIfEmpty().Min(), windows.DefaultIfEmpty().Max(), 0, 0, 0, 0, usage));

@@ -62,14 +62,14 @@ public static class StoreReadings
 
         if (a < b)
         {
-            Warn(key, $"went back from {b} to {a}; that second is skipped");
+            Warn(key, $"went back from {b} to {a} (that second)");
             return null;
         }
 
         var rate = (a - b) / seconds;
         if (rate > MaxPlausibleRate)
         {
-            Warn(key, $"grew by {a - b} in {seconds:F1} s; that second is skipped");
+            Warn(key, $"grew by {a - b} in {seconds:F1} s (that second)");
             return null;
         }
 

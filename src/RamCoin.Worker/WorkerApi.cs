@@ -36,6 +36,7 @@ public static class WorkerApi
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton<WorkerMetrics>();
+        builder.Services.AddSingleton<StoreKeyWarnings>();
         builder.Services
             .AddKnob<WorkerOptions>("WORKER_DELAY_MS", o => o.DelayMs)
             .AddKnob<WorkerOptions>("DIFFICULTY", o => o.Difficulty);
@@ -46,6 +47,8 @@ public static class WorkerApi
         builder.Services.AddSingleton<HashCounterFlusher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HashCounterFlusher>());
         builder.Services.AddHostedService<MiningLoops>();
+        builder.Services.AddSingleton<DepartedWorkerPruner>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DepartedWorkerPruner>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WorkerJsonContext.Default));
         return builder;
     }

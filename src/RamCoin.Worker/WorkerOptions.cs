@@ -20,7 +20,10 @@ public sealed class WorkerOptions
     [ConfigurationKeyName("HASHER_URL")]
     public string HasherUrl { get; set; } = PeerAddresses.Container.HasherUrl;
 
-    /// <summary>A hash that starts with this hex prefix is a coin (classic: "0", one hash in 16).</summary>
+    /// <summary>
+    /// A hash that starts with this hex prefix is a coin (classic: "0", one hash in 16; fast: <see cref="FastDifficulty"/>).
+    /// At least one digit: an empty prefix would make every hash a coin.
+    /// </summary>
     [ConfigurationKeyName("DIFFICULTY")]
     public string Difficulty { get; set; } = "0";
 
@@ -48,6 +51,21 @@ public sealed class WorkerOptions
     [ConfigurationKeyName("WORKER_RETRIES")]
     public int Retries { get; set; } = 2;
 
+    /// <summary>
+    /// A worker instance whose last write (<see cref="ServiceDefaults.StoreKeys.WorkerSeen"/>) is older than this
+    /// is gone: its per-instance fields and its runs' flush ledger entries are removed (a rollout makes new pod
+    /// names each time, so they would grow forever).
+    /// </summary>
+    [ConfigurationKeyName("WORKER_PRUNE_AFTER_SECONDS")]
+    public int PruneAfterSeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// The fast profile's difficulty: one hash in 16^4 (65,536). At the fast profile's ~15,000 hashes/s, "0" would add
+    /// about 900 coins a second to the wallet (about 0.5 GB of store memory an hour); "0000" adds about 0.23 a second
+    /// (about 20,000 coins, a few MB, a day), and a coin still shows on the dashboard every few seconds.
+    /// </summary>
+    public const string FastDifficulty = "0000";
+
     public string InstanceIdOr(string hostName) => string.IsNullOrWhiteSpace(InstanceId) ? hostName : InstanceId.Trim();
 
     internal void ApplyDefaults(ServiceHostSettings settings)
@@ -60,6 +78,7 @@ public sealed class WorkerOptions
             // Chosen by measurement (bench/: 16, 32, 64, 128 loops on 2 cores): 64 keeps rng and hasher busy
             // without queueing; at 128 the p99 latency grows tenfold for fewer hashes.
             Concurrency = 64;
+            Difficulty = FastDifficulty;
         }
     }
 
@@ -90,10 +109,17 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         .Range("WORKER_ERROR_BACKOFF_MS", options.ErrorBackoffMs, 0, 60_000)
         .Range("WORKER_MAX_PENDING_COINS", options.MaxPendingCoins, 0, 10_000_000)
         .Range("WORKER_RETRIES", options.Retries, 0, 10)
+        // Well above any flush interval: a live worker rewrites its "seen" time every flush, so only a worker
+        // silent for this long is pruned.
+        .Range("WORKER_PRUNE_AFTER_SECONDS", options.PruneAfterSeconds, 60, 366 * 24 * 3600)
         .Check(WorkerOptions.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.RngUrl}').")
         .Check(WorkerOptions.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.HasherUrl}').")
         .Check(
-            options.Difficulty.Length <= 16 && options.Difficulty.All(char.IsAsciiHexDigit),
-            $"DIFFICULTY must be a hex prefix of at most 16 characters, such as 0 or 00 (it is '{options.Difficulty}').")
+            IsDifficulty(options.Difficulty),
+            $"DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is '{options.Difficulty}').")
         .Result;
+
+    /// <summary>1 to 16 hex digits: an empty prefix makes every hash a coin, and 16 already means one in 2^64.</summary>
+    public static bool IsDifficulty(string? value) =>
+        value is { Length: >= 1 and <= 16 } && value.All(char.IsAsciiHexDigit);
 }

@@ -28,7 +28,7 @@ public sealed class FaultTests
             await using var peers = await FastPeers.StartAsync();
             await using var worker = await RunningService.StartAsync(
                 ServiceNames.Worker,
-                new() { ["WORKER_CONCURRENCY"] = "2", ["WORKER_FLUSH_MS"] = "200", ["REDIS_TIMEOUT_MS"] = "500" },
+                new() { ["WORKER_CONCURRENCY"] = "2", ["WORKER_FLUSH_MS"] = "200", ["REDIS_TIMEOUT_MS"] = "500", ["DIFFICULTY"] = "0" },
                 Profile.Fast,
                 peers.With(store));
             var stats = worker.Get<MiningStats>();
@@ -134,7 +134,8 @@ public sealed class FaultTests
         try
         {
             JsonElement status;
-            await using (var run = LauncherProcess.Start([.. ports, "--profile", "fast", "--data-dir", dataDir]))
+            // DockerCoins' difficulty: coins within a second, where the fast profile's own takes many.
+            await using (var run = LauncherProcess.Start([.. ports, "--profile", "fast", "--data-dir", dataDir], new Dictionary<string, string> { ["DIFFICULTY"] = "0" }))
             {
                 await run.WaitForOutputAsync("RamCoin is running");
                 await Eventually.TrueAsync(

@@ -1,0 +1,306 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using RamCoin.ServiceDefaults;
+using RamCoin.Tests.Infrastructure;
+using RamCoin.Worker;
+using StackExchange.Redis;
+
+namespace RamCoin.Tests;
+
+/// <summary>
+/// Everything the worker reads from the store is untrusted (another student's worker or redis-cli writes anything
+/// anywhere): a key of the wrong type, garbage or an absurd number must not crash it, make it spin or lose counts.
+/// </summary>
+public sealed class WorkerStoreInputTests
+{
+    private const string Me = "input-test";
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string, string> Corruptions()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var kind in new[] { "garnet", "redis-server" })
+        {
+            foreach (var corruption in new[]
+            {
+                "hashes-is-a-hash", "hashes-is-not-a-number", "hashes-would-overflow", "wallet-is-a-string",
+                "worker-hashes-is-a-list", "flushes-is-a-string", "seen-is-a-string", "telemetry-is-a-list", "recent-coins-is-a-hash",
+            })
+            {
+                data.Add(kind, corruption);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Corruptions))]
+    public async Task AKeyOfTheWrongTypeKeepsItsCountsInMemoryWarnsOnceAndTheyLandWhenItIsUsableAgain(string kind, string corruption)
+    {
+        StoreServer.SkipUnlessRedisInstalled(kind);
+        await using var store = await StoreServer.StartAsync(kind);
+        var db = await store.DatabaseAsync();
+        var key = await CorruptAsync(db, corruption);
+        await using var peers = await FastPeers.StartAsync();
+        await using var worker = await StartWorkerAsync(store, peers);
+        var stats = worker.Get<MiningStats>();
+        var warnings = worker.Get<StoreKeyWarnings>();
+
+        await Eventually.TrueAsync(() => stats.Computed >= 300 && warnings.Logged >= 1, $"the worker mines and warns about {key}");
+        var computedWhileBroken = stats.Computed;
+        await Eventually.TrueAsync(() => stats.Computed > computedWhileBroken + 300, "mining goes on while the key is unusable");
+        // Several flushes a second were refused; one warning a minute per key.
+        Assert.Equal([key], warnings.Keys);
+        Assert.Equal(1, warnings.Logged);
+        switch (corruption)
+        {
+            case "hashes-is-a-hash" or "hashes-is-not-a-number" or "hashes-would-overflow" or "flushes-is-a-string":
+                Assert.Equal(0, stats.Written);
+                Assert.True(stats.Errors > 0, "a refused write counts as an error");
+                break;
+            case "wallet-is-a-string":
+                Assert.True(stats.CoinsFound > 0 && stats.CoinsWritten == 0, $"{stats.CoinsFound} coins found, none written");
+                Assert.True(stats.Errors > 0, "a refused write counts as an error");
+                break;
+        }
+
+        await db.KeyDeleteAsync(key);
+        var computedAtRepair = stats.Computed;
+        await Eventually.TrueAsync(() => stats.Written >= computedAtRepair, "what waited in memory lands once the key is usable");
+        await worker.DisposeAsync();
+
+        Assert.Equal(stats.Computed, stats.Written);
+        Assert.Equal(stats.Computed, (long)await db.StringGetAsync(StoreKeys.Hashes));
+        Assert.Equal(stats.Computed, (long)await db.HashGetAsync(StoreKeys.WorkerHashes, Me));
+        var wallet = await db.HashGetAllAsync(StoreKeys.Wallet);
+        Assert.Equal(stats.CoinsFound, stats.CoinsWritten);
+        Assert.Equal(stats.CoinsFound, wallet.Length);
+        WalletAssert.AllVerify(wallet);
+    }
+
+    [Theory]
+    [InlineData("garnet")]
+    [InlineData("redis-server")]
+    public async Task AForeignSequenceInTheFlushLedgerIsNeitherLostNorCountedTwice(string kind)
+    {
+        StoreServer.SkipUnlessRedisInstalled(kind);
+        await using var store = await StoreServer.StartAsync(kind);
+        var db = await store.DatabaseAsync();
+        await using var peers = await FastPeers.StartAsync();
+        await using var worker = await StartWorkerAsync(store, peers);
+        var stats = worker.Get<MiningStats>();
+        var runKey = worker.Get<HashCounterFlusher>().RunKey;
+        await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes");
+
+        foreach (var foreign in new[] { "abc", "9000000000000000000", "-3", "" })
+        {
+            await db.HashSetAsync(StoreKeys.WorkerFlushes, runKey, foreign);
+            var written = stats.Written;
+            await Eventually.TrueAsync(() => stats.Written > written + 50, $"the worker writes on after its ledger entry became '{foreign}'");
+        }
+
+        Assert.Equal([StoreKeys.WorkerFlushes], worker.Get<StoreKeyWarnings>().Keys);
+        Assert.Equal(1, worker.Get<StoreKeyWarnings>().Logged);
+        await worker.DisposeAsync();
+
+        Assert.Equal(stats.Computed, stats.Written);
+        Assert.Equal(stats.Computed, (long)await db.StringGetAsync(StoreKeys.Hashes));
+        Assert.Equal(stats.CoinsFound, await db.HashLengthAsync(StoreKeys.Wallet));
+    }
+
+    [Theory]
+    [InlineData("garnet")]
+    [InlineData("redis-server")]
+    public async Task DepartedWorkersArePrunedLiveOnesAndUnknownOnesStayAndCountsStayExactlyOnce(string kind)
+    {
+        StoreServer.SkipUnlessRedisInstalled(kind);
+        await using var store = await StoreServer.StartAsync(kind);
+        var db = await store.DatabaseAsync();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        const long Earlier = 547;
+        await db.StringSetAsync(StoreKeys.Hashes, Earlier);
+        // A pod of an earlier rollout, gone two hours ago, with two runs (a restart) in the ledger.
+        await SeedAsync(db, "worker-old-pod", seen: $"{now - 7200}", hashes: 500, runs: ["worker-old-pod/aaaa", "worker-old-pod/bbbb"]);
+        // One that wrote 30 s ago: not gone.
+        await SeedAsync(db, "worker-recent-pod", seen: $"{now - 30}", hashes: 40, runs: ["worker-recent-pod/cccc"]);
+        // Garbage and absurd times, and an instance without any: unknown, kept on the first passes.
+        await SeedAsync(db, "garbage-abc", seen: "abc", hashes: 1, runs: []);
+        await SeedAsync(db, "garbage-far-future", seen: "9000000000000000000", hashes: 2, runs: []);
+        await SeedAsync(db, "garbage-negative", seen: "-5", hashes: 3, runs: []);
+        await SeedAsync(db, "no-seen", seen: null, hashes: 1, runs: ["no-seen/dddd"]);
+
+        await using var peers = await FastPeers.StartAsync();
+        await using var first = await StartWorkerAsync(store, peers, "live-worker-1");
+        await using var second = await StartWorkerAsync(store, peers, "live-worker-2");
+        var pruners = new[] { first.Get<DepartedWorkerPruner>(), second.Get<DepartedWorkerPruner>() };
+        await Eventually.TrueAsync(() => pruners.All(p => p.Passes >= 1), "both workers pruned once");
+        await Eventually.TrueAsync(() => first.Get<MiningStats>().Written > 200 && second.Get<MiningStats>().Written > 200, "both mine on");
+
+        Assert.Equal(1, pruners.Sum(p => p.Pruned));
+        foreach (var key in new[] { StoreKeys.WorkerSeen, StoreKeys.WorkerHashes, StoreKeys.WorkerTelemetry })
+        {
+            var fields = (await db.HashKeysAsync(key)).Select(f => f.ToString()).ToList();
+            Assert.DoesNotContain("worker-old-pod", fields);
+            Assert.Contains("worker-recent-pod", fields);
+            Assert.Contains("live-worker-1", fields);
+            Assert.Contains("live-worker-2", fields);
+        }
+
+        var seenFields = (await db.HashKeysAsync(StoreKeys.WorkerSeen)).Select(f => f.ToString()).ToList();
+        Assert.Contains("garbage-abc", seenFields);
+        Assert.Contains("garbage-far-future", seenFields);
+        Assert.Contains("garbage-negative", seenFields);
+        var runs = (await db.HashKeysAsync(StoreKeys.WorkerFlushes)).Select(f => f.ToString()).ToList();
+        Assert.DoesNotContain(runs, r => r.StartsWith("worker-old-pod/", StringComparison.Ordinal));
+        Assert.Contains("worker-recent-pod/cccc", runs);
+        Assert.Contains("no-seen/dddd", runs);
+        Assert.Contains(first.Get<HashCounterFlusher>().RunKey, runs);
+        Assert.Contains(second.Get<HashCounterFlusher>().RunKey, runs);
+
+        var (firstStats, secondStats) = (first.Get<MiningStats>(), second.Get<MiningStats>());
+        await first.DisposeAsync();
+        await second.DisposeAsync();
+        Assert.Equal(Earlier + firstStats.Computed + secondStats.Computed, (long)await db.StringGetAsync(StoreKeys.Hashes));
+        Assert.Equal(firstStats.Computed, (long)await db.HashGetAsync(StoreKeys.WorkerHashes, "live-worker-1"));
+        Assert.Equal(secondStats.Computed, (long)await db.HashGetAsync(StoreKeys.WorkerHashes, "live-worker-2"));
+    }
+
+    [Fact]
+    public void GarbageSeenTimesArePrunedOnlyAfterStayingTheSameGarbageForTheWholeLimit()
+    {
+        var decider = new PruneDecider(3600);
+        const long Now = 1_800_000_000;
+        var seen = new Dictionary<string, string>
+        {
+            ["gone"] = $"{Now - 3601}",
+            ["alive"] = $"{Now - 3599}",
+            ["me"] = $"{Now - 99_999}",
+            ["abc"] = "abc",
+            ["future"] = "9000000000000000000",
+            ["negative"] = "-5",
+            ["changes"] = "x1",
+        };
+
+        Assert.Equal([("gone", $"{Now - 3601}")], decider.Decide(seen, ["orphan"], "me", Now));
+        seen["changes"] = "x2";
+        Assert.Equal([("gone", $"{Now - 3601}"), ("alive", $"{Now - 3599}")], decider.Decide(seen, ["orphan"], "me", Now + 3600));
+        var later = decider.Decide(seen, ["orphan"], "me", Now + 3601).Select(d => d.Instance).Order().ToList();
+        // Still the same garbage (or still missing) after the whole limit: garbage, removed; "changes" was rewritten.
+        Assert.Equal(["abc", "alive", "future", "gone", "negative", "orphan"], later);
+        Assert.DoesNotContain("me", later);
+        Assert.Equal("worker/with/slash", PruneDecider.InstanceOfRun("worker/with/slash/0123abcd"));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    [InlineData("xyz")]
+    [InlineData("0 ")]
+    [InlineData("00000000000000000")]
+    public async Task ADifficultyWithoutHexDigitsStopsTheWorkerWithItsName(string value)
+    {
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            RunningService.StartAsync(ServiceNames.Worker, new() { ["DIFFICULTY"] = value }, Profile.Fast));
+
+        Assert.Equal($"DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is '{value}').", Assert.Single(failure.Failures));
+    }
+
+    [Fact]
+    public async Task TheWorkerProgramExitsWithCode2ForAnEmptyDifficulty()
+    {
+        await using var run = LauncherProcess.StartProgram(
+            Path.Combine(AppContext.BaseDirectory, "RamCoin.Worker"),
+            [],
+            new Dictionary<string, string> { ["DIFFICULTY"] = "", ["ASPNETCORE_HTTP_PORTS"] = $"{FreePort.Next()}" },
+            "worker");
+
+        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("DIFFICULTY must be a hex prefix of 1 to 16 characters", run.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("59")]
+    public async Task APruneLimitUnderAMinuteStopsTheWorkerWithItsName(string value)
+    {
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_PRUNE_AFTER_SECONDS"] = value }));
+
+        Assert.Equal($"WORKER_PRUNE_AFTER_SECONDS must be from 60 to 31622400 (it is {value}).", Assert.Single(failure.Failures));
+    }
+
+    [Theory]
+    [InlineData(Profile.Classic, null, "0")]
+    [InlineData(Profile.Fast, null, WorkerOptions.FastDifficulty)]
+    [InlineData(Profile.Fast, "0", "0")]
+    [InlineData(Profile.Classic, "00", "00")]
+    public async Task TheFastProfileMinesAtAHarderDifficultyUnlessOneIsSet(Profile profile, string? set, string expected)
+    {
+        var settings = set is null ? new Dictionary<string, string?>() : new() { ["DIFFICULTY"] = set };
+        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, settings, profile);
+
+        Assert.Equal(expected, worker.Get<IOptions<WorkerOptions>>().Value.Difficulty);
+    }
+
+    private static Task<RunningService> StartWorkerAsync(StoreServer store, FastPeers peers, string id = Me) =>
+        RunningService.StartAsync(
+            ServiceNames.Worker,
+            new() { ["WORKER_FLUSH_MS"] = "200", ["WORKER_ID"] = id, ["WORKER_CONCURRENCY"] = "2", ["DIFFICULTY"] = "0" },
+            Profile.Fast,
+            peers.With(store));
+
+    /// <summary>Writes what a careless student might, and answers the key that now holds it.</summary>
+    private static async Task<string> CorruptAsync(IDatabase db, string corruption)
+    {
+        switch (corruption)
+        {
+            case "hashes-is-a-hash":
+                await db.HashSetAsync(StoreKeys.Hashes, "oops", 1);
+                return StoreKeys.Hashes;
+            case "hashes-is-not-a-number":
+                await db.StringSetAsync(StoreKeys.Hashes, "lots");
+                return StoreKeys.Hashes;
+            case "hashes-would-overflow":
+                await db.StringSetAsync(StoreKeys.Hashes, long.MaxValue - 10);
+                return StoreKeys.Hashes;
+            case "wallet-is-a-string":
+                await db.StringSetAsync(StoreKeys.Wallet, "empty");
+                return StoreKeys.Wallet;
+            case "worker-hashes-is-a-list":
+                await db.ListRightPushAsync(StoreKeys.WorkerHashes, "x");
+                return StoreKeys.WorkerHashes;
+            case "flushes-is-a-string":
+                await db.StringSetAsync(StoreKeys.WorkerFlushes, "x");
+                return StoreKeys.WorkerFlushes;
+            case "seen-is-a-string":
+                await db.StringSetAsync(StoreKeys.WorkerSeen, "x");
+                return StoreKeys.WorkerSeen;
+            case "telemetry-is-a-list":
+                await db.ListRightPushAsync(StoreKeys.WorkerTelemetry, "x");
+                return StoreKeys.WorkerTelemetry;
+            case "recent-coins-is-a-hash":
+                await db.HashSetAsync(StoreKeys.RecentCoins, "x", 1);
+                return StoreKeys.RecentCoins;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(corruption), corruption, null);
+        }
+    }
+
+    private static async Task SeedAsync(IDatabase db, string instance, string? seen, long hashes, string[] runs)
+    {
+        if (seen is not null)
+        {
+            await db.HashSetAsync(StoreKeys.WorkerSeen, instance, seen);
+        }
+
+        await db.HashSetAsync(StoreKeys.WorkerHashes, instance, hashes);
+        await db.HashSetAsync(StoreKeys.WorkerTelemetry, instance, "{}");
+        foreach (var run in runs)
+        {
+            await db.HashSetAsync(StoreKeys.WorkerFlushes, run, 7.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+}

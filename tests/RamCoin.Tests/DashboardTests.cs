@@ -18,7 +18,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_VERSION"] = "3.1.4" }, Profile.Fast);
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
         await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker, new() { ["WORKER_ID"] = "worker-pod-1", ["WORKER_CONCURRENCY"] = "2" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
+            ServiceNames.Worker, new() { ["WORKER_ID"] = "worker-pod-1", ["WORKER_CONCURRENCY"] = "2", ["DIFFICULTY"] = "0" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RAMCOIN_VERSION"] = "7.7.7" }, peers: store.Peers());
         var page = await browser.NewPageAsync();
         var problems = new List<string>();

@@ -47,7 +47,7 @@ public sealed class InstrumentationTests
     {
         await using var store = await StoreServer.StartGarnetAsync();
         await using var peers = await FastPeers.StartAsync();
-        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, peers.With(store));
+        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "200", ["DIFFICULTY"] = "0" }, Profile.Fast, peers.With(store));
         var stats = worker.Get<MiningStats>();
         await Eventually.TrueAsync(() => stats.Written > 100 && stats.CoinsWritten > 0, "the worker mines and writes");
         // A failed loop, so that the error counter has a series.

@@ -68,7 +68,8 @@ public sealed class NativeAotTests(NativeBinaries binaries) : IClassFixture<Nati
             ["REDIS_HOST"] = "127.0.0.1",
             ["REDIS_PORT"] = store.Port.ToString(CultureInfo.InvariantCulture),
         };
-        await using var worker = await StartAsync(ServiceNames.Worker, peers);
+        // DockerCoins' difficulty, so that coins appear within the test (the fast profile's own is 0000).
+        await using var worker = await StartAsync(ServiceNames.Worker, new Dictionary<string, string>(peers) { ["DIFFICULTY"] = "0" });
         await using var webui = await StartAsync(ServiceNames.WebUI, new Dictionary<string, string>(peers) { ["WORKER_URL"] = "http://127.0.0.1:" + worker.Port });
 
         await Eventually.TrueAsync(

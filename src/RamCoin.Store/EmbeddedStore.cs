@@ -8,10 +8,17 @@ namespace RamCoin.Store;
 
 /// <summary>
 /// Microsoft Garnet in this process, speaking RESP on a TCP port like any Redis. With a data folder it keeps
-/// an append-only file committed on every write, and recovers it at start.
+/// an append-only file committed on every write, truncated behind a checkpoint once it passes
+/// <see cref="AofSizeLimit"/>, and recovers both at start.
 /// </summary>
 public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> options, ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
+    /// <summary>The append-only file's size that makes Garnet take a checkpoint and truncate it.</summary>
+    public const string AofSizeLimit = "8m";
+
+    /// <summary>The AOF's file size: truncation removes whole files, so small ones keep the directory close to the limit.</summary>
+    public const string AofSegmentSize = "2m";
+
     private GarnetServer? _server;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -61,6 +68,11 @@ public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> options, ILogge
                 // Commit every write, and answer only once it is written: an acknowledged write survives kill -9.
                 // Writes are rare here (a worker flushes once a second), so the latency costs nothing that shows.
                 "--aof", "--aof-commit-freq", "0", "--aof-commit-wait", "--aof-memory", "4m", "--aof-page-size", "2m",
+                // Bounded on disk: once the AOF passes AofSizeLimit (checked every second) Garnet takes a checkpoint and
+                // truncates the AOF before it, whole segments at a time. Recovery loads the checkpoint and replays the rest.
+                // A classic worker writes about 1 KB a second, so a checkpoint every two hours or so (a 1 MiB index and
+                // the data), where the AOF alone grew about 85 MB a day.
+                "--aof-size-limit", AofSizeLimit, "--aof-size-limit-enforce-frequency", "1", "--aof-segment-size", AofSegmentSize,
                 "--checkpointdir", dataDir, "--recover",
                 // The native device library needs a newer glibc than some machines have.
                 "--device-type", "RandomAccess",

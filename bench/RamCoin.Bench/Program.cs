@@ -38,7 +38,7 @@ run.Subcommands.Add(bare);
 
 var viewerCounts = new Option<string>("--counts") { Description = $"Numbers of concurrent GET /events streams, comma-separated, each at most {Viewers.MaxStreams:N0}.", DefaultValueFactory = _ => "100,1000,5000,10000" };
 var viewerSeconds = new Option<int>("--seconds") { Description = "Measured seconds of each count, once its streams are open.", DefaultValueFactory = _ => 20 };
-var viewerUrl = new Option<Uri?>("--url") { Description = "A web UI that is already running (http://127.0.0.1:8000/); by default the bench starts the launcher, classic profile, in memory, on free ports." };
+var viewerUrl = new Option<string?>("--url") { Description = "A web UI that is already running (http://127.0.0.1:8000/); by default the bench starts the launcher, classic profile, in memory, on free ports." };
 var viewerPid = new Option<int?>("--pid") { Description = "With --url: the process serving it, for its RSS and CPU (/proc/<pid>)." };
 var connectSeconds = new Option<int>("--connect-seconds") { Description = "Time each count has to open its streams (200 and a first event).", DefaultValueFactory = _ => 30 };
 var parallel = new Option<int>("--parallel") { Description = "Streams connecting at once (a stream stops counting once it has its first event).", DefaultValueFactory = _ => 200 };
@@ -60,13 +60,13 @@ viewers.SetAction(async (parsed, cancellationToken) =>
         counts.Add(count);
     }
 
-    var url = parsed.GetValue(viewerUrl);
-    if (url is { IsAbsoluteUri: false } || (url is not null && !url.AbsoluteUri.EndsWith('/')))
+    Uri? url = null;
+    if (parsed.GetValue(viewerUrl) is { } given)
     {
-        url = url is { IsAbsoluteUri: true } ? new Uri(url.AbsoluteUri + "/") : null;
-        if (url is null)
+        // The web UI's base address; events is relative to it (as behind kubectl proxy's path prefix).
+        if (!Uri.TryCreate(given.EndsWith('/') ? given : given + "/", UriKind.Absolute, out url) || url.Scheme is not ("http" or "https"))
         {
-            Console.Error.WriteLine("ramcoin-bench viewers: --url must be absolute (http://127.0.0.1:8000/).");
+            Console.Error.WriteLine($"ramcoin-bench viewers: --url: '{given}' is not an http address (http://127.0.0.1:8000/).");
             return 2;
         }
     }

@@ -60,6 +60,7 @@ public static class Viewers
                 if (pid is int q)
                 {
                     FileLimit.WarnIfLow(q, options.Counts.Max() + 200);
+                    WarnIfWrapper(q);
                 }
             }
             else
@@ -182,6 +183,7 @@ public static class Viewers
     private static string Report(List<ViewersResult> results, ViewersOptions options)
     {
         static string Opt(double? value, string format) => value is double v ? v.ToString(format, Inv) : "";
+        static double? Ms(double value) => double.IsNaN(value) ? null : value;
         var report = new StringBuilder();
         report.AppendLine();
         report.AppendLine(Inv, $"## RamCoin web UI viewers, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {options.Seconds} s per count");
@@ -190,7 +192,7 @@ public static class Viewers
         report.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
         foreach (var r in results)
         {
-            report.AppendLine(Inv, $"| {r.Count:N0} | {r.Connected:N0} | {r.Refused:N0} | {r.Failed:N0} | {r.EventsPerClientSecond:F2} | {r.LagP50Ms:F1} | {r.LagP99Ms:F1} | {Opt(r.RssBefore, "F0")} → {Opt(r.RssEnd, "F0")} | {Opt(r.WebUICores, "F2")} | {r.BenchCores:F2} |");
+            report.AppendLine(Inv, $"| {r.Count:N0} | {r.Connected:N0} | {r.Refused:N0} | {r.Failed:N0} | {r.EventsPerClientSecond:F2} | {Opt(Ms(r.LagP50Ms), "F1")} | {Opt(Ms(r.LagP99Ms), "F1")} | {Opt(r.RssBefore, "F0")} → {Opt(r.RssEnd, "F0")} | {Opt(r.WebUICores, "F2")} | {r.BenchCores:F2} |");
         }
 
         report.AppendLine();
@@ -206,6 +208,23 @@ public static class Viewers
         report.AppendLine("Lag: receive time minus the event's \"now\" (the web UI's clock when it began its store read), over every event but each stream's first (a replay).");
         report.AppendLine("The bench runs on the same cores as the web UI: at thousands of streams its own CPU (last column) adds to the lag.");
         return report.ToString();
+    }
+
+    /// <summary>`timeout`, `env` or `dotnet run` in front of the web UI: the figures would be the wrapper's.</summary>
+    private static void WarnIfWrapper(int pid)
+    {
+        try
+        {
+            var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (children.Length == 1 && ProcStat.RssMiB(pid) < 20)
+            {
+                Console.WriteLine($"ramcoin-bench viewers: warning: process {pid} ({File.ReadAllText($"/proc/{pid}/comm").Trim()}) is small and has one child, {children[0]}: is --pid the wrapper of the web UI?");
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            // A zombie or a process that just ended: its figures will say so.
+        }
     }
 
     private static double Percentile(double[] sorted, double q) =>

@@ -18,6 +18,7 @@ public sealed class DashboardSampler(
     ServiceIdentity identity,
     IConfiguration configuration,
     TimeProvider time,
+    StoreKeyWarnings warnings,
     ILogger<DashboardSampler> logger) : BackgroundService
 {
     /// <summary>The rate is the counter's growth over this window.</summary>
@@ -31,7 +32,6 @@ public sealed class DashboardSampler(
 
     private readonly string _prefix = (configuration["DIFFICULTY"] ?? "0").Trim().ToLowerInvariant();
     private readonly double _started = Unix(time);
-    private readonly StoreValueWarnings _warnings = new(logger, time);
     private readonly Queue<(double At, long Hashes, long Coins, Dictionary<string, long> Workers)> _history = new();
     private readonly Queue<Dashboard> _chart = new();
     private TaskCompletionSource<Published> _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -182,7 +182,7 @@ public sealed class DashboardSampler(
             }
             else
             {
-                _warnings.Skipped(StoreKeys.Hashes, "not a whole number");
+                warnings.Warn(StoreKeys.Hashes, "not a whole number; skipped");
             }
         }
 
@@ -204,7 +204,7 @@ public sealed class DashboardSampler(
                     }
                     else
                     {
-                        _warnings.Skipped(StoreKeys.WorkerTelemetry, "a report with missing fields or numbers out of range");
+                        warnings.Warn(StoreKeys.WorkerTelemetry, "a report with missing fields or numbers out of range; skipped");
                     }
                 }
             }
@@ -223,7 +223,7 @@ public sealed class DashboardSampler(
         }
         catch (RedisServerException ex)
         {
-            _warnings.Skipped(key, ex.Message);
+            warnings.Warn(key, ex.Message + "; skipped");
             return null;
         }
     }
@@ -237,7 +237,7 @@ public sealed class DashboardSampler(
         }
         catch (RedisServerException ex)
         {
-            _warnings.Skipped(key, ex.Message);
+            warnings.Warn(key, ex.Message + "; skipped");
             return default;
         }
     }
@@ -255,7 +255,7 @@ public sealed class DashboardSampler(
             }
             else
             {
-                _warnings.Skipped(key, $"field '{DashboardChecks.Shown(name)}' holds a value out of range");
+                warnings.Warn(key, $"field '{DashboardChecks.Shown(name)}' holds a value out of range; skipped");
             }
         }
 
@@ -276,7 +276,7 @@ public sealed class DashboardSampler(
         {
         }
 
-        _warnings.Skipped(key, "not the JSON a worker writes");
+        warnings.Warn(key, "not the JSON a worker writes; skipped");
         return null;
     }
 
@@ -347,7 +347,7 @@ public sealed class DashboardSampler(
                 }
                 else
                 {
-                    _warnings.Skipped(StoreKeys.RecentCoins, "a coin without a 64-digit hex hash, a time or a worker");
+                    warnings.Warn(StoreKeys.RecentCoins, "a coin without a 64-digit hex hash, a time or a worker; skipped");
                 }
             }
         }

@@ -8,10 +8,8 @@ namespace RamCoin.WebUI;
 /// answer in time, the last values read are given again, marked stale, so the page never freezes; a query
 /// that answers late still refreshes them.
 /// </summary>
-public sealed class MiningSnapshotSource(StoreClient store, TimeProvider time, Microsoft.Extensions.Logging.ILogger<MiningSnapshotSource> logger)
+public sealed class MiningSnapshotSource(StoreClient store, TimeProvider time, StoreKeyWarnings warnings)
 {
-    private readonly StoreValueWarnings _warnings = new(logger, time);
-
     /// <summary>How long <c>/json</c> waits for the store before it answers from memory.</summary>
     public static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(80);
 
@@ -65,13 +63,13 @@ public sealed class MiningSnapshotSource(StoreClient store, TimeProvider time, M
         value = 0;
         if (reply.Exception?.InnerException is RedisServerException wrongType)
         {
-            _warnings.Skipped(key, wrongType.Message);
+            warnings.Warn(key, wrongType.Message + "; the last value read is shown");
             return false;
         }
 
         if (parse(reply.GetAwaiter().GetResult()) is not { } parsed)
         {
-            _warnings.Skipped(key, "not a whole number");
+            warnings.Warn(key, "not a whole number; the last value read is shown");
             return false;
         }
 

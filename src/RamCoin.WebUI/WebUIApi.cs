@@ -39,6 +39,7 @@ public static class WebUIApi
             o => configuration.Bind(o));
         builder.Services.AddHttpClient(KnobsProxy.Client, c => c.Timeout = TimeSpan.FromSeconds(3));
         builder.Services.AddStoreClient(configuration);
+        builder.Services.AddSingleton<StoreKeyWarnings>();
         builder.Services.AddSingleton<MiningSnapshotSource>();
         builder.Services.AddSingleton<DashboardSampler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());

@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Logging;
 
-namespace RamCoin.Worker;
+namespace RamCoin.ServiceDefaults;
 
 /// <summary>
-/// Warnings about a store key that holds something this worker cannot use (another student's worker or
+/// Warnings about a store key that holds something this service cannot use (another student's worker or
 /// <c>redis-cli</c> may write anything anywhere): at most one a minute per key, naming it, so a broken key
-/// neither floods the log nor goes unnoticed.
+/// neither floods the log nor goes unnoticed. The worker and the web UI each register one.
 /// </summary>
 public sealed class StoreKeyWarnings(TimeProvider time, ILogger<StoreKeyWarnings> logger)
 {

@@ -39,8 +39,8 @@ public sealed class DashboardSampler(
     private double? _lastFresh;
     private int _viewers;
 
-    /// <summary>A dashboard and its JSON, serialized once for every stream and poll.</summary>
-    public sealed record Published(Dashboard Dashboard, string Json);
+    /// <summary>A dashboard, its JSON and its Server-Sent Events frame, each made once for every stream and poll.</summary>
+    public sealed record Published(Dashboard Dashboard, string Json, byte[] Frame);
 
     public Dashboard? Latest => Volatile.Read(ref _latest)?.Dashboard;
 
@@ -62,20 +62,20 @@ public sealed class DashboardSampler(
 
     public void RemoveViewer() => Interlocked.Decrement(ref _viewers);
 
-    /// <summary>The current dashboard's JSON at once, then each new one as it is computed.</summary>
-    public async IAsyncEnumerable<string> StreamAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The current dashboard's event frame at once, then each new one as it is computed.</summary>
+    public async IAsyncEnumerable<byte[]> FramesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var next = Volatile.Read(ref _next).Task;
         if (Volatile.Read(ref _latest) is { } latest)
         {
-            yield return latest.Json;
+            yield return latest.Frame;
         }
 
         while (!cancellationToken.IsCancellationRequested)
         {
             var published = await next.WaitAsync(cancellationToken);
             next = Volatile.Read(ref _next).Task;
-            yield return published.Json;
+            yield return published.Frame;
         }
     }
 
@@ -121,7 +121,9 @@ public sealed class DashboardSampler(
             }
         }
 
-        var published = new Published(dashboard, JsonSerializer.Serialize(dashboard, WebUIJsonContext.Default.Dashboard));
+        // One "dashboard" event (the JSON has no line breaks, so it is one data line), encoded once for every stream.
+        var json = JsonSerializer.Serialize(dashboard, WebUIJsonContext.Default.Dashboard);
+        var published = new Published(dashboard, json, System.Text.Encoding.UTF8.GetBytes($"event: dashboard\ndata: {json}\n\n"));
         Volatile.Write(ref _latest, published);
         Interlocked.Exchange(ref _next, new TaskCompletionSource<Published>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(published);
     }

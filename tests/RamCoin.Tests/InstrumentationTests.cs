@@ -72,7 +72,7 @@ public sealed class InstrumentationTests
     {
         await using var store = await StoreServer.StartGarnetAsync();
         await using var peers = await FastPeers.StartAsync();
-        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, peers.With(store));
+        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "200", ["DIFFICULTY"] = "0" }, Profile.Fast, peers.With(store));
         await Eventually.TrueAsync(() => worker.Get<MiningStats>().Written > 10, "the worker mines");
         await using var broken = await StartWorkerWithoutRngAsync(store, peers);
         var exposed = PrometheusText.Names(await PrometheusText.ScrapeAsync(worker.Client));

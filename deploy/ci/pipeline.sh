@@ -14,6 +14,8 @@ usage: pipeline.sh COMMAND
   deploy      run them: TARGET=compose (compose.images.yaml), swarm (the stack, or a service update of
               SERVICES) or kubernetes (a copy of overlays/$OVERLAY with $COMPONENTS and the images, kubectl apply -k)
   render      TARGET=kubernetes: print the manifests deploy would apply, apply nothing
+  secret      Kubernetes: the namespace $NAMESPACE and in it the Secret ramcoin-store (the store's password,
+              REDIS_PASSWORD: 32 random hex digits), each created only when missing (deploy does this too)
   wait        until the deployment is done: swarm and kubernetes roll a failed update back and exit 1;
               compose waits for every container with a health check to be healthy
   check URL   until URL/json answers 200 with X-RamCoin-Version $VERSION and its hash count rises
@@ -39,8 +41,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 command=${1:-help}
 case $command in
   help | -h | --help) usage; exit 0 ;;
-  build | push | deploy | render | wait | check) ;;
-  *) usage >&2; die "unknown command '$command' (build, push, deploy, render, wait, check or help)" ;;
+  build | push | deploy | render | secret | wait | check) ;;
+  *) usage >&2; die "unknown command '$command' (build, push, deploy, render, secret, wait, check or help)" ;;
 esac
 
 REGISTRY=${REGISTRY:-127.0.0.1:5000}
@@ -66,7 +68,11 @@ done
 for name in $SERVICES $COMPONENTS $OVERLAY $STACK; do
   case $name in *[!a-z0-9_-]*) die "bad name '$name' (SERVICES, COMPONENTS, OVERLAY, STACK: lower case, digits, - and _)" ;; esac
 done
-if [ -z "${TAG:-}" ]; then
+case $NAMESPACE in '' | [!a-z0-9]* | *[!a-z0-9-]*) die "bad NAMESPACE '$NAMESPACE' (lower case, digits and -)" ;; esac
+# secret needs no images: no tag either (a checkout without git works).
+if [ -z "${TAG:-}" ] && [ "$command" = secret ]; then
+  TAG=none
+elif [ -z "${TAG:-}" ]; then
   TAG=$(git -C "$ROOT" rev-parse --short=7 HEAD 2>/dev/null) || die "TAG is not set and git cannot tell the commit of $ROOT"
 fi
 case $TAG in '' | [.-]* | *[!A-Za-z0-9_.-]*) die "bad TAG '$TAG' (an image tag: letters, digits, _ . -)" ;; esac
@@ -212,6 +218,48 @@ overlay_copy() {
   edit_overlay "$work/kubernetes/overlays/$OVERLAY/kustomization.yaml"
 }
 
+# The store's password (deploy/kubernetes/base/redis.yaml): a Secret created here, never a file in the repository. Made
+# only when missing, never replaced: redis and its clients read it at start, so a new one would lock the running pods
+# out (to change it: delete the Secret, run this again, kubectl -n ramcoin rollout restart deployment).
+STORE_SECRET=ramcoin-store
+secret() {
+  if ! kubectl_ get namespace "$NAMESPACE" >/dev/null 2>&1; then
+    # With its labels (Pod Security) when deploy has rendered it; --save-config: a later apply patches it quietly.
+    if [ -n "$work" ] && [ -s "$work/manifests.yaml" ]; then
+      say "secret: creating the namespace $NAMESPACE as the overlay declares it"
+      manifests namespace <"$work/manifests.yaml" | kubectl_ create --save-config -f - >/dev/null
+    else
+      say "secret: creating the namespace $NAMESPACE (kubectl apply -k of an overlay then labels it)"
+      kubectl_ create namespace "$NAMESPACE" --save-config >/dev/null
+    fi
+  fi
+  password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  case $password in *[!0-9a-f]* | '') die "secret: could not read 16 random bytes from /dev/urandom" ;; esac
+  [ ${#password} -eq 32 ] || die "secret: could not read 16 random bytes from /dev/urandom"
+  # printf is a shell builtin: the password is in no process' arguments.
+  if out=$(printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\n  labels:\n    app.kubernetes.io/part-of: ramcoin\ntype: Opaque\nstringData:\n  REDIS_PASSWORD: "%s"\n' \
+    "$STORE_SECRET" "$NAMESPACE" "$password" | kubectl_ create -f - 2>&1); then
+    say "secret: created the Secret $STORE_SECRET in $NAMESPACE (REDIS_PASSWORD, 32 random hex digits)"
+  else
+    case $out in
+      *AlreadyExists* | *'already exists'*) say "secret: the Secret $STORE_SECRET exists in $NAMESPACE: kept" ;;
+      # Jenkins' agents may not touch Secrets: an administrator created it (this command, or the first deploy).
+      *Forbidden* | *forbidden*) say "secret: may not create Secrets in $NAMESPACE: taking $STORE_SECRET as there (else: sh deploy/ci/pipeline.sh secret, as an administrator)" ;;
+      *) fail "secret: could not create the Secret $STORE_SECRET in $NAMESPACE: $out" ;;
+    esac
+  fi
+  unset password
+}
+
+# Rendered manifests on standard input; prints the Namespace documents (want=namespace) or all the others (want=rest).
+manifests() {
+  awk -v want="$1" '
+    function flush() { if (n > 0 && (want == "namespace") == namespace) { print "---"; for (i = 1; i <= n; i++) print lines[i] } n = 0; namespace = 0 }
+    /^---$/ { flush(); next }
+    { lines[++n] = $0; if ($0 == "kind: Namespace") namespace = 1 }
+    END { flush() }'
+}
+
 deploy() {
   case $TARGET in
     compose)
@@ -244,8 +292,16 @@ deploy() {
       ;;
     kubernetes)
       overlay_copy
-      say "deploy: kubectl apply -k overlays/$OVERLAY${COMPONENTS:+ + $COMPONENTS}, images $REGISTRY/<service>:$TAG"
-      kubectl_ apply -k "$work/kubernetes/overlays/$OVERLAY"
+      kubectl_ kustomize "$work/kubernetes/overlays/$OVERLAY" >"$work/manifests.yaml"
+      secret
+      # Whoever may patch the Namespace may relax its Pod Security labels: Jenkins' agents may not, and apply the rest.
+      if kubectl_ auth can-i patch "namespace/$NAMESPACE" >/dev/null 2>&1; then
+        say "deploy: kubectl apply -k overlays/$OVERLAY${COMPONENTS:+ + $COMPONENTS}, images $REGISTRY/<service>:$TAG"
+        kubectl_ apply -f "$work/manifests.yaml"
+      else
+        say "deploy: kubectl apply -k overlays/$OVERLAY${COMPONENTS:+ + $COMPONENTS} but the Namespace (may not patch it), images $REGISTRY/<service>:$TAG"
+        manifests rest <"$work/manifests.yaml" | kubectl_ apply -f -
+      fi
       ;;
   esac
 }
@@ -372,6 +428,7 @@ check() {
 
 case $command in
   wait) wait_ ;;
+  secret) secret ;;
   check) check "${2:-}" ;;
   *) "$command" ;;
 esac

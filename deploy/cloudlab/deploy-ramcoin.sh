@@ -12,12 +12,16 @@ git_branch=${3:-main}
 REGISTRY=${REGISTRY:-ghcr.io/ramcoin/ramcoin}
 TAG=${TAG:-latest}
 OVERLAY=${OVERLAY:-classic}
+# The provisioner's manifest at a release tag, with its SHA-256 (the file's bytes at that tag): another version needs both.
 LOCAL_PATH_URL=${LOCAL_PATH_URL:-https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.30/deploy/local-path-storage.yaml}
+LOCAL_PATH_SHA256=${LOCAL_PATH_SHA256:-fe682186b00400fe7e2b72bae16f63e47a56a6dcc677938c6642139ef670045e}
 export KUBECONFIG=${KUBECONFIG:-/etc/kubernetes/admin.conf}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 log() { echo "--- $(date -Is) $*"; }
+# shellcheck source=deploy/cloudlab/download.sh
+. "$here/download.sh"
 
 log "waiting for $((workers + 1)) nodes"
 for attempt in $(seq 1 360); do
@@ -32,7 +36,10 @@ kubectl get nodes -o wide
 systemctl stop ramcoin-join-server 2>/dev/null || true
 
 log "storage: local-path provisioner as the default StorageClass"
-kubectl apply -f "$LOCAL_PATH_URL"
+local_path=$(mktemp)
+download "$LOCAL_PATH_URL" "$LOCAL_PATH_SHA256" "$local_path"
+kubectl apply -f "$local_path"
+rm -f "$local_path"
 kubectl patch storageclass local-path \
   -p '{"metadata": {"annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}'
 

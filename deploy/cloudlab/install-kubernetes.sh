@@ -12,12 +12,18 @@ workers=${3:-0}
 
 K8S_MINOR=${K8S_MINOR:-v1.31}
 POD_CIDR=${POD_CIDR:-10.244.0.0/16}
-FLANNEL_URL=${FLANNEL_URL:-https://github.com/flannel-io/flannel/releases/latest/download/kube-flannel.yml}
+# Flannel's manifest at a release tag, with its SHA-256 (the file's bytes at that tag): another version needs both.
+# Flannel does not enforce NetworkPolicies (components/network-policies): for that, install Calico instead.
+FLANNEL_VERSION=${FLANNEL_VERSION:-v0.28.9}
+FLANNEL_URL=${FLANNEL_URL:-https://raw.githubusercontent.com/flannel-io/flannel/$FLANNEL_VERSION/Documentation/kube-flannel.yml}
+FLANNEL_SHA256=${FLANNEL_SHA256:-e875824be2f552b45711dbda91af81b17eb961d00025d914d9fef18fad8f09c0}
 REGISTRY_PORT=30000
 # The join command goes from the head to the workers over the LAN: a one-file web server on the head.
 JOIN_PORT=8099
 JOIN_DIR=/var/lib/ramcoin-join
 export DEBIAN_FRONTEND=noninteractive
+# shellcheck source=deploy/cloudlab/download.sh
+. "$(dirname "${BASH_SOURCE[0]}")/download.sh"
 
 log() { echo "--- $(date -Is) $*"; }
 
@@ -116,9 +122,9 @@ case $role in
       install -o "$owner" -m 600 /etc/kubernetes/admin.conf "$home/.kube/config"
     done
 
-    log "flannel (pod network $POD_CIDR, over the LAN)"
+    log "flannel $FLANNEL_VERSION (pod network $POD_CIDR, over the LAN)"
     flannel=$(mktemp)
-    curl -fsSL "$FLANNEL_URL" -o "$flannel"
+    download "$FLANNEL_URL" "$FLANNEL_SHA256" "$flannel"
     # Flannel would pick the interface of the default route (CloudLab's control network): use the LAN's.
     # ^10\.10\.1\. for a 10.10.1.x LAN (each backslash doubled for the shell, then again for sed's replacement).
     iface_regex="^${lan_prefix//./\\\\.}\\\\."

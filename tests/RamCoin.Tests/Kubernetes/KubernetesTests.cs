@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
+using RamCoin.Tests.Containers;
 using RamCoin.Tests.Infrastructure;
 using YamlDotNet.RepresentationModel;
 
@@ -14,6 +16,7 @@ public sealed class KubernetesTests
 {
     private const string Namespace = "ramcoin";
     private const string OverlayRegistry = "ghcr.io/ramcoin/ramcoin";
+    private const string StoreSecret = "ramcoin-store";
     private static readonly string[] RamCoinServices = ["rng", "hasher", "worker", "webui"];
 
     /// <summary>Each overlay with each subset of the components (2 × 64 renders).</summary>
@@ -106,6 +109,8 @@ public sealed class KubernetesTests
             "outside -> webui:80/TCP", "outside -> registry:5000/TCP", "kube-dns -> webui:80/TCP",
             "prometheus -> rng:80/TCP", "prometheus -> hasher:80/TCP", "prometheus -> worker:80/TCP", "prometheus -> webui:80/TCP",
             "prometheus -> registry:5000/TCP", "kube-dns -> registry:5000/TCP",
+            // A pod elsewhere that calls itself Prometheus reaches only what is open to everyone.
+            "prometheus-elsewhere -> webui:80/TCP", "prometheus-elsewhere -> registry:5000/TCP",
             "worker -> rng:80/TCP", "worker -> hasher:80/TCP", "worker -> redis:6379/TCP",
             "worker -> kube-dns:53/UDP", "worker -> kube-dns:53/TCP",
             "webui -> redis:6379/TCP", "webui -> worker:80/TCP", "webui -> rng:80/TCP", "webui -> hasher:80/TCP",
@@ -114,6 +119,91 @@ public sealed class KubernetesTests
         Assert.True(expected.Order().SequenceEqual(allowed.Order()), "allowed flows:\n" + string.Join('\n', allowed));
         // The evaluator itself: without the policies, everything is open.
         Assert.True(new NetworkPolicyEvaluator([]).Allows(peers.Single(p => p.Name == "rng"), peers.Single(p => p.Name == "redis"), 6379));
+    }
+
+    [Fact]
+    public async Task TheNetworkPolicyDemoWorksWithoutThePoliciesAndFailsWithThem()
+    {
+        var guide = Repo.Read($"{Manifests.Root}/README.md");
+        var demo = Regex.Matches(guide, @"kubectl -n ramcoin exec deploy/(?<from>[a-z]+) -- (?<binary>/app/RamCoin\.\w+) healthcheck http://(?<to>[a-z]+)/healthz +# (?<says>works|fails)");
+        Assert.Contains(demo, m => m.Groups["says"].Value == "works");
+        Assert.Contains(demo, m => m.Groups["says"].Value == "fails");
+        var objects = await Manifests.RenderAsync("classic", ["network-policies"]);
+        var policies = new NetworkPolicyEvaluator([.. objects.OfType<V1NetworkPolicy>()]);
+        var none = new NetworkPolicyEvaluator([]);
+        var peers = Peers(objects);
+        foreach (Match line in demo)
+        {
+            var (from, to, works) = (peers.Single(p => p.Name == line.Groups["from"].Value), peers.Single(p => p.Name == line.Groups["to"].Value), line.Groups["says"].Value == "works");
+            // The command is the pod's own binary (an HTTP client: its healthcheck mode) against an HTTP service on
+            // port 80, so only the network can make it fail (redis-cli against rng failed either way).
+            Assert.Equal(DockerfileTests.EntryPoint(from.Name)[0], line.Groups["binary"].Value);
+            Assert.Contains(to.Name, RamCoinServices);
+            Assert.Equal(80, Assert.Single(objects.OfType<V1Service>().Single(s => s.Metadata.Name == to.Name).Spec.Ports).Port);
+            Assert.True(none.Allows(from, to, 80), $"{line.Value}: works without the policies");
+            Assert.True(works == policies.Allows(from, to, 80), $"{line.Value}: {(works ? "still works" : "fails")} with them");
+            Assert.True(!works || policies.Allows(from, peers.Single(p => p.Name == "kube-dns"), 53, "UDP"), $"{from.Name} resolves names with the policies");
+        }
+
+        Assert.DoesNotContain("redis-cli -h rng", guide, StringComparison.Ordinal);
+        // Where policies are not enforced at all, the demo would "work" twice: the guide says so and names one that does.
+        Assert.Matches(new Regex(@"[Ff]lannel[^.]*does not enforce", RegexOptions.None, TimeSpan.FromSeconds(1)), guide);
+        Assert.Contains("Calico", guide, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheStoreRefusesClientsWithoutThePasswordAndItsProbeAuthenticates()
+    {
+        Repo.RequireTool("redis-server", "redis-server");
+        Repo.RequireTool("redis-cli", "redis-tools");
+        var objects = await Manifests.RenderAsync("classic", []);
+        var redis = Assert.Single(objects.Workloads().Single(w => w.App == "redis").Containers);
+        Assert.Equal(["sh", "-c"], redis.Args.Take(2));
+        var port = FreePort.Next();
+        var data = Directory.CreateTempSubdirectory("ramcoin-redis-");
+        // The container's own script and probe, with a scratch folder and a loopback port instead of /data and 6379.
+        var script = redis.Args[2].Replace("--dir /data", $"--dir {data.FullName} --port {port} --bind 127.0.0.1", StringComparison.Ordinal);
+        var probe = redis.ReadinessProbe.Exec.Command;
+        Assert.Equal(["sh", "-c"], probe.Take(2));
+        var probeScript = probe[2].Replace("redis-cli ping", $"redis-cli -p {port} ping", StringComparison.Ordinal);
+        Assert.NotEqual(redis.Args[2], script);
+        Assert.NotEqual(probe[2], probeScript);
+        const string Password = "pa ss\"wo'rd$1";
+        Process? server = null;
+        try
+        {
+            // Without the Secret's value the store does not start at all.
+            var empty = await Repo.RunAsync("sh", ["-c", script], new Dictionary<string, string?> { ["REDIS_PASSWORD"] = "" }, timeoutSeconds: 10);
+            Assert.NotEqual(0, empty.ExitCode);
+            Assert.Contains("REDIS_PASSWORD (Secret ramcoin-store) is empty", empty.Error, StringComparison.Ordinal);
+
+            var start = new ProcessStartInfo("sh", ["-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.Environment["REDIS_PASSWORD"] = Password;
+            server = Process.Start(start)!;
+            server.OutputDataReceived += (_, _) => { };
+            server.ErrorDataReceived += (_, _) => { };
+            server.BeginOutputReadLine();
+            server.BeginErrorReadLine();
+            var env = new Dictionary<string, string?> { ["REDIS_PASSWORD"] = Password };
+            await Eventually.TrueAsync(async () => (await Repo.RunAsync("sh", ["-c", probeScript], env, timeoutSeconds: 10)).ExitCode == 0, "the readiness probe passes with the Secret's password");
+
+            var anonymous = await Repo.RunAsync("redis-cli", ["-p", $"{port}", "ping"], timeoutSeconds: 10);
+            Assert.Contains("NOAUTH", anonymous.Output + anonymous.Error, StringComparison.Ordinal);
+            Assert.NotEqual(0, (await Repo.RunAsync("sh", ["-c", probeScript], new Dictionary<string, string?> { ["REDIS_PASSWORD"] = "wrong" }, timeoutSeconds: 10)).ExitCode);
+            // The password (any characters) is in no process' arguments: redis rewrites its title.
+            Assert.DoesNotContain("wo'rd", File.ReadAllText($"/proc/{server.Id}/cmdline"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (server is { HasExited: false })
+            {
+                server.Kill();
+                await server.WaitForExitAsync(TestContext.Current.CancellationToken);
+            }
+
+            server?.Dispose();
+            data.Delete(recursive: true);
+        }
     }
 
     private static List<Peer> Peers(IReadOnlyList<object> objects)
@@ -125,6 +215,8 @@ public sealed class KubernetesTests
         [
             Peer.Outside,
             Peer.Pod("prometheus", "monitoring", new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus" }),
+            // Anyone who may create a pod may set any label: only the namespace monitoring makes it Prometheus.
+            Peer.Pod("prometheus-elsewhere", "students", new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus" }),
             Peer.Pod("kube-dns", "kube-system", new Dictionary<string, string> { ["k8s-app"] = "kube-dns" }, (53, "UDP", "dns"), (53, "TCP", "dns-tcp")),
             .. pods,
         ];
@@ -135,8 +227,10 @@ public sealed class KubernetesTests
         var workloads = objects.Workloads().ToList();
         Figures.Report($"kustomize {overlay} + [{string.Join(", ", components)}]: {objects.Count} objects ({string.Join(", ", objects.GroupBy(o => o.GetType().Name[2..]).Select(g => $"{g.Count()} {g.Key}"))})");
 
-        // One namespace, and everything in it.
-        Assert.Contains(objects.OfType<V1Namespace>(), n => n.Metadata.Name == Namespace);
+        // One namespace, and everything in it; Pod Security "restricted" enforced there, and every pod meets it.
+        var ns = Assert.Single(objects.OfType<V1Namespace>(), n => n.Metadata.Name == Namespace);
+        Assert.Equal("restricted", ns.Metadata.Labels["pod-security.kubernetes.io/enforce"]);
+        Assert.All(workloads, w => Assert.Empty(PodSecurityEvaluator.Violations(w.Template.Spec, "restricted")));
         Assert.All(objects.OfType<IKubernetesObject<V1ObjectMeta>>().Where(o => o is not V1Namespace), o =>
             Assert.True(o.Metadata.NamespaceProperty == Namespace, $"{o.Kind} {o.Metadata.Name} is in namespace {o.Metadata.NamespaceProperty}"));
 
@@ -190,6 +284,35 @@ public sealed class KubernetesTests
                     Assert.Equal("80", workload.Template.Metadata.Annotations["prometheus.io/port"]);
                 }
             }
+        }
+
+        // The store's password: from the Secret ramcoin-store, which no render holds (it is made in the cluster, not
+        // committed); the store and its two clients read it, and nothing else does.
+        Assert.Empty(objects.OfType<V1Secret>());
+        foreach (var workload in workloads)
+        {
+            var reads = workload.Containers.SelectMany(c => c.Env ?? []).Where(e => e.ValueFrom?.SecretKeyRef?.Name == StoreSecret).ToList();
+            if (workload.App is "redis" or "worker" or "webui")
+            {
+                var password = Assert.Single(reads);
+                Assert.Equal(("REDIS_PASSWORD", "REDIS_PASSWORD", false), (password.Name, password.ValueFrom.SecretKeyRef.Key, password.ValueFrom.SecretKeyRef.Optional ?? false));
+            }
+            else
+            {
+                Assert.True(reads.Count == 0, $"{workload.Name} does not read the store's password");
+            }
+
+            Assert.DoesNotContain(workload.Containers.SelectMany(c => c.EnvFrom ?? []), e => e.SecretRef?.Name == StoreSecret);
+        }
+
+        var redis = Assert.Single(workloads.Single(w => w.App == "redis").Containers);
+        Assert.Contains("--requirepass \"$REDIS_PASSWORD\"", string.Join(' ', redis.Args), StringComparison.Ordinal);
+
+        // The registry refuses deletes (RegistryTests runs the registry with these settings).
+        if (components.Contains("registry"))
+        {
+            var env = Assert.Single(workloads.Single(w => w.App == "registry").Containers).Env;
+            Assert.Equal("false", Assert.Single(env, e => e.Name == "REGISTRY_STORAGE_DELETE_ENABLED").Value);
         }
 
         // The worker gets time to flush its counts after SIGTERM.

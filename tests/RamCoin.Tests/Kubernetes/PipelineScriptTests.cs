@@ -90,6 +90,7 @@ public sealed class PipelineScriptTests
     [InlineData("render", "COMPONENTS", "registry nope", "'nope'")]
     [InlineData("wait", "TIMEOUT", "soon", "'soon'")]
     [InlineData("deploy", "TAG", "a:b", "'a:b'")]
+    [InlineData("secret", "NAMESPACE", "Ram coin", "'Ram coin'")]
     [InlineData("check", "", "", "URL")]
     public async Task BadInputExitsNonZeroNamingIt(string command, string variable, string value, string named)
     {
@@ -118,7 +119,7 @@ public sealed class PipelineScriptTests
         var result = await RunAsync(command is null ? [] : [command], []);
 
         Assert.True(result.ExitCode == 0, result.Describe());
-        foreach (var word in new[] { "build", "push", "deploy", "render", "wait", "check URL", "REGISTRY=", "TAG=", "SERVICES=", "TARGET=", "BUILDER=", "PUSH_REGISTRY=", "STACK=", "STACK_FILE=", "NAMESPACE=", "OVERLAY=", "COMPONENTS=", "TIMEOUT=", "KUBECTL=" })
+        foreach (var word in new[] { "build", "push", "deploy", "render", "secret", "wait", "check URL", "REGISTRY=", "TAG=", "SERVICES=", "TARGET=", "BUILDER=", "PUSH_REGISTRY=", "STACK=", "STACK_FILE=", "NAMESPACE=", "OVERLAY=", "COMPONENTS=", "TIMEOUT=", "KUBECTL=" })
         {
             Assert.Contains(word, result.Output, StringComparison.Ordinal);
         }
@@ -175,6 +176,119 @@ public sealed class PipelineScriptTests
             Assert.DoesNotContain("sigs.k8s.io/kustomize", text, StringComparison.Ordinal);
             Assert.DoesNotContain("kustomize edit", text, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task SecretCreatesTheNamespaceAndARandomStorePasswordOnlyWhenMissing()
+    {
+        var before = Snapshot("deploy");
+        using var cluster = new StandInCluster();
+
+        var first = await RunAsync(["secret"], cluster.Settings());
+        Assert.True(first.ExitCode == 0, first.Describe());
+        Assert.Equal(["get namespace ramcoin", "create namespace ramcoin --save-config", "create -f -"], cluster.Calls());
+        var secret = cluster.Secret();
+        Assert.Equal(("ramcoin-store", "ramcoin", "Opaque"), (secret.Metadata.Name, secret.Metadata.NamespaceProperty, secret.Type));
+        var password = Assert.Single(secret.StringData, d => d.Key == "REDIS_PASSWORD").Value;
+        Assert.Matches("^[0-9a-f]{32}$", password);
+        Assert.Contains("created the Secret ramcoin-store in ramcoin", first.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, first.Error + first.Output, StringComparison.Ordinal);
+
+        // Each run draws a new password; one that exists is kept (the running pods read it at start).
+        cluster.Reply("Error from server (AlreadyExists): secrets \"ramcoin-store\" already exists");
+        var again = await RunAsync(["secret"], cluster.Settings());
+        Assert.True(again.ExitCode == 0, again.Describe());
+        Assert.Contains("exists in ramcoin: kept", again.Error, StringComparison.Ordinal);
+        Assert.NotEqual(password, Assert.Single(cluster.Secret().StringData).Value);
+        Assert.DoesNotContain("create namespace ramcoin --save-config", cluster.Calls().Skip(3));
+
+        // Jenkins' agents may not create Secrets: the one an administrator made is taken as there.
+        cluster.Reply("Error from server (Forbidden): secrets is forbidden: User \"system:serviceaccount:jenkins:jenkins-agent\" cannot create resource \"secrets\"");
+        var forbidden = await RunAsync(["secret"], cluster.Settings());
+        Assert.True(forbidden.ExitCode == 0, forbidden.Describe());
+        Assert.Contains("may not create Secrets in ramcoin", forbidden.Error, StringComparison.Ordinal);
+
+        // Anything else stops with the API server's words.
+        cluster.Reply("error: You must be logged in to the server (Unauthorized)");
+        var broken = await RunAsync(["secret"], cluster.Settings());
+        Assert.Equal(1, broken.ExitCode);
+        Assert.Contains("pipeline: secret: could not create the Secret ramcoin-store in ramcoin: error: You must be logged in", broken.Error, StringComparison.Ordinal);
+
+        Assert.Equal(before, Snapshot("deploy"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DeployMakesTheSecretFirstAndLeavesTheNamespaceAloneWhenItMayNotPatchIt(bool mayPatchNamespace)
+    {
+        using var cluster = new StandInCluster(mayPatchNamespace);
+
+        var result = await RunAsync(["deploy"], cluster.Settings(new() { ["TARGET"] = "kubernetes", ["REGISTRY"] = Registry, ["TAG"] = "abc1234" }));
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var calls = cluster.Calls();
+        // The namespace as the overlay declares it (Pod Security labels), then the Secret, then the rest.
+        Assert.Equal(["get namespace ramcoin", "create --save-config -f -", "create -f -", "auth can-i patch namespace/ramcoin"], calls.Where(c => !c.StartsWith("kustomize", StringComparison.Ordinal)).SkipLast(1));
+        var created = Assert.IsType<V1Namespace>(Assert.Single(KubernetesYaml.LoadAllFromString(cluster.Read("namespace.yaml"), strict: true)));
+        Assert.Equal("restricted", created.Metadata.Labels["pod-security.kubernetes.io/enforce"]);
+        Assert.StartsWith("apply -f", calls[^1], StringComparison.Ordinal);
+        Assert.Equal("ramcoin-store", cluster.Secret().Metadata.Name);
+
+        var applied = KubernetesYaml.LoadAllFromString(cluster.Read("applied.yaml"), strict: true);
+        Assert.Equal(mayPatchNamespace, applied.OfType<V1Namespace>().Any());
+        Assert.All(Images(applied), i => Assert.Equal($"{Registry}/{i.Key}:abc1234", i.Value));
+        Assert.Contains(applied.OfType<V1Deployment>(), d => d.Metadata.Name == "redis");
+        Assert.Empty(applied.OfType<V1Secret>());
+        Assert.Equal(mayPatchNamespace ? 0 : 1, (await Manifests.RenderAsync("classic", [])).Count - applied.Count);
+    }
+
+    /// <summary>
+    /// A stand-in for the API server behind kubectl (no cluster runs here): a kubectl script that renders with the real
+    /// kubectl, records every other call, keeps what is sent to it, and answers as the server does (a namespace is
+    /// missing until created; a Secret create answers with the reply set; auth can-i as told).
+    /// </summary>
+    private sealed class StandInCluster : IDisposable
+    {
+        private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("ramcoin-cluster-");
+
+        public StandInCluster(bool mayPatchNamespace = true)
+        {
+            var kubectl = Repo.RequireToolWithHint("kubectl", "install kubectl (https://kubernetes.io/docs/tasks/tools/); its built-in kustomize renders offline");
+            File.WriteAllText(Path.Combine(_folder.FullName, "kubectl"), $$"""
+                state='{{_folder.FullName}}'
+                case "$*" in kustomize*) exec '{{kubectl}}' "$@" ;; esac
+                echo "$*" >>"$state/calls"
+                case "$*" in
+                  "get namespace "*) [ -f "$state/namespace" ] || { echo "Error from server (NotFound): namespaces \"$3\" not found" >&2; exit 1; } ;;
+                  "create namespace "*) touch "$state/namespace" ;;
+                  "create --save-config -f -") cat >"$state/namespace.yaml"; touch "$state/namespace" ;;
+                  "create -f -") cat >"$state/secret.yaml"; [ ! -f "$state/reply" ] || { cat "$state/reply" >&2; exit 1; } ;;
+                  "auth can-i "*) if {{(mayPatchNamespace ? "true" : "false")}}; then echo yes; else echo no; exit 1; fi ;;
+                  "apply -f -") cat >"$state/applied.yaml" ;;
+                  "apply -f "*) cat "$3" >"$state/applied.yaml" ;;
+                  *) echo "stand-in kubectl: unexpected $*" >&2; exit 3 ;;
+                esac
+                """.Replace("\r", "", StringComparison.Ordinal));
+        }
+
+        public Dictionary<string, string?> Settings(Dictionary<string, string?>? more = null)
+        {
+            var settings = more ?? [];
+            // KUBECTL is split into words (it may carry options): the stand-in runs with sh.
+            settings["KUBECTL"] = $"sh {Path.Combine(_folder.FullName, "kubectl")}";
+            return settings;
+        }
+
+        public void Reply(string error) => File.WriteAllText(Path.Combine(_folder.FullName, "reply"), error + "\n");
+
+        public string Read(string file) => File.ReadAllText(Path.Combine(_folder.FullName, file));
+
+        public List<string> Calls() => [.. File.ReadAllLines(Path.Combine(_folder.FullName, "calls"))];
+
+        public V1Secret Secret() => Assert.IsType<V1Secret>(Assert.Single(KubernetesYaml.LoadAllFromString(Read("secret.yaml"), strict: true)));
+
+        public void Dispose() => _folder.Delete(recursive: true);
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string[] args, Dictionary<string, string?> settings)

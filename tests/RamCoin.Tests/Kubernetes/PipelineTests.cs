@@ -1,6 +1,11 @@
+using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using RamCoin.Tests.Containers;
 using RamCoin.Tests.Infrastructure;
 
@@ -12,40 +17,93 @@ public sealed class PipelineTests
     private static readonly string[] Services = ["rng", "hasher", "worker", "webui"];
 
     [Fact]
-    public async Task JenkinsRendersAndMayApplyEverythingTheClassicOverlayHolds()
+    public async Task JenkinsAgentsMayApplyEverythingTheClassicOverlayHoldsAndNothingMore()
     {
         var jenkins = await Manifests.RenderAsync("deploy/jenkins");
         var ramcoin = await Manifests.RenderAsync("classic", ["registry"]);
 
-        var account = Assert.Single(jenkins.OfType<V1ServiceAccount>(), a => a.Metadata.Name == "jenkins");
+        var controller = Assert.Single(jenkins.OfType<V1ServiceAccount>(), a => a.Metadata.Name == "jenkins");
+        var agent = Assert.Single(jenkins.OfType<V1ServiceAccount>(), a => a.Metadata.Name == "jenkins-agent");
         var ui = Assert.Single(jenkins.OfType<V1Service>(), s => s.Spec.Type == "NodePort");
         Assert.Equal(30088, Assert.Single(ui.Spec.Ports).NodePort);
-        Assert.Contains(jenkins.Workloads(), w => w.App == "jenkins");
+        var server = Assert.Single(jenkins.Workloads(), w => w.App == "jenkins");
+        Assert.Equal("jenkins", server.Template.Spec.ServiceAccountName);
 
         // kubectl apply needs get, create and patch on every kind it applies; the pipeline then watches rollouts.
         foreach (var obj in ramcoin.OfType<IKubernetesObject<V1ObjectMeta>>())
         {
             var (group, resource) = Resource(obj);
+            if (obj is V1Namespace)
+            {
+                // The namespace exists before Jenkins deploys (deploy/jenkins declares it): the agents read it, and may
+                // not patch it (its Pod Security labels), so pipeline.sh applies everything else.
+                Assert.True(Allows(jenkins, agent, null, group, resource, "get", obj.Metadata.Name), $"the agents may get namespace {obj.Metadata.Name}");
+                Assert.False(Allows(jenkins, agent, null, group, resource, "patch", obj.Metadata.Name), "the agents may not relabel the namespace");
+                Assert.False(Allows(jenkins, agent, null, group, resource, "update", obj.Metadata.Name), "the agents may not relabel the namespace");
+                continue;
+            }
+
             foreach (var verb in new[] { "get", "create", "patch" })
             {
-                if (obj is V1Namespace)
-                {
-                    // The namespace exists before Jenkins deploys (deploy/jenkins creates it); apply only reads and patches it.
-                    if (verb != "create")
-                    {
-                        Assert.True(Allows(jenkins, account, null, group, resource, verb, obj.Metadata.Name), $"jenkins may {verb} namespace {obj.Metadata.Name}");
-                    }
-
-                    continue;
-                }
-
-                Assert.True(Allows(jenkins, account, obj.Metadata.NamespaceProperty, group, resource, verb, obj.Metadata.Name), $"jenkins may {verb} {resource}.{group} in {obj.Metadata.NamespaceProperty}");
+                Assert.True(Allows(jenkins, agent, obj.Metadata.NamespaceProperty, group, resource, verb, obj.Metadata.Name), $"the agents may {verb} {resource}.{group} in {obj.Metadata.NamespaceProperty}");
             }
+
+            Assert.False(Allows(jenkins, controller, obj.Metadata.NamespaceProperty, group, resource, "patch", obj.Metadata.Name), $"the controller may not patch {resource} in ramcoin");
         }
 
-        Assert.True(Allows(jenkins, account, "ramcoin", "apps", "replicasets", "list", null), "rollout status lists replica sets");
-        Assert.True(Allows(jenkins, account, "jenkins", "", "pods", "create", null), "Jenkins starts its agent pods");
-        Assert.False(Allows(jenkins, account, "kube-system", "apps", "deployments", "patch", "coredns"), "and nothing outside its namespaces");
+        Assert.True(Allows(jenkins, agent, "ramcoin", "apps", "replicasets", "list", null), "rollout status lists replica sets");
+        Assert.True(Allows(jenkins, agent, "ramcoin", "", "pods", "list", null), "the pipeline lists the pods");
+        // What the agents run (tests, builds of pushed code) must not reach Secrets or other pods.
+        foreach (var (ns, group, resource, verb) in new[]
+        {
+            ("ramcoin", "", "pods", "create"), ("ramcoin", "", "pods/exec", "create"), ("ramcoin", "", "secrets", "get"), ("ramcoin", "", "secrets", "list"),
+            ("ramcoin", "", "secrets", "create"), ("ramcoin", "apps", "replicasets", "create"), ("ramcoin", "", "serviceaccounts", "create"),
+            ("ramcoin", "rbac.authorization.k8s.io", "rolebindings", "create"), ("jenkins", "", "pods", "create"), ("jenkins", "", "pods/exec", "create"),
+            ("jenkins", "", "secrets", "get"), ("kube-system", "apps", "deployments", "patch"),
+        })
+        {
+            Assert.False(Allows(jenkins, agent, ns, group, resource, verb, null), $"the agents may not {verb} {resource} in {ns}");
+        }
+
+        Assert.True(Allows(jenkins, controller, "jenkins", "", "pods", "create", null), "Jenkins starts its agent pods");
+        Assert.True(Allows(jenkins, controller, "jenkins", "", "pods/exec", "create", null), "and runs their steps");
+        Assert.False(Allows(jenkins, controller, "kube-system", "apps", "deployments", "patch", "coredns"), "and nothing outside its namespace");
+        Assert.False(agent.AutomountServiceAccountToken ?? true, "the agents' token is mounted only where kubectl runs");
+    }
+
+    [Fact]
+    public async Task TheNamespacesEnforcePodSecurityAndJenkinsPodsMeetIt()
+    {
+        var jenkins = await Manifests.RenderAsync("deploy/jenkins");
+        var ramcoin = await Manifests.RenderAsync($"{Manifests.Root}/base");
+        static string Enforced(IEnumerable<object> objects, string name) =>
+            objects.OfType<V1Namespace>().Single(n => n.Metadata.Name == name).Metadata.Labels?.TryGetValue("pod-security.kubernetes.io/enforce", out var level) == true ? level : "none";
+
+        // ramcoin is declared twice (the base and deploy/jenkins): both alike, restricted (KubernetesTests checks its pods).
+        Assert.Equal("restricted", Enforced(ramcoin, "ramcoin"));
+        Assert.Equal(
+            ramcoin.OfType<V1Namespace>().Single().Metadata.Labels.OrderBy(l => l.Key),
+            jenkins.OfType<V1Namespace>().Single(n => n.Metadata.Name == "ramcoin").Metadata.Labels.OrderBy(l => l.Key));
+        // jenkins: baseline, which its agent pod meets; the controller meets restricted.
+        Assert.Equal("baseline", Enforced(jenkins, "jenkins"));
+        Assert.Empty(PodSecurityEvaluator.Violations(jenkins.Workloads().Single(w => w.App == "jenkins").Template.Spec, "restricted"));
+
+        var pod = AgentPod();
+        Assert.Empty(PodSecurityEvaluator.Violations(pod.Spec, "baseline"));
+        Assert.All(pod.Spec.Containers, c => Assert.True(c.SecurityContext?.Privileged != true, $"{c.Name} is not privileged"));
+        Assert.Equal("jenkins-agent", pod.Spec.ServiceAccountName);
+        // The agents' credentials: in the kubectl container only, not in the tests' or kaniko's.
+        Assert.False(pod.Spec.AutomountServiceAccountToken ?? true);
+        var token = Assert.Single(pod.Spec.Volumes, v => v.Projected?.Sources?.Any(s => s.ServiceAccountToken is not null) == true);
+        Assert.Equal(["kubectl"], pod.Spec.Containers.Where(c => (c.VolumeMounts ?? []).Any(m => m.Name == token.Name)).Select(c => c.Name));
+        Assert.Equal("/var/run/secrets/kubernetes.io/serviceaccount", pod.Spec.Containers.Single(c => c.Name == "kubectl").VolumeMounts.Single(m => m.Name == token.Name).MountPath);
+
+        // The tests that need privileges are left out by name in Jenkins (GitHub's ci runs them): the names exist.
+        var jenkinsfile = Repo.Read("Jenkinsfile");
+        Assert.Equal(
+            $"--filter-not-namespace {typeof(Engine.DockerEngine).Namespace} --filter-not-class {typeof(NativeAotTests).FullName} --filter-not-class {typeof(NetworkNamespaceTests).FullName}",
+            Regex.Match(jenkinsfile, @"UNPRIVILEGED_TESTS = '([^']*)'").Groups[1].Value);
+        Assert.Contains("sh \"bash .ci/run ${UNPRIVILEGED_TESTS}\"", jenkinsfile, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -58,7 +116,7 @@ public sealed class PipelineTests
 
         Assert.Contains("bash .ci/run", jenkinsfile, StringComparison.Ordinal);
         Assert.Contains("ALL_SERVICES=\"rng hasher worker webui\"", script, StringComparison.Ordinal);
-        Assert.Contains("apply -k", script, StringComparison.Ordinal);
+        Assert.Contains("apply -f \"$work/manifests.yaml\"", script, StringComparison.Ordinal);
         Assert.Contains("rollout status", script, StringComparison.Ordinal);
         Assert.Contains("rollout undo", script, StringComparison.Ordinal);
         // The image names the overlays map: ramcoin/<service>, as in base/kustomization.yaml.
@@ -114,6 +172,98 @@ public sealed class PipelineTests
         {
             Assert.True(File.Exists(Repo.PathOf($"deploy/cloudlab/{script.Groups[1].Value}")), $"bootstrap.sh calls {script.Value}, which exists");
         }
+    }
+
+    [Fact]
+    public void ActionsImagesAndDownloadsArePinned()
+    {
+        foreach (var workflow in new[] { ".github/workflows/ci.yml", ".github/workflows/deploy.yml" })
+        {
+            var text = Repo.Read(workflow);
+            var uses = Regex.Matches(text, @"uses: (.*)$", RegexOptions.Multiline);
+            Assert.NotEmpty(uses);
+            // A commit cannot move; a tag can. The tag stays beside it for the reader (and for updates).
+            Assert.All(uses, u => Assert.Matches(@"^[\w.-]+/[\w.-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+$", u.Groups[1].Value));
+            // No step signs or attests with GitHub's OIDC token.
+            Assert.DoesNotContain("id-token:", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("attestations:", text, StringComparison.Ordinal);
+        }
+
+        // Deploying to a real cluster goes through an environment, whose protection rules can require an approval.
+        var deploy = Repo.Read(".github/workflows/deploy.yml");
+        Assert.Matches(@"\n    environment:\n      name: production\n", deploy[deploy.IndexOf("\n  deploy:\n", StringComparison.Ordinal)..]);
+        Assert.Matches(@"helm/kind-action@[0-9a-f]{40}  # v[\d.]+\n        with:\n          cluster_name: ramcoin\n(.*\n)*?          version: v\d+\.\d+\.\d+\n          kubectl_version: v\d+\.\d+\.\d+\n", deploy);
+
+        // The agent pod's tool images: a version and a digest; nothing floats on :latest.
+        var pod = AgentPod();
+        foreach (var name in new[] { "kubectl", "kaniko" })
+        {
+            Assert.Matches(@"^[a-z0-9./-]+:v?\d+\.\d+\.\d+[\w.-]*@sha256:[0-9a-f]{64}$", pod.Spec.Containers.Single(c => c.Name == name).Image);
+        }
+
+        Assert.StartsWith("bitnami/kubectl:", pod.Spec.Containers.Single(c => c.Name == "kubectl").Image, StringComparison.Ordinal);
+        Assert.All(pod.Spec.Containers, c => Assert.DoesNotMatch(":latest$", c.Image));
+
+        // CloudLab's downloads: a release, and the file's SHA-256, checked by download.sh before use.
+        foreach (var script in new[] { "deploy/cloudlab/install-kubernetes.sh", "deploy/cloudlab/deploy-ramcoin.sh" })
+        {
+            var text = Repo.Read(script);
+            Assert.DoesNotContain("/latest/", text, StringComparison.Ordinal);
+            var urls = Regex.Matches(text, @"^(\w+)_URL=\$\{\w+:-(https://\S+)\}$", RegexOptions.Multiline);
+            Assert.NotEmpty(urls);
+            foreach (Match url in urls)
+            {
+                var name = url.Groups[1].Value;
+                Assert.Matches($@"(?m)^{name}_SHA256=\${{{name}_SHA256:-[0-9a-f]{{64}}}}$", text);
+                Assert.Contains($"download \"${name}_URL\" \"${name}_SHA256\" ", text, StringComparison.Ordinal);
+                Assert.DoesNotMatch($@"curl [^\n]*\${name}_URL", text);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task DownloadKeepsAFileOnlyWhenItsChecksumIsThePinnedOne()
+    {
+        var bash = Repo.RequireTool("bash", "bash");
+        Repo.RequireTool("curl", "curl");
+        var body = "kind: DaemonSet\n"u8.ToArray();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next()}");
+        builder.Logging.ClearProviders();
+        await using var app = builder.Build();
+        app.MapGet("/kube-flannel.yml", () => Results.Bytes(body, "application/yaml"));
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var url = app.Urls.Single() + "/kube-flannel.yml";
+        var folder = Directory.CreateTempSubdirectory("ramcoin-download-");
+        try
+        {
+            async Task<(int ExitCode, string Output, string Error)> Download(string sha256, string file) =>
+                await Repo.RunAsync(bash, ["-c", ". deploy/cloudlab/download.sh && download \"$1\" \"$2\" \"$3\"", "download", url, sha256, Path.Combine(folder.FullName, file)]);
+
+            var right = await Download(Convert.ToHexStringLower(SHA256.HashData(body)), "right.yml");
+            Assert.True(right.ExitCode == 0, right.Describe());
+            Assert.Equal(body, File.ReadAllBytes(Path.Combine(folder.FullName, "right.yml")));
+
+            var wrong = await Download(new string('0', 64), "wrong.yml");
+            Assert.Equal(1, wrong.ExitCode);
+            Assert.Contains("not the pinned", wrong.Error, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(folder.FullName, "wrong.yml")), "a file with another checksum is not kept");
+
+            var bad = await Download("latest", "bad.yml");
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains("'latest' is not a SHA-256", bad.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The Jenkinsfile's agent pod, parsed strictly as the API server would take it.</summary>
+    private static V1Pod AgentPod()
+    {
+        var yaml = Regex.Match(Repo.Read("Jenkinsfile"), @"yaml '''\n(.*?)'''", RegexOptions.Singleline).Groups[1].Value;
+        return Assert.IsType<V1Pod>(Assert.Single(KubernetesYaml.LoadAllFromString(yaml, strict: true)));
     }
 
     private static (string Group, string Resource) Resource(IKubernetesObject<V1ObjectMeta> obj)

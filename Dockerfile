@@ -19,7 +19,8 @@ ARG TARGETARCH
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Directory.Build.props src/
-COPY src/RamCoin.ServiceDefaults/RamCoin.ServiceDefaults.csproj src/RamCoin.ServiceDefaults/
+COPY src/RamCoin.Hosting/RamCoin.Hosting.csproj src/RamCoin.Hosting/
+COPY src/RamCoin.StoreContract/RamCoin.StoreContract.csproj src/RamCoin.StoreContract/
 COPY src/RamCoin.Rng/RamCoin.Rng.csproj src/RamCoin.Rng/
 COPY src/RamCoin.Hasher/RamCoin.Hasher.csproj src/RamCoin.Hasher/
 COPY src/RamCoin.Worker/RamCoin.Worker.csproj src/RamCoin.Worker/
@@ -32,7 +33,8 @@ RUN RID=linux-$(case "${TARGETARCH:-$(uname -m)}" in arm64|aarch64) echo arm64 ;
 # stage (RAMCOIN_VERSION) changes.
 FROM restore AS publish
 ARG TARGETARCH
-COPY src/RamCoin.ServiceDefaults/ src/RamCoin.ServiceDefaults/
+COPY src/RamCoin.Hosting/ src/RamCoin.Hosting/
+COPY src/RamCoin.StoreContract/ src/RamCoin.StoreContract/
 COPY src/RamCoin.Rng/ src/RamCoin.Rng/
 COPY src/RamCoin.Hasher/ src/RamCoin.Hasher/
 COPY src/RamCoin.Worker/ src/RamCoin.Worker/

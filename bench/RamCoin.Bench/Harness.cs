@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http;
 using System.Text;
 using System.Text.Json;
+using RamCoin.StoreContract;
 using StackExchange.Redis;
 
 namespace RamCoin.Bench;
@@ -166,14 +167,14 @@ public static class Harness
         var started = Stopwatch.GetTimestamp();
         var windows = new List<double>();
         // Another system's store: a reading that is not a sane counter skips its second (StoreReadings warns once).
-        var last = await StoreReadings.CounterAsync(db, "hashes");
+        var last = await StoreReadings.CounterAsync(db, StoreKeys.Hashes);
         var lastAt = Stopwatch.GetTimestamp();
         for (var i = 0; i < options.Seconds; i++)
         {
             await Task.Delay(1000, cancellationToken);
-            var now = await StoreReadings.CounterAsync(db, "hashes");
+            var now = await StoreReadings.CounterAsync(db, StoreKeys.Hashes);
             var at = Stopwatch.GetTimestamp();
-            if (StoreReadings.Rate("hashes", last, now, Stopwatch.GetElapsedTime(lastAt, at).TotalSeconds) is double rate)
+            if (StoreReadings.Rate(StoreKeys.Hashes, last, now, Stopwatch.GetElapsedTime(lastAt, at).TotalSeconds) is double rate)
             {
                 windows.Add(rate);
             }
@@ -315,7 +316,7 @@ public static class Harness
             }
 
             var processes = children.Select(c => (c.Name, c.CoresSinceMark(), c.RssMiB())).ToList();
-            var (rngP50, rngP99, hasherP50, hasherP99) = await StoreReadings.LatencyAsync(db, "ramcoin:worker:telemetry");
+            var (rngP50, rngP99, hasherP50, hasherP99) = await StoreReadings.LatencyAsync(db, StoreKeys.WorkerTelemetry);
             return new PipelineResult(layout, Stats.Median(rates), rates.Min(), rates.Max(), rngP50, rngP99, hasherP50, hasherP99, processes);
         }
         finally

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using RamCoin.StoreContract;
 using StackExchange.Redis;
 
 namespace RamCoin.Bench;
@@ -77,8 +78,8 @@ public static class StoreReadings
     }
 
     /// <summary>
-    /// The workers' latency reports (<c>ramcoin:worker:telemetry</c>, worker instance → JSON): rng and hasher p50/p99 in ms
-    /// from the first report that reads as numbers; NaN when none does.
+    /// The workers' latency reports (<see cref="StoreKeys.WorkerTelemetry"/>, worker instance → <see cref="WorkerReport"/>): rng and
+    /// hasher p50/p99 in ms from the first report that reads as sane numbers; NaN when none does.
     /// </summary>
     public static async Task<(double RngP50, double RngP99, double HasherP50, double HasherP99)> LatencyAsync(IDatabase db, string key)
     {
@@ -93,46 +94,54 @@ public static class StoreReadings
             return (double.NaN, double.NaN, double.NaN, double.NaN);
         }
 
-        foreach (var report in reports)
+        foreach (var entry in reports)
         {
-            var field = $"{key}[{Show(report.Name)}]";
+            var field = $"{key}[{Show(entry.Name)}]";
+            WorkerReport? report;
             try
             {
-                using var json = JsonDocument.Parse((string?)report.Value ?? "");
-                if (Peer(json.RootElement, "rng", field) is { } rng && Peer(json.RootElement, "hasher", field) is { } hasher)
-                {
-                    return (rng.P50, rng.P99, hasher.P50, hasher.P99);
-                }
+                report = JsonSerializer.Deserialize((string?)entry.Value ?? "", StoreJsonContext.Default.WorkerReport);
             }
             catch (JsonException)
             {
-                Warn(field, $"'{Show(report.Value)}' is not JSON");
+                Warn(field, $"'{Show(entry.Value)}' is not a worker's report");
+                continue;
+            }
+
+            if (Latency(report?.Rng, "rng", field) is { } rng && Latency(report?.Hasher, "hasher", field) is { } hasher)
+            {
+                return (rng.P50, rng.P99, hasher.P50, hasher.P99);
             }
         }
 
         return (double.NaN, double.NaN, double.NaN, double.NaN);
     }
 
-    private static (double P50, double P99)? Peer(JsonElement root, string peer, string field)
+    private static (double P50, double P99)? Latency(PeerReport? peer, string name, string field)
     {
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(peer, out var e) || e.ValueKind != JsonValueKind.Object)
+        if (peer is null)
         {
-            Warn(field, $"no \"{peer}\" object");
+            Warn(field, $"no \"{name}\" object");
             return null;
         }
 
-        double? Get(string name)
+        foreach (var (label, ms) in new[] { ("p50Ms", peer.P50Ms), ("p99Ms", peer.P99Ms) })
         {
-            if (e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var ms) && ms is >= 0 and <= MaxPlausibleMs)
+            if (!double.IsFinite(ms) || ms is < 0 or > MaxPlausibleMs)
             {
-                return ms;
+                Warn(field, $"{name}.{label} is {ms.ToString(CultureInfo.InvariantCulture)}, not a latency in ms");
+                return null;
             }
+        }
 
-            Warn(field, $"{peer}.{name} is {(e.TryGetProperty(name, out var bad) ? Show(bad.GetRawText()) : "missing")}, not a latency in ms");
+        // A report without p99 (a worker older than the field) reads as 0, below any measured p50.
+        if (peer.P99Ms < peer.P50Ms)
+        {
+            Warn(field, $"{name}.p99Ms is below its p50Ms (a worker that does not report p99)");
             return null;
         }
 
-        return Get("p50Ms") is double p50 && Get("p99Ms") is double p99 ? (p50, p99) : null;
+        return (peer.P50Ms, peer.P99Ms);
     }
 
     /// <summary>One line on the error output, once per key and reason.</summary>

@@ -7,7 +7,7 @@ public sealed class HasherMetrics
 {
     public HasherMetrics(IMeterFactory meters)
     {
-        var meter = meters.Create(ServiceDefaults.Telemetry.Prefix + "Hasher");
+        var meter = meters.Create(Hosting.Telemetry.Prefix + "Hasher");
         Active = meter.CreateUpDownCounter<long>("ramcoin.hasher.requests.active", "{request}", "Requests hasher is serving now.");
         Bytes = meter.CreateCounter<long>("ramcoin.hasher.bytes", "By", "Bytes hashed.");
     }

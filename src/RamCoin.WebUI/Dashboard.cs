@@ -37,12 +37,3 @@ public sealed record PeerInstanceView(string Instance, long Calls, string Versio
 
 /// <summary>A recent coin and whether it checks out: SHA-256 of the stored bytes is the key, and the key has the prefix.</summary>
 public sealed record CoinView(string Hash, double At, string Worker, bool Verified);
-
-/// <summary>The worker's published telemetry, as read back from the store (same JSON shape as the worker writes).</summary>
-public sealed record WorkerReportView(string Version, int DelayMs, int Concurrency, double At, PeerReportView Rng, PeerReportView Hasher);
-
-public sealed record PeerReportView(double P50Ms, double P95Ms, int InFlight, long Calls, Dictionary<string, PeerInstanceReport> Instances);
-
-public sealed record PeerInstanceReport(long Calls, string Version);
-
-public sealed record RecentCoinView(string Hash, double At, string Worker);

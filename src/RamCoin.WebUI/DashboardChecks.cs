@@ -1,3 +1,5 @@
+using RamCoin.StoreContract;
+
 namespace RamCoin.WebUI;
 
 /// <summary>
@@ -22,7 +24,7 @@ public static class DashboardChecks
     /// <summary>A name as a log line may quote it.</summary>
     public static string Shown(string name) => name.Length <= 40 ? name : name[..40] + "…";
 
-    public static bool Usable(WorkerReportView report) =>
+    public static bool Usable(WorkerReport report) =>
         Name(report.Version)
         && report.DelayMs is >= 0 and <= (int)MaxMs
         && report.Concurrency is >= 0 and <= 1_000_000
@@ -30,14 +32,14 @@ public static class DashboardChecks
         && report.Rng is { } rng && Usable(rng)
         && report.Hasher is { } hasher && Usable(hasher);
 
-    public static bool Usable(PeerReportView peer) =>
-        Ms(peer.P50Ms) && Ms(peer.P95Ms)
+    public static bool Usable(PeerReport peer) =>
+        Ms(peer.P50Ms) && Ms(peer.P95Ms) && Ms(peer.P99Ms)
         && peer.InFlight is >= 0 and <= 1_000_000
         && peer.Calls is >= 0 and <= MaxCount
         && peer.Instances is { Count: <= MaxInstances } instances
         && instances.All(i => Name(i.Key) && i.Value is { Calls: >= 0 and <= MaxCount } value && Name(value.Version));
 
-    public static bool Usable(RecentCoinView coin) =>
+    public static bool Usable(RecentCoin coin) =>
         coin.Hash is { Length: 64 } hash && hash.All(char.IsAsciiHexDigitLower)
         && double.IsFinite(coin.At)
         && Name(coin.Worker);

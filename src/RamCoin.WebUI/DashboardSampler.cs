@@ -3,7 +3,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 using StackExchange.Redis;
 
 namespace RamCoin.WebUI;
@@ -158,7 +159,7 @@ public sealed class DashboardSampler(
     /// <summary>What one tick read, already checked: values it could not use are left out (null: the key was unusable).</summary>
     private sealed record StoreSample(
         long? Hashes, long? Coins, Dictionary<string, long> WorkerTotals, Dictionary<string, double> Seen,
-        Dictionary<string, WorkerReportView> Reports, List<CoinView> Recent);
+        Dictionary<string, WorkerReport> Reports, List<CoinView> Recent);
 
     /// <summary>Reads and checks the store's keys; touches no state of the sampler (it may finish after the budget).</summary>
     private async Task<StoreSample> ReadStoreAsync(double now)
@@ -193,12 +194,12 @@ public sealed class DashboardSampler(
         var seen = Entries<double>(seenTask.Result, StoreKeys.WorkerSeen, v => v.TryParse(out double t) && double.IsFinite(t) && t > 0 && t < now + 300 ? t : (double?)null);
         // Only the telemetry of workers seen lately is read and parsed: departed workers' entries cost nothing.
         var recentWorkers = seen.Where(w => w.Value >= now - WorkerGoneSeconds).Select(w => (RedisValue)w.Key).ToArray();
-        var reports = new Dictionary<string, WorkerReportView>(StringComparer.Ordinal);
+        var reports = new Dictionary<string, WorkerReport>(StringComparer.Ordinal);
         if (recentWorkers.Length > 0 && await Key(db.HashGetAsync(StoreKeys.WorkerTelemetry, recentWorkers), StoreKeys.WorkerTelemetry) is { } telemetry)
         {
             for (var i = 0; i < recentWorkers.Length; i++)
             {
-                if (!telemetry[i].IsNull && ParseJson(telemetry[i], WebUIJsonContext.Default.WorkerReportView, StoreKeys.WorkerTelemetry) is { } report)
+                if (!telemetry[i].IsNull && ParseJson(telemetry[i], StoreJsonContext.Default.WorkerReport, StoreKeys.WorkerTelemetry) is { } report)
                 {
                     if (DashboardChecks.Usable(report))
                     {
@@ -338,10 +339,10 @@ public sealed class DashboardSampler(
 
     private async Task<List<CoinView>> VerifyAsync(IDatabase db, RedisValue[] entries)
     {
-        var coins = new List<RecentCoinView>();
+        var coins = new List<RecentCoin>();
         foreach (var entry in entries)
         {
-            if (ParseJson(entry, WebUIJsonContext.Default.RecentCoinView, StoreKeys.RecentCoins) is { } coin)
+            if (ParseJson(entry, StoreJsonContext.Default.RecentCoin, StoreKeys.RecentCoins) is { } coin)
             {
                 if (DashboardChecks.Usable(coin))
                 {
@@ -366,11 +367,11 @@ public sealed class DashboardSampler(
     }
 
     /// <summary>All workers' view of one peer: latency weighted by calls, in-flight summed, instances merged.</summary>
-    private static PeerView Merge(IEnumerable<PeerReportView> reports)
+    private static PeerView Merge(IEnumerable<PeerReport> reports)
     {
         var list = reports.Where(r => r.Calls > 0 || r.InFlight > 0).ToList();
         var calls = list.Sum(r => r.Calls);
-        double Weighted(Func<PeerReportView, double> value) => calls == 0 ? 0 : Math.Round(list.Sum(r => value(r) * r.Calls) / calls, 2);
+        double Weighted(Func<PeerReport, double> value) => calls == 0 ? 0 : Math.Round(list.Sum(r => value(r) * r.Calls) / calls, 2);
         var instances = list
             .SelectMany(r => r.Instances)
             .GroupBy(i => i.Key)
@@ -381,7 +382,7 @@ public sealed class DashboardSampler(
     }
 
     /// <summary>One line that names what dominates a worker's loop: its own pause, rng or hasher.</summary>
-    private static string? Hint(IEnumerable<WorkerReportView> reports, PeerView rng, PeerView hasher)
+    private static string? Hint(IEnumerable<WorkerReport> reports, PeerView rng, PeerView hasher)
     {
         var delay = reports.Select(r => (double)r.DelayMs).DefaultIfEmpty(-1).Average();
         if (delay < 0 || rng.P50Ms + hasher.P50Ms <= 0)

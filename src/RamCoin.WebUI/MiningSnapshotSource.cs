@@ -1,4 +1,4 @@
-using RamCoin.ServiceDefaults;
+using RamCoin.StoreContract;
 using StackExchange.Redis;
 
 namespace RamCoin.WebUI;

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 
 namespace RamCoin.WebUI;
 
@@ -126,6 +127,4 @@ public static class WebUIApi
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, JsonElement>))]
 [JsonSerializable(typeof(JsonElement))]
-[JsonSerializable(typeof(WorkerReportView))]
-[JsonSerializable(typeof(RecentCoinView))]
 internal sealed partial class WebUIJsonContext : JsonSerializerContext;

@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using RamCoin.ServiceDefaults;
+using RamCoin.StoreContract;
 using StackExchange.Redis;
 
 namespace RamCoin.Worker;

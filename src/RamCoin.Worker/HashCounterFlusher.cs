@@ -2,7 +2,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 using StackExchange.Redis;
 
 namespace RamCoin.Worker;
@@ -229,7 +230,7 @@ public sealed class HashCounterFlusher(
         };
         foreach (var coin in batch.Coins.TakeLast(StoreKeys.RecentCoinsKept))
         {
-            others.Add((StoreKeys.RecentCoins, transaction.ListLeftPushAsync(StoreKeys.RecentCoins, JsonSerializer.Serialize(new RecentCoin(coin.Hash, coin.FoundAt, _instanceId), WorkerJsonContext.Default.RecentCoin))));
+            others.Add((StoreKeys.RecentCoins, transaction.ListLeftPushAsync(StoreKeys.RecentCoins, JsonSerializer.Serialize(new RecentCoin(coin.Hash, coin.FoundAt, _instanceId), StoreJsonContext.Default.RecentCoin))));
         }
 
         if (batch.Coins.Count > 0)
@@ -376,7 +377,7 @@ public sealed class HashCounterFlusher(
         new WorkerReport(
             identity.Version, liveOptions.CurrentValue.DelayMs, options.Value.Concurrency, time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
             telemetry.Rng.Snapshot(), telemetry.Hasher.Snapshot()),
-        WorkerJsonContext.Default.WorkerReport);
+        StoreJsonContext.Default.WorkerReport);
 
     /// <summary>A clean stop removes this run's ledger entry: the next run has its own.</summary>
     private async Task ForgetRunAsync()

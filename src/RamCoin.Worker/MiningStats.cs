@@ -95,7 +95,4 @@ public sealed class MiningStats(int maxPendingCoins)
         Interlocked.Add(ref _written, hashes);
         Interlocked.Add(ref _coinsWritten, coins);
     }
-
-    /// <summary>Hashes and coins that never reached the store (the store was down at shutdown).</summary>
-    public void Abandon(long hashes) => Interlocked.Add(ref _unflushed, -hashes);
 }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 
 namespace RamCoin.Worker;
 
@@ -9,18 +11,6 @@ public sealed class WorkerTelemetry
 
     public PeerTelemetry Hasher { get; } = new();
 }
-
-/// <summary>What a worker publishes each flush for the dashboard (<see cref="ServiceDefaults.StoreKeys.WorkerTelemetry"/>).</summary>
-public sealed record WorkerReport(string Version, int DelayMs, int Concurrency, double At, PeerSnapshot Rng, PeerSnapshot Hasher);
-
-/// <summary>A coin in <see cref="ServiceDefaults.StoreKeys.RecentCoins"/>: its hash, when it was found, by which worker.</summary>
-public sealed record RecentCoin(string Hash, double At, string Worker);
-
-/// <summary>What one worker saw of one peer (rng or hasher) lately, as published to the dashboard.</summary>
-public sealed record PeerSnapshot(double P50Ms, double P95Ms, int InFlight, long Calls, Dictionary<string, PeerInstance> Instances, double P99Ms = 0);
-
-/// <summary>One rng or hasher instance (its host name: the pod name) as seen by a worker.</summary>
-public sealed record PeerInstance(long Calls, string Version);
 
 /// <summary>
 /// Latency and answering instances of the calls to one peer over the last seconds, measured by the worker:
@@ -54,8 +44,8 @@ public sealed class PeerTelemetry
         }
 
         var now = Stopwatch.GetTimestamp();
-        var instance = Header(response, ServiceDefaults.ServiceIdentity.InstanceHeader) ?? response.RequestMessage?.RequestUri?.Authority ?? "?";
-        var version = Header(response, ServiceDefaults.ServiceIdentity.VersionHeader) ?? "?";
+        var instance = Header(response, ServiceIdentity.InstanceHeader) ?? response.RequestMessage?.RequestUri?.Authority ?? "?";
+        var version = Header(response, ServiceIdentity.VersionHeader) ?? "?";
         lock (_gate)
         {
             _samples.Enqueue((now, Stopwatch.GetElapsedTime(started, now).TotalMilliseconds, instance));
@@ -64,22 +54,22 @@ public sealed class PeerTelemetry
         }
     }
 
-    public PeerSnapshot Snapshot()
+    public PeerReport Snapshot()
     {
         double[] latencies;
-        var instances = new Dictionary<string, PeerInstance>();
+        var instances = new Dictionary<string, PeerInstanceReport>();
         lock (_gate)
         {
             Trim(Stopwatch.GetTimestamp());
             latencies = [.. _samples.Select(s => s.Ms)];
             foreach (var group in _samples.GroupBy(s => s.Instance))
             {
-                instances[group.Key] = new PeerInstance(group.LongCount(), _versions.GetValueOrDefault(group.Key, "?"));
+                instances[group.Key] = new PeerInstanceReport(group.LongCount(), _versions.GetValueOrDefault(group.Key, "?"));
             }
         }
 
         Array.Sort(latencies);
-        return new PeerSnapshot(Percentile(latencies, 0.50), Percentile(latencies, 0.95), InFlight, latencies.Length, instances, Percentile(latencies, 0.99));
+        return new PeerReport(Percentile(latencies, 0.50), Percentile(latencies, 0.95), Percentile(latencies, 0.99), InFlight, latencies.Length, instances);
     }
 
     private void Trim(long now)

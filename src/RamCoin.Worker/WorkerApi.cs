@@ -7,7 +7,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 
 namespace RamCoin.Worker;
 
@@ -105,6 +106,4 @@ public static class WorkerApi
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(WorkerStatus))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(WorkerReport))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(RecentCoin))]
 public sealed partial class WorkerJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

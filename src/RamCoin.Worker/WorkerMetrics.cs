@@ -7,7 +7,7 @@ public sealed class WorkerMetrics
 {
     public WorkerMetrics(IMeterFactory meters, MiningStats stats)
     {
-        var meter = meters.Create(ServiceDefaults.Telemetry.Prefix + "Worker");
+        var meter = meters.Create(Hosting.Telemetry.Prefix + "Worker");
         Hashes = meter.CreateCounter<long>("ramcoin.worker.hashes", "{hash}", "Hashes computed (rng and hasher both answered).");
         Coins = meter.CreateCounter<long>("ramcoin.worker.coins", "{coin}", "Coins found (hashes that meet the difficulty).");
         LoopErrors = meter.CreateCounter<long>("ramcoin.worker.loop.errors", "{error}", "Mining loops that failed, by kind.");

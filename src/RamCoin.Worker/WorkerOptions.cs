@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 
 namespace RamCoin.Worker;
 
@@ -52,7 +52,7 @@ public sealed class WorkerOptions
     public int Retries { get; set; } = 2;
 
     /// <summary>
-    /// A worker instance whose last write (<see cref="ServiceDefaults.StoreKeys.WorkerSeen"/>) is older than this
+    /// A worker instance whose last write (<see cref="StoreContract.StoreKeys.WorkerSeen"/>) is older than this
     /// is gone: its per-instance fields and its runs' flush ledger entries are removed (a rollout makes new pod
     /// names each time, so they would grow forever).
     /// </summary>

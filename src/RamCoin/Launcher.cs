@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 
 namespace RamCoin;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 
 namespace RamCoin;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using Microsoft.Playwright;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;

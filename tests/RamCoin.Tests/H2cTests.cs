@@ -1,7 +1,8 @@
 using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 using RamCoin.Tests.Infrastructure;
 using RamCoin.Worker;
 using StackExchange.Redis;

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 using RamCoin.Tests.Infrastructure;
 using RamCoin.Worker;
 

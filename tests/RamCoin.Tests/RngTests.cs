@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using RamCoin.Hosting;
 using RamCoin.Rng;
-using RamCoin.ServiceDefaults;
 using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;

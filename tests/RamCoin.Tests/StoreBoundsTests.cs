@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using RamCoin.ServiceDefaults;
+using RamCoin.StoreContract;
 using RamCoin.Tests.Infrastructure;
 using StackExchange.Redis;
 

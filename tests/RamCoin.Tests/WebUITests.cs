@@ -3,7 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 using RamCoin.Tests.Infrastructure;
 using RamCoin.Worker;
 using StackExchange.Redis;

@@ -1,4 +1,4 @@
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 using RamCoin.Tests.Infrastructure;
 using YamlDotNet.Serialization;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Containers;
@@ -59,11 +59,10 @@ public sealed class DockerfileTests
         Assert.Equal(80, ServiceMain.ContainerPort);
     }
 
-    [Fact]
-    public void TheRestoreLayerCopiesEveryProjectFileTheServicesNeedAndNoSource()
+    /// <summary>The project files the four services' publish needs: theirs and every project they reference, transitively.</summary>
+    private static HashSet<string> ProjectsTheServicesNeed()
     {
-        var copied = File["restore"].All("COPY").SelectMany(c => c.Words.Take(c.Words.Count - 1)).ToHashSet();
-        var needed = new HashSet<string> { "global.json", "Directory.Build.props", "Directory.Packages.props", "src/Directory.Build.props" };
+        var needed = new HashSet<string>();
         var queue = new Queue<string>(Services.Select(s => $"src/{s.Data.Item2}/{s.Data.Item2}.csproj"));
         while (queue.TryDequeue(out var csproj))
         {
@@ -77,10 +76,30 @@ public sealed class DockerfileTests
             }
         }
 
+        // The shared libraries are found through the services' references.
+        Assert.Contains("src/RamCoin.Hosting/RamCoin.Hosting.csproj", needed);
+        Assert.Contains("src/RamCoin.StoreContract/RamCoin.StoreContract.csproj", needed);
+        return needed;
+    }
+
+    [Fact]
+    public void TheRestoreLayerCopiesEveryProjectFileTheServicesNeedAndNoSource()
+    {
+        var copied = File["restore"].All("COPY").SelectMany(c => c.Words.Take(c.Words.Count - 1)).ToHashSet();
+        var needed = ProjectsTheServicesNeed();
+        needed.UnionWith(["global.json", "Directory.Build.props", "Directory.Packages.props", "src/Directory.Build.props"]);
+
         Assert.Subset(copied, needed);
         // Only project and build files: a source edit must not invalidate the restore layer.
         Assert.All(copied, c => Assert.Matches(@"(\.csproj|\.props|\.json|\.editorconfig)$", c));
-        Assert.Contains("RamCoin.ServiceDefaults", string.Join(' ', needed), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ThePublishStageCopiesTheSourceOfEveryProjectTheServicesNeed()
+    {
+        var copied = File["publish"].All("COPY").Where(c => c.Flag("from") is null)
+            .SelectMany(c => c.Words.Take(c.Words.Count - 1)).Select(w => w.TrimEnd('/')).ToHashSet();
+        Assert.All(ProjectsTheServicesNeed(), csproj => Assert.Contains(Path.GetDirectoryName(csproj)!.Replace('\\', '/'), copied));
     }
 
     [Fact]

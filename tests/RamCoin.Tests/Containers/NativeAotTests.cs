@@ -4,7 +4,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
 using RamCoin.Tests.Engine;
 using RamCoin.Tests.Infrastructure;
 

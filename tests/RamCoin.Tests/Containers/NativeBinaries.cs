@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 using RamCoin.Tests.Engine;
 using RamCoin.Tests.Infrastructure;
 

@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Engine;

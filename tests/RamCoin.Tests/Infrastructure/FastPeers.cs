@@ -1,4 +1,4 @@
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 
 namespace RamCoin.Tests.Infrastructure;
 

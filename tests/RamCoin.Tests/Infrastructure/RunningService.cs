@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 
 namespace RamCoin.Tests.Infrastructure;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 using StackExchange.Redis;
 
 namespace RamCoin.Tests.Infrastructure;

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using RamCoin.ServiceDefaults;
+using RamCoin.Hosting;
 using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Kubernetes;

@@ -1,4 +1,4 @@
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>How one service is hosted: alone (as in a container) or beside the others in the launcher.</summary>
 public sealed record ServiceHostSettings

@@ -14,11 +14,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>
 /// The one way every RamCoin HTTP service is built and mapped, standalone or in the launcher:
-/// identity, logging, problem details, limits, health endpoints and the store client.
+/// identity, logging, problem details, limits, health endpoints, telemetry and the admin API.
 /// </summary>
 public static class ServiceHost
 {
@@ -125,25 +125,6 @@ public static class ServiceHost
             .ValidateOnStart();
     }
 
-    /// <summary>A store client that connects in the background: services start and answer while the store is down.</summary>
-    public static IServiceCollection AddStoreClient(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddValidatedOptions<StoreClientOptions, StoreClientOptionsValidator>(
-            configuration,
-            (o, s) =>
-            {
-                o.Host = s.Peers.StoreHost;
-                o.Port = s.Peers.StorePort;
-            },
-            o =>
-            {
-                configuration.Bind(o);
-                StorePortSetting.Apply(o);
-            });
-        services.AddSingleton<StoreClient>();
-        return services;
-    }
-
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         var identity = app.Services.GetRequiredService<ServiceIdentity>();
@@ -162,8 +143,8 @@ public static class ServiceHost
         // Empty 4xx/5xx answers (404, 405, 413 from Kestrel) get a problem-details body.
         app.UseStatusCodePages();
         app.UseRequestLimits();
-        // GET and HEAD only: any other method gets 405 like every other endpoint.
         app.UseLessonFaults();
+        // GET and HEAD only: any other method gets 405 like every other endpoint.
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) }).WithMetadata(ReadOnlyMethods);
         app.MapHealthChecks("/readyz").WithMetadata(ReadOnlyMethods);
         app.MapTelemetry();

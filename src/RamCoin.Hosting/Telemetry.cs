@@ -6,7 +6,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>
 /// Metrics in Prometheus text format at <c>/metrics</c> on every service, and traces exported with OTLP when

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>
 /// Settings changed at run time through the admin API: the last configuration source, so it wins over the

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>
 /// Collects what is wrong with a set of options, naming each setting by the environment variable people set.

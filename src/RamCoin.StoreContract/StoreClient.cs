@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Options;
+using RamCoin.Hosting;
 using StackExchange.Redis;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.StoreContract;
 
 /// <summary>
 /// The one store connection of a service, opened on first use so that a service starts (and answers

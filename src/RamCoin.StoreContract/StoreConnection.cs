@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.StoreContract;
 
 public static class StoreConnection
 {

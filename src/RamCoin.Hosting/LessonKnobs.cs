@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>Faults a teacher injects on purpose, in every service; see the README's knobs table for the lessons.</summary>
 public sealed class LessonKnobs

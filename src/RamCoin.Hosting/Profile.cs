@@ -1,4 +1,4 @@
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>
 /// Classic reproduces DockerCoins' timings (100 ms delays, rng serves one request at a time);

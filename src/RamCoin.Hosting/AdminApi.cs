@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>A setting that can change at run time: its name, its value in effect (its options, validated as they are read).</summary>
 public sealed record Knob(string Name, Func<IServiceProvider, string?> Current);

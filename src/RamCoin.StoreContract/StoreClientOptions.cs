@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using RamCoin.Hosting;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.StoreContract;
 
 /// <summary>The store a worker or webui talks to: Garnet, Redis or Valkey, anything that speaks RESP.</summary>
 public sealed class StoreClientOptions

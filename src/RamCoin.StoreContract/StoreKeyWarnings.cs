@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.StoreContract;
 
 /// <summary>
 /// Warnings about a store key that holds something this service cannot use (another student's worker or

@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>Who answers: the service name, the host (the pod name in Kubernetes) and the version.</summary>
 public sealed record ServiceIdentity(string Service, string HostName, string Version)

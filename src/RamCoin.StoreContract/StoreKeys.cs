@@ -1,4 +1,4 @@
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.StoreContract;
 
 /// <summary>
 /// Store keys. <see cref="Hashes"/> and <see cref="Wallet"/> keep DockerCoins' meaning so that an original

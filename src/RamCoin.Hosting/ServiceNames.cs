@@ -1,4 +1,4 @@
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>The component names: launcher targets, log categories and the default peer host names.</summary>
 public static class ServiceNames

@@ -1,4 +1,4 @@
-namespace RamCoin.ServiceDefaults;
+namespace RamCoin.Hosting;
 
 /// <summary>Where a service finds its peers unless RNG_URL, HASHER_URL or REDIS_HOST/REDIS_PORT say otherwise.</summary>
 public sealed record PeerAddresses(string RngUrl, string HasherUrl, string StoreHost, int StorePort, string WorkerUrl = "http://worker")

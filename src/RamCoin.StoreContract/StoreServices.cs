@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using RamCoin.Hosting;
+
+namespace RamCoin.StoreContract;
+
+public static class StoreServices
+{
+    /// <summary>A store client that connects in the background: services start and answer while the store is down.</summary>
+    public static IServiceCollection AddStoreClient(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<StoreClientOptions, StoreClientOptionsValidator>(
+            configuration,
+            (o, s) =>
+            {
+                o.Host = s.Peers.StoreHost;
+                o.Port = s.Peers.StorePort;
+            },
+            o =>
+            {
+                configuration.Bind(o);
+                StorePortSetting.Apply(o);
+            });
+        services.AddSingleton<StoreClient>();
+        return services;
+    }
+}

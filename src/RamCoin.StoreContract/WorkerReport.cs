@@ -1,0 +1,13 @@
+namespace RamCoin.StoreContract;
+
+/// <summary>
+/// What a worker publishes each flush in <see cref="StoreKeys.WorkerTelemetry"/> (one field per worker instance): the
+/// web UI's dashboard and the bench read it back. One definition, written and read through <see cref="StoreJsonContext"/>.
+/// </summary>
+public sealed record WorkerReport(string Version, int DelayMs, int Concurrency, double At, PeerReport Rng, PeerReport Hasher);
+
+/// <summary>What one worker saw of one peer (rng or hasher) lately: latency in ms, calls in flight and answered, who answered.</summary>
+public sealed record PeerReport(double P50Ms, double P95Ms, double P99Ms, int InFlight, long Calls, Dictionary<string, PeerInstanceReport> Instances);
+
+/// <summary>One rng or hasher instance (its host name: the pod name) as seen by a worker.</summary>
+public sealed record PeerInstanceReport(long Calls, string Version);

@@ -42,6 +42,8 @@ public static class WebUIApi
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton<StoreKeyWarnings>();
         builder.Services.AddSingleton<MiningSnapshotSource>();
+        builder.Services.AddSingleton<DashboardStoreReader>();
+        builder.Services.AddSingleton<DashboardBroadcaster>();
         builder.Services.AddSingleton<DashboardSampler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WebUIJsonContext.Default));
@@ -77,9 +79,9 @@ public static class WebUIApi
     }
 
     /// <summary>The live feed: each tick's event, serialized and encoded once for every viewer; at most WEBUI_MAX_STREAMS at once.</summary>
-    private static async Task StreamAsync(HttpContext context, DashboardSampler sampler, IOptions<WebUIOptions> options)
+    private static async Task StreamAsync(HttpContext context, DashboardBroadcaster broadcaster, IOptions<WebUIOptions> options)
     {
-        if (!sampler.TryAddViewer(options.Value.MaxStreams))
+        if (!broadcaster.TryEnter(options.Value.MaxStreams))
         {
             context.Response.Headers.RetryAfter = "30";
             await ServiceHost.Problem(
@@ -92,14 +94,12 @@ public static class WebUIApi
 
         try
         {
-            // The same bytes for every viewer, written as they are: no formatter, no copy per stream before the socket's.
+            // The same bytes for every viewer, written as they are by the broadcaster's one loop: this request only waits.
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
             context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-            await foreach (var frame in sampler.FramesAsync(context.RequestAborted))
-            {
-                await context.Response.BodyWriter.WriteAsync(frame, context.RequestAborted);
-            }
+            await context.Response.StartAsync(context.RequestAborted);
+            await broadcaster.StreamAsync(context.Response.BodyWriter, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -107,7 +107,7 @@ public static class WebUIApi
         }
         finally
         {
-            sampler.RemoveViewer();
+            broadcaster.Leave();
         }
     }
 

@@ -127,7 +127,7 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
 
         // A closed stream frees its place.
         first.Dispose();
-        await Eventually.TrueAsync(() => webui.Get<DashboardSampler>().Viewers == 1, "the closed stream is counted out");
+        await Eventually.TrueAsync(() => webui.Get<DashboardBroadcaster>().Viewers == 1, "the closed stream is counted out");
         using var again = await OpenStreamAsync(client);
         Assert.Equal(HttpStatusCode.OK, again.Response.StatusCode);
         Assert.Equal(await again.NextEventAsync(), webui.Get<DashboardSampler>().LatestJson);

@@ -1,0 +1,256 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace RamCoin.WebUI;
+
+/// <summary>
+/// The live streams (<c>/events</c>): each tick's frame is written by one loop to every stream's response pipe,
+/// with no task, timer or queue per stream. A stream whose previous frame is still being flushed (a slow or
+/// stalled viewer) is not waited for: it gets the newest frame once its flush completes, and the frames between
+/// are dropped (each one is a whole dashboard, so the newest is all a viewer needs).
+/// </summary>
+public sealed class DashboardBroadcaster
+{
+    private readonly Lock _lock = new();
+    private readonly List<Viewer> _streams = [];
+    private byte[]? _latest;
+    private bool _closed;
+    private int _count;
+
+    /// <summary>Open <c>/events</c> streams of this web UI (counted from the admission to the handler's end).</summary>
+    public int Viewers => Volatile.Read(ref _count);
+
+    /// <summary>Takes a place for one more stream unless <paramref name="max"/> are open; <see cref="Leave"/> gives it back.</summary>
+    public bool TryEnter(int max)
+    {
+        if (Interlocked.Increment(ref _count) <= max)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _count);
+        return false;
+    }
+
+    public void Leave() => Interlocked.Decrement(ref _count);
+
+    /// <summary>
+    /// Streams the frames to <paramref name="writer"/>: the newest at once, then each new one; completes when the
+    /// viewer went away (<paramref name="aborted"/> or a failed write) or the broadcaster closed. Nothing is written
+    /// to the pipe after the task completes, so the caller may then end the response.
+    /// </summary>
+    public async Task StreamAsync(PipeWriter writer, CancellationToken aborted)
+    {
+        var stream = new Viewer(this, writer);
+        byte[]? latest;
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            stream.Index = _streams.Count;
+            _streams.Add(stream);
+            latest = _latest;
+        }
+
+        using var registration = aborted.UnsafeRegister(static s => ((Viewer)s!).Abort(), stream);
+        if (latest is not null)
+        {
+            stream.Offer(latest);
+        }
+
+        await stream.Done.Task;
+    }
+
+    /// <summary>Writes one frame to every open stream (the caller's thread; about a microsecond a stream).</summary>
+    public void Publish(byte[] frame)
+    {
+        Viewer[] streams;
+        int count;
+        lock (_lock)
+        {
+            _latest = frame;
+            count = _streams.Count;
+            streams = ArrayPool<Viewer>.Shared.Rent(Math.Max(count, 1));
+            _streams.CopyTo(streams);
+        }
+
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                streams[i].Offer(frame);
+            }
+        }
+        finally
+        {
+            ArrayPool<Viewer>.Shared.Return(streams, clearArray: true);
+        }
+    }
+
+    /// <summary>Ends every stream (the web UI stops) and refuses new ones.</summary>
+    public void Close()
+    {
+        Viewer[] streams;
+        lock (_lock)
+        {
+            _closed = true;
+            streams = [.. _streams];
+        }
+
+        foreach (var stream in streams)
+        {
+            stream.Abort();
+        }
+    }
+
+    private void Remove(Viewer stream)
+    {
+        lock (_lock)
+        {
+            // Swap with the last: removal in constant time, order does not matter.
+            var last = _streams[^1];
+            _streams[stream.Index] = last;
+            last.Index = stream.Index;
+            _streams.RemoveAt(_streams.Count - 1);
+        }
+    }
+
+    /// <summary>One viewer's response pipe; only one write or flush is under way at a time.</summary>
+    private sealed class Viewer(DashboardBroadcaster owner, PipeWriter writer)
+    {
+        private readonly Lock _lock = new();
+        private byte[]? _pending;
+        private bool _busy;
+        private bool _aborted;
+        private bool _ended;
+
+        public int Index { get; set; }
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Offer(byte[] frame)
+        {
+            lock (_lock)
+            {
+                if (_ended || _aborted)
+                {
+                    return;
+                }
+
+                if (_busy)
+                {
+                    _pending = frame;
+                    return;
+                }
+
+                _busy = true;
+            }
+
+            Write(frame);
+        }
+
+        public void Abort()
+        {
+            lock (_lock)
+            {
+                _aborted = true;
+                if (_busy)
+                {
+                    // The write under way ends the stream when it returns.
+                    return;
+                }
+            }
+
+            End();
+        }
+
+        private void Write(byte[] frame)
+        {
+            while (true)
+            {
+                ValueTask<FlushResult> flush;
+                try
+                {
+                    writer.Write(frame);
+                    flush = writer.FlushAsync();
+                }
+                catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+                {
+                    End();
+                    return;
+                }
+
+                if (!flush.IsCompletedSuccessfully)
+                {
+                    // Backpressure: the socket is full. Only this stream waits; the loop goes on to the next.
+                    _ = AwaitFlushAsync(flush);
+                    return;
+                }
+
+                if (Next(flush.Result) is not { } next)
+                {
+                    return;
+                }
+
+                frame = next;
+            }
+        }
+
+        private async Task AwaitFlushAsync(ValueTask<FlushResult> flush)
+        {
+            FlushResult result;
+            try
+            {
+                result = await flush;
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+            {
+                End();
+                return;
+            }
+
+            if (Next(result) is { } next)
+            {
+                Write(next);
+            }
+        }
+
+        /// <summary>After a flush: the frame that came meanwhile, or null (idle again, or ended).</summary>
+        private byte[]? Next(FlushResult result)
+        {
+            lock (_lock)
+            {
+                if (!result.IsCompleted && !result.IsCanceled && !_aborted)
+                {
+                    var next = _pending;
+                    _pending = null;
+                    _busy = next is not null;
+                    return next;
+                }
+            }
+
+            End();
+            return null;
+        }
+
+        private void End()
+        {
+            lock (_lock)
+            {
+                if (_ended)
+                {
+                    return;
+                }
+
+                _ended = true;
+                _pending = null;
+            }
+
+            owner.Remove(this);
+            Done.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using RamCoin.Hosting;
+using RamCoin.StoreContract;
+using StackExchange.Redis;
+
+namespace RamCoin.WebUI;
+
+/// <summary>
+/// What one tick read of the store, already checked: values that could not be used are left out (null: the key
+/// was unusable). The calculator's only input besides the clock's reading.
+/// </summary>
+public sealed record StoreSample(
+    long? Hashes,
+    long? Coins,
+    IReadOnlyDictionary<string, long> WorkerTotals,
+    IReadOnlyDictionary<string, double> Seen,
+    IReadOnlyDictionary<string, WorkerReport> Reports,
+    IReadOnlyList<StoredCoin> Recent);
+
+/// <summary>A recent coin as the worker announced it, and the wallet's bytes for its hash (null: not in the wallet).</summary>
+public sealed record StoredCoin(RecentCoin Coin, byte[]? Bytes);
+
+/// <summary>
+/// Reads and checks the store's keys for the dashboard. Holds no state of the dashboard's arithmetic, so that a
+/// read finishing after the tick's budget changes nothing the next tick uses; bad values are skipped and warned
+/// (once a minute per key, by <see cref="StoreKeyWarnings"/>).
+/// </summary>
+public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings warnings)
+{
+    /// <summary>Longest store value parsed as JSON (a worker's telemetry is about 1 KB); longer ones are skipped.</summary>
+    private const int MaxJsonLength = 64 * 1024;
+
+    public async Task<StoreSample> ReadAsync(double now)
+    {
+        var db = await store.GetDatabaseAsync();
+        var hashesTask = Value(db.StringGetAsync(StoreKeys.Hashes), StoreKeys.Hashes);
+        var coinsTask = Value(db.HashLengthAsync(StoreKeys.Wallet), StoreKeys.Wallet);
+        var workerHashesTask = Key(db.HashGetAllAsync(StoreKeys.WorkerHashes), StoreKeys.WorkerHashes);
+        var seenTask = Key(db.HashGetAllAsync(StoreKeys.WorkerSeen), StoreKeys.WorkerSeen);
+        var recentTask = Key(db.ListRangeAsync(StoreKeys.RecentCoins, 0, StoreKeys.RecentCoinsKept - 1), StoreKeys.RecentCoins);
+        await Task.WhenAll(hashesTask, coinsTask, workerHashesTask, seenTask, recentTask);
+
+        long? hashes = null;
+        if (hashesTask.Result is { } h)
+        {
+            if (h.IsNull)
+            {
+                hashes = 0;
+            }
+            else if (h.TryParse(out long value) && value >= 0)
+            {
+                hashes = value;
+            }
+            else
+            {
+                warnings.Warn(StoreKeys.Hashes, "not a whole number; skipped");
+            }
+        }
+
+        var workerTotals = Entries<long>(workerHashesTask.Result, StoreKeys.WorkerHashes, v => v.TryParse(out long n) && n is >= 0 and <= DashboardChecks.MaxCount ? n : null);
+        // Seen in the future (more than a clock's drift) or before 1970 is not a time a worker wrote.
+        var seen = Entries<double>(seenTask.Result, StoreKeys.WorkerSeen, v => v.TryParse(out double t) && double.IsFinite(t) && t > 0 && t < now + 300 ? t : (double?)null);
+        // Only the telemetry of workers seen lately is read and parsed: departed workers' entries cost nothing.
+        var recentWorkers = seen.Where(w => w.Value >= now - DashboardCalculator.WorkerGoneSeconds).Select(w => (RedisValue)w.Key).ToArray();
+        var reports = new Dictionary<string, WorkerReport>(StringComparer.Ordinal);
+        if (recentWorkers.Length > 0 && await Key(db.HashGetAsync(StoreKeys.WorkerTelemetry, recentWorkers), StoreKeys.WorkerTelemetry) is { } telemetry)
+        {
+            for (var i = 0; i < recentWorkers.Length; i++)
+            {
+                if (!telemetry[i].IsNull && ParseJson(telemetry[i], StoreJsonContext.Default.WorkerReport, StoreKeys.WorkerTelemetry) is { } report)
+                {
+                    if (DashboardChecks.Usable(report))
+                    {
+                        reports[recentWorkers[i].ToString()] = report;
+                    }
+                    else
+                    {
+                        warnings.Warn(StoreKeys.WorkerTelemetry, "a report with missing fields or numbers out of range; skipped");
+                    }
+                }
+            }
+        }
+
+        return new StoreSample(hashes, coinsTask.Result, workerTotals, seen, reports, await RecentCoinsAsync(db, recentTask.Result ?? []));
+    }
+
+    /// <summary>The recent coins that are well formed, each with the wallet's bytes for its hash (the calculator checks them).</summary>
+    private async Task<List<StoredCoin>> RecentCoinsAsync(IDatabase db, RedisValue[] entries)
+    {
+        var coins = new List<RecentCoin>();
+        foreach (var entry in entries)
+        {
+            if (ParseJson(entry, StoreJsonContext.Default.RecentCoin, StoreKeys.RecentCoins) is { } coin)
+            {
+                if (DashboardChecks.Usable(coin))
+                {
+                    coins.Add(coin);
+                }
+                else
+                {
+                    warnings.Warn(StoreKeys.RecentCoins, "a coin without a 64-digit hex hash, a time or a worker; skipped");
+                }
+            }
+        }
+
+        if (coins.Count == 0)
+        {
+            return [];
+        }
+
+        var bytes = await Key(db.HashGetAsync(StoreKeys.Wallet, [.. coins.Select(c => (RedisValue)c.Hash)]), StoreKeys.Wallet) ?? new RedisValue[coins.Count];
+        return [.. coins.Select((c, i) => new StoredCoin(c, bytes[i].IsNull ? null : (byte[])bytes[i]!))];
+    }
+
+    /// <summary>A key's reply, or null (warned) when the key holds another type than ours: a wrong type is not an outage.</summary>
+    private async Task<T?> Key<T>(Task<T> read, string key)
+        where T : class
+    {
+        try
+        {
+            return await read;
+        }
+        catch (RedisServerException ex)
+        {
+            warnings.Warn(key, ex.Message + "; skipped");
+            return null;
+        }
+    }
+
+    private async Task<T?> Value<T>(Task<T> read, string key)
+        where T : struct
+    {
+        try
+        {
+            return await read;
+        }
+        catch (RedisServerException ex)
+        {
+            warnings.Warn(key, ex.Message + "; skipped");
+            return default;
+        }
+    }
+
+    private Dictionary<string, T> Entries<T>(HashEntry[]? entries, string key, Func<RedisValue, T?> parse)
+        where T : struct
+    {
+        var result = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var entry in entries ?? [])
+        {
+            var name = entry.Name.ToString();
+            if (DashboardChecks.Name(name) && parse(entry.Value) is { } value)
+            {
+                result[name] = value;
+            }
+            else
+            {
+                warnings.Warn(key, $"field '{DashboardChecks.Shown(name)}' holds a value out of range; skipped");
+            }
+        }
+
+        return result;
+    }
+
+    private T? ParseJson<T>(RedisValue value, JsonTypeInfo<T> type, string key)
+        where T : class
+    {
+        try
+        {
+            if (value.Length() <= MaxJsonLength && JsonSerializer.Deserialize(value.ToString(), type) is { } parsed)
+            {
+                return parsed;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        warnings.Warn(key, "not the JSON a worker writes; skipped");
+        return null;
+    }
+}

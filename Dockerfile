@@ -96,6 +96,8 @@ ARG VERSION=0.1.0
 WORKDIR /app
 COPY --from=publish-store /out/store/ /app/
 COPY --from=publish-store --chown=$APP_UID:$APP_UID /out/data/ /data/
+# Listening on the container's network, the store refuses to start without REDIS_PASSWORD (exit 2, saying why);
+# RAMCOIN_ALLOW_OPEN_STORE=true runs it open, on a network you trust.
 ENV RAMCOIN_BIND=0.0.0.0 \
     RAMCOIN_DATA_DIR=/data \
     RAMCOIN_VERSION=${VERSION}

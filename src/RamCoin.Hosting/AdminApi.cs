@@ -16,17 +16,97 @@ namespace RamCoin.Hosting;
 /// <summary>A setting that can change at run time: its name, its value in effect (its options, validated as they are read).</summary>
 public sealed record Knob(string Name, Func<IServiceProvider, string?> Current);
 
+/// <summary>The admin API's token: trimmed (a Secret file's trailing newline is no part of it), long enough not to be guessed.</summary>
+public sealed class AdminOptions
+{
+    /// <summary>Shorter tokens are refused at start: a teacher's password-like word falls to a few thousand guesses.</summary>
+    public const int MinTokenLength = 16;
+
+    [ConfigurationKeyName("RAMCOIN_ADMIN_TOKEN")]
+    public string? Token { get; set; }
+
+    /// <summary>The token in effect; null when run-time changes are disabled.</summary>
+    public string? EffectiveToken => string.IsNullOrWhiteSpace(Token) ? null : Token.Trim();
+}
+
+public sealed class AdminOptionsValidator : IValidateOptions<AdminOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AdminOptions options) => new OptionChecks()
+        .Check(
+            options.EffectiveToken is not { Length: < AdminOptions.MinTokenLength },
+            $"RAMCOIN_ADMIN_TOKEN must be at least {AdminOptions.MinTokenLength} characters (it has {options.EffectiveToken?.Length}); generate one with: openssl rand -hex 16")
+        .Result;
+}
+
+/// <summary>
+/// Wrong tokens are answered one at a time, each after a pause: at most one guess per pause in this process,
+/// however many requests come at once; past <see cref="MaxWaiting"/> waiting guesses the others get 429 at once,
+/// so that a flood holds no more than that many connections. A right token never waits.
+/// </summary>
+public sealed class FailedAttemptGate(TimeSpan pause) : IDisposable
+{
+    public const int MaxWaiting = 8;
+
+    private readonly SemaphoreSlim _one = new(1, 1);
+    private int _waiting;
+
+    public TimeSpan Pause => pause;
+
+    /// <summary>False when too many wrong guesses already wait: answer 429 without the pause.</summary>
+    public async Task<bool> PauseAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (Interlocked.Increment(ref _waiting) > MaxWaiting)
+            {
+                return false;
+            }
+
+            await _one.WaitAsync(cancellationToken);
+            try
+            {
+                await Task.Delay(pause, cancellationToken);
+            }
+            finally
+            {
+                _one.Release();
+            }
+
+            return true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
+
+    public void Dispose() => _one.Dispose();
+}
+
 /// <summary>
 /// <c>GET /admin/knobs</c> shows this service's lesson knobs; <c>PUT /admin/knobs</c> with a JSON object
 /// (<c>{"RNG_DELAY_MS": 0}</c>) changes them, with <c>Authorization: Bearer &lt;RAMCOIN_ADMIN_TOKEN&gt;</c>.
-/// Without a configured token, run-time changes are refused. Every change is logged.
+/// Without a configured token, run-time changes are refused. Every change and every wrong token is logged.
 /// </summary>
 public static class AdminApi
 {
+    /// <summary>A knobs body is a few dozen bytes; anything past this is refused unread.</summary>
+    public const int MaxBodyBytes = 4096;
+
+    /// <summary>The pause before a wrong token's answer: four guesses a second, and the tests stay quick.</summary>
+    public static readonly TimeSpan FailedAttemptPause = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Registers a knob read from the service's options (so a bad value fails their validation).</summary>
     public static IServiceCollection AddKnob<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(this IServiceCollection services, string name, Func<TOptions, object?> value)
         where TOptions : class =>
         services.AddSingleton(new Knob(name, sp => Convert.ToString(value(sp.GetRequiredService<IOptionsMonitor<TOptions>>().CurrentValue), CultureInfo.InvariantCulture)));
+
+    public static IServiceCollection AddAdminApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<AdminOptions, AdminOptionsValidator>(configuration, (_, _) => { }, o => configuration.Bind(o));
+        services.AddSingleton(_ => new FailedAttemptGate(FailedAttemptPause));
+        return services;
+    }
 
     public static void MapAdminApi(this WebApplication app)
     {
@@ -37,10 +117,11 @@ public static class AdminApi
     }
 
     private static async Task<IResult> ChangeKnobsAsync(
-        HttpContext context, IEnumerable<Knob> knobs, RuntimeSettings runtime, IConfiguration configuration, ILoggerFactory loggers)
+        HttpContext context, IEnumerable<Knob> knobs, RuntimeSettings runtime, IOptions<AdminOptions> options, FailedAttemptGate gate, ILoggerFactory loggers)
     {
-        var token = configuration["RAMCOIN_ADMIN_TOKEN"];
-        if (string.IsNullOrEmpty(token))
+        var logger = loggers.CreateLogger("RamCoin.Admin");
+        var client = context.Connection.RemoteIpAddress;
+        if (options.Value.EffectiveToken is not { } token)
         {
             return ServiceHost.Problem(StatusCodes.Status403Forbidden, "Run-time changes are disabled", "Set RAMCOIN_ADMIN_TOKEN to allow them.");
         }
@@ -48,32 +129,54 @@ public static class AdminApi
         var given = context.Request.Headers.Authorization.ToString();
         if (!given.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
+            logger.LogInformation("Knob change from {Client} refused: no bearer token", client);
             context.Response.Headers.WWWAuthenticate = "Bearer";
             return ServiceHost.Problem(StatusCodes.Status401Unauthorized, "Token required", "Send Authorization: Bearer <RAMCOIN_ADMIN_TOKEN>.");
         }
 
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given[7..].Trim()), Encoding.UTF8.GetBytes(token)))
+        // Hashes first: equal lengths, so the comparison's time tells nothing, not even the token's length.
+        if (!CryptographicOperations.FixedTimeEquals(
+            SHA256.HashData(Encoding.UTF8.GetBytes(given[7..].Trim())), SHA256.HashData(Encoding.UTF8.GetBytes(token))))
         {
+            logger.LogWarning("Knob change from {Client} refused: wrong token", client);
+            if (!await gate.PauseAsync(context.RequestAborted))
+            {
+                context.Response.Headers.RetryAfter = "1";
+                return ServiceHost.Problem(StatusCodes.Status429TooManyRequests, "Too many wrong tokens",
+                    $"Wrong tokens are answered one at a time, one each {gate.Pause.TotalMilliseconds:F0} ms; try again later.");
+            }
+
             return ServiceHost.Problem(StatusCodes.Status403Forbidden, "Wrong token", "The token does not match RAMCOIN_ADMIN_TOKEN.");
+        }
+
+        if (await RequestLimits.ReadSmallBodyAsync(context.Request, MaxBodyBytes, context.RequestAborted) is not { } bytes)
+        {
+            return ServiceHost.Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"A knobs body is at most {MaxBodyBytes} bytes.");
         }
 
         Dictionary<string, string?> changes;
         try
         {
-            using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            using var body = JsonDocument.Parse(bytes);
             if (body.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new JsonException("not an object");
             }
 
-            changes = body.RootElement.EnumerateObject().ToDictionary(
-                p => p.Name,
-                p => p.Value.ValueKind switch
+            changes = [];
+            foreach (var property in body.RootElement.EnumerateObject())
+            {
+                var value = property.Value.ValueKind switch
                 {
-                    JsonValueKind.String => p.Value.GetString(),
+                    JsonValueKind.String => property.Value.GetString(),
                     JsonValueKind.Null => null,
-                    _ => p.Value.GetRawText(),
-                });
+                    _ => property.Value.GetRawText(),
+                };
+                if (!changes.TryAdd(property.Name, value))
+                {
+                    return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Duplicate knob", $"{property.Name} is given more than once; give each knob once.");
+                }
+            }
         }
         catch (JsonException)
         {
@@ -108,10 +211,9 @@ public static class AdminApi
             return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Invalid value", string.Join(" ", reasons));
         }
 
-        var logger = loggers.CreateLogger("RamCoin.Admin");
         foreach (var (name, value) in changes)
         {
-            logger.LogWarning("Knob {Name} changed from {Before} to {After} through the admin API", name, before[name] ?? "(default)", value ?? "(default)");
+            logger.LogWarning("Knob {Name} changed from {Before} to {After} through the admin API by {Client}", name, before[name] ?? "(default)", value ?? "(default)", client);
         }
 
         return TypedResults.Ok(known.Values.ToDictionary(k => k.Name, k => k.Current(context.RequestServices)));

@@ -89,6 +89,26 @@ public static class RequestLimits
         app.UseRequestTimeouts();
     }
 
+    /// <summary>A small body, read whole; null when it is longer than <paramref name="maxBytes"/> (the rest is left unread).</summary>
+    public static async Task<byte[]?> ReadSmallBodyAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return null;
+        }
+
+        // One byte more than allowed tells a body of exactly maxBytes from a longer one.
+        var buffer = new byte[maxBytes + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+        {
+            length += read;
+        }
+
+        return length > maxBytes ? null : buffer[..length];
+    }
+
     private static Task Write(HttpContext context, int status, string title, string detail) =>
         ServiceHost.Problem(status, title, detail).ExecuteAsync(context);
 }

@@ -67,6 +67,7 @@ public static class ServiceHost
         builder.Services.AddProblemDetails();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.AddLessonKnobs(ReadyTag);
+        builder.Services.AddAdminApi(builder.Configuration);
         builder.AddRequestLimits();
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceDefaultsJsonContext.Default));

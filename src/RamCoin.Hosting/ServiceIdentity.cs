@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.Extensions.Options;
 
 namespace RamCoin.Hosting;
 
@@ -11,9 +12,32 @@ public sealed record ServiceIdentity(string Service, string HostName, string Ver
     /// <summary>Header with the answering service's version, so a rolling update shows up where the calls land.</summary>
     public const string VersionHeader = "X-RamCoin-Version";
 
+    /// <summary>The longest RAMCOIN_VERSION: it goes in every response's header and on the dashboard.</summary>
+    public const int MaxVersionLength = 128;
+
     /// <param name="version">RAMCOIN_VERSION from configuration (environment included); else the assembly version.</param>
-    public static ServiceIdentity For(string service, string? version = null) =>
-        new(service, Environment.MachineName, string.IsNullOrWhiteSpace(version) ? DefaultVersion() : version.Trim());
+    /// <exception cref="OptionsValidationException">The version cannot be a header value: every response would fail.</exception>
+    public static ServiceIdentity For(string service, string? version = null)
+    {
+        if (string.IsNullOrWhiteSpace(version))
+        {
+            return new(service, Environment.MachineName, DefaultVersion());
+        }
+
+        version = version.Trim();
+        if (version.Length > MaxVersionLength || !version.All(c => c is >= ' ' and <= '~'))
+        {
+            throw new OptionsValidationException("RAMCOIN_VERSION", typeof(ServiceIdentity), [
+                $"RAMCOIN_VERSION must be printable ASCII of at most {MaxVersionLength} characters, such as 1.4.2 or v2-rc1 (it is '{Printable(version)}').",
+            ]);
+        }
+
+        return new(service, Environment.MachineName, version);
+    }
+
+    /// <summary>Control characters escaped, so that the message stays on one line.</summary>
+    private static string Printable(string value) =>
+        string.Concat(value.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 
     private static string DefaultVersion()
     {

@@ -75,7 +75,7 @@ public static class ServiceMain
                     ? $"no permission to listen on port {ContainerPort} (run as root, allow unprivileged ports, or set ASPNETCORE_HTTP_PORTS)."
                     : null);
             Console.Error.WriteLine($"{service}: did not start: {reason}");
-            return ex is OptionsValidationException ? 2 : 1;
+            return IsBadSetting(ex) ? 2 : 1;
         }
 
         // The default console lifetime turns SIGTERM and Ctrl-C into a graceful stop (the worker flushes).
@@ -197,6 +197,20 @@ public static class ServiceMain
         }
 
         return ex.Message;
+    }
+
+    /// <summary>A setting's validation failed (exit code 2), rather than the start itself (1).</summary>
+    public static bool IsBadSetting(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is OptionsValidationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string Usage(string service) =>

@@ -24,6 +24,14 @@ public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> options, ILogge
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var arguments = Arguments(options.Value);
+        if (EmbeddedStoreOptions.IsOpen(options.Value.Bind, options.Value.Password))
+        {
+            // Allowed (RAMCOIN_ALLOW_OPEN_STORE), but never silent: the log says who can reach the wallet.
+            loggerFactory.CreateLogger<EmbeddedStore>().LogWarning(
+                "The store listens on {Bind}:{Port} without a password (RAMCOIN_ALLOW_OPEN_STORE): anyone who reaches that port can read and change the wallet",
+                options.Value.Bind, options.Value.Port);
+        }
+
         var server = new GarnetServer(arguments, loggerFactory);
         try
         {

@@ -1,8 +1,11 @@
+using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RamCoin.Hosting;
 
@@ -11,11 +14,15 @@ namespace RamCoin.WebUI;
 /// <summary>
 /// The dashboard's knob controls: the page can reach only the web UI, so the web UI passes reads and changes
 /// on to the admin APIs of rng, hasher and a worker. The teacher's token goes through as it came; the web UI
-/// keeps none.
+/// keeps none. What the page gets back is always JSON: a service's own JSON answer, or a problem.
 /// </summary>
 public static class KnobsProxy
 {
     public const string Client = "knobs";
+
+    /// <summary>The most read of a service's answer: a knob list is a few names and numbers.</summary>
+    public const int MaxAnswerBytes = 64 * 1024;
+
     private static readonly string[] Services = ["rng", "hasher", "worker"];
 
     public static void MapKnobsProxy(this RouteGroupBuilder group)
@@ -30,23 +37,39 @@ public static class KnobsProxy
         var results = new Dictionary<string, JsonElement>();
         foreach (var service in Services)
         {
+            string? error;
             try
             {
-                var url = options.Value.UrlOf(service)!.TrimEnd('/') + "/admin/knobs";
-                await using var stream = await http.GetStreamAsync(url, cancellationToken);
-                results[service] = (await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken)).RootElement.Clone();
+                using var request = Forward(HttpMethod.Get, options.Value.UrlOf(service)!);
+                using var answer = await http.SendAsync(request, cancellationToken);
+                var body = await answer.Content.ReadAsByteArrayAsync(cancellationToken);
+                if (answer.StatusCode != HttpStatusCode.OK)
+                {
+                    error = $"{service} answered {(int)answer.StatusCode}.";
+                }
+                else if (ParseJson(body) is { ValueKind: JsonValueKind.Object } knobs && IsKnobList(knobs))
+                {
+                    results[service] = knobs;
+                    continue;
+                }
+                else
+                {
+                    error = $"{service} did not answer a list of knobs.";
+                }
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
-                results[service] = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["error"] = ex.Message }, WebUIJsonContext.Default.DictionaryStringString);
+                error = ex.Message;
             }
+
+            results[service] = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["error"] = error }, WebUIJsonContext.Default.DictionaryStringString);
         }
 
         return TypedResults.Ok(results);
     }
 
     private static async Task<IResult> ChangeAsync(
-        string service, HttpRequest request, IHttpClientFactory clients, IOptions<WebUIOptions> options, CancellationToken cancellationToken)
+        string service, HttpRequest request, IHttpClientFactory clients, IOptions<WebUIOptions> options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var baseUrl = options.Value.UrlOf(service);
         if (baseUrl is null)
@@ -54,27 +77,74 @@ public static class KnobsProxy
             return ServiceHost.Problem(StatusCodes.Status404NotFound, "Unknown service", $"'{service}' is not one of {string.Join(", ", Services)}.");
         }
 
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, cancellationToken);
-        using var forward = new HttpRequestMessage(HttpMethod.Put, baseUrl.TrimEnd('/') + "/admin/knobs")
+        // No token, no work: nothing is read or sent on for a request that cannot change anything.
+        if (!AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var authorization)
+            || !authorization.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)
+            || string.IsNullOrWhiteSpace(authorization.Parameter))
         {
-            Content = new ByteArrayContent(body.ToArray()),
-        };
-        forward.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        if (AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var authorization))
-        {
-            forward.Headers.Authorization = authorization;
+            request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+            return ServiceHost.Problem(StatusCodes.Status401Unauthorized, "Token required", "Type the admin token (RAMCOIN_ADMIN_TOKEN) first.");
         }
 
+        if (await RequestLimits.ReadSmallBodyAsync(request, AdminApi.MaxBodyBytes, cancellationToken) is not { } body)
+        {
+            return ServiceHost.Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"A knobs body is at most {AdminApi.MaxBodyBytes} bytes.");
+        }
+
+        using var forward = Forward(HttpMethod.Put, baseUrl);
+        forward.Content = new ByteArrayContent(body);
+        forward.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        forward.Headers.Authorization = authorization;
         try
         {
             using var answer = await clients.CreateClient(Client).SendAsync(forward, cancellationToken);
-            var content = await answer.Content.ReadAsStringAsync(cancellationToken);
-            return TypedResults.Content(content, answer.Content.Headers.ContentType?.ToString() ?? "application/json", statusCode: (int)answer.StatusCode);
+            var content = await answer.Content.ReadAsByteArrayAsync(cancellationToken);
+            var status = (int)answer.StatusCode;
+            var mediaType = answer.Content.Headers.ContentType?.MediaType;
+            // The admin API answers JSON (200) or a problem (4xx); anything else is not passed to the page.
+            if (status is >= 200 and < 300 or >= 400 and < 500
+                && mediaType is "application/json" or "application/problem+json"
+                && ParseJson(content) is not null)
+            {
+                return TypedResults.Content(Encoding.UTF8.GetString(content), $"{mediaType}; charset=utf-8", statusCode: status);
+            }
+
+            loggers.CreateLogger(typeof(KnobsProxy).FullName!).LogWarning(
+                "{Service} answered a knob change with {Status} {MediaType}, not JSON", service, status, mediaType ?? "(no type)");
+            return ServiceHost.Problem(StatusCodes.Status502BadGateway, $"{service} answered badly",
+                $"{service} answered {status} {mediaType ?? "without a content type"}, not the admin API's JSON.");
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             return ServiceHost.Problem(StatusCodes.Status502BadGateway, $"{service} unreachable", ex.Message);
         }
     }
+
+    /// <summary>A request to a service's admin API; over HTTP/2 without TLS when its URL is h2c://.</summary>
+    private static HttpRequestMessage Forward(HttpMethod method, string baseUrl)
+    {
+        var (address, http2) = PeerAddresses.Endpoint(baseUrl);
+        return new HttpRequestMessage(method, new Uri(address, "admin/knobs"))
+        {
+            Version = http2 ? HttpVersion.Version20 : HttpVersion.Version11,
+            VersionPolicy = http2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
+        };
+    }
+
+    private static JsonElement? ParseJson(byte[] content)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(content);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>What the admin API's GET answers: knob names and their values as strings (null for none).</summary>
+    private static bool IsKnobList(JsonElement knobs) =>
+        knobs.EnumerateObject().All(k => k.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null);
 }

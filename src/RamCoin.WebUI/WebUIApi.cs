@@ -38,7 +38,14 @@ public static class WebUIApi
                 o.WorkerUrl = s.Peers.WorkerUrl;
             },
             o => configuration.Bind(o));
-        builder.Services.AddHttpClient(KnobsProxy.Client, c => c.Timeout = TimeSpan.FromSeconds(3));
+        builder.Services.AddHttpClient(KnobsProxy.Client, c =>
+            {
+                c.Timeout = TimeSpan.FromSeconds(3);
+                c.MaxResponseContentBufferSize = KnobsProxy.MaxAnswerBytes;
+            })
+            // A redirect would send the teacher's request somewhere the settings never named.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        builder.Services.AddTransient<Microsoft.AspNetCore.Hosting.IStartupFilter, DashboardSecurityHeadersFilter>();
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton<StoreKeyWarnings>();
         builder.Services.AddSingleton<MiningSnapshotSource>();
@@ -56,8 +63,15 @@ public static class WebUIApi
         app.UseStaticFiles(new StaticFileOptions
         {
             FileProvider = files,
-            // The course edits index.html live; browsers must not keep an old copy.
-            OnPrepareResponse = c => c.Context.Response.Headers.CacheControl = "no-cache",
+            OnPrepareResponse = c =>
+            {
+                // The course edits index.html live; browsers must not keep an old copy.
+                c.Context.Response.Headers.CacheControl = "no-cache";
+                if (c.File.Name.EndsWith(".html", StringComparison.OrdinalIgnoreCase))
+                {
+                    c.Context.Response.Headers.ContentSecurityPolicy = DashboardSecurityHeaders.ForPage(c.File);
+                }
+            },
         });
 
         // Connect to the store now, so that the first /json answers with data rather than waiting for a connection.

@@ -47,5 +47,8 @@ public sealed class WebUIOptionsValidator : IValidateOptions<WebUIOptions>
         new OptionChecks()
             .Check(Directory.Exists(options.ResolveFilesPath()), $"WEBUI_FILES: the folder '{options.ResolveFilesPath()}' does not exist.")
             .Range("WEBUI_MAX_STREAMS", options.MaxStreams, 1, 1_000_000)
+            .Check(PeerAddresses.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.RngUrl}').")
+            .Check(PeerAddresses.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.HasherUrl}').")
+            .Check(PeerAddresses.IsHttpUrl(options.WorkerUrl), $"WORKER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.WorkerUrl}').")
             .Result;
 }

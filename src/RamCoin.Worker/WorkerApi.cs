@@ -79,7 +79,7 @@ public static class WorkerApi
         services.AddHttpClient<TClient>((sp, http) =>
             {
                 var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-                var (baseAddress, http2) = WorkerOptions.PeerEndpoint(url(options));
+                var (baseAddress, http2) = PeerAddresses.Endpoint(url(options));
                 http.BaseAddress = baseAddress;
                 // The resilience pipeline owns the timeouts.
                 http.Timeout = Timeout.InfiniteTimeSpan;

@@ -81,22 +81,6 @@ public sealed class WorkerOptions
             Difficulty = FastDifficulty;
         }
     }
-
-    internal static bool IsHttpUrl(string value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == H2cScheme);
-
-    /// <summary><c>h2c://host:port</c>: HTTP/2 without TLS to a service's h2c port (RAMCOIN_H2C_PORT).</summary>
-    public const string H2cScheme = "h2c";
-
-    /// <summary>The base address to call and whether to call it with HTTP/2 prior knowledge (an h2c:// URL).</summary>
-    public static (Uri BaseAddress, bool Http2) PeerEndpoint(string url)
-    {
-        // A trailing slash makes relative paths land under a base path (behind a proxy prefix too).
-        var uri = new Uri(url.TrimEnd('/') + "/");
-        return uri.Scheme == H2cScheme
-            ? (new UriBuilder(uri) { Scheme = Uri.UriSchemeHttp, Port = uri.Port }.Uri, true)
-            : (uri, false);
-    }
 }
 
 public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
@@ -112,8 +96,8 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         // Well above any flush interval: a live worker rewrites its "seen" time every flush, so only a worker
         // silent for this long is pruned.
         .Range("WORKER_PRUNE_AFTER_SECONDS", options.PruneAfterSeconds, 60, 366 * 24 * 3600)
-        .Check(WorkerOptions.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.RngUrl}').")
-        .Check(WorkerOptions.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.HasherUrl}').")
+        .Check(PeerAddresses.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.RngUrl}').")
+        .Check(PeerAddresses.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.HasherUrl}').")
         .Check(
             IsDifficulty(options.Difficulty),
             $"DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is '{options.Difficulty}').")

@@ -38,7 +38,8 @@ public static class Launcher
                 catch (Exception ex)
                 {
                     error.WriteLine($"ramcoin: {target} did not start: {Explain(ex, target, settings)}");
-                    return 1;
+                    // 2 for a bad setting, as the services' own programs (ServiceMain) and the launcher's options.
+                    return ServiceMain.IsBadSetting(ex) ? 2 : 1;
                 }
 
                 started.Add((target, host));
@@ -74,6 +75,7 @@ public static class Launcher
         {
             overrides["RAMCOIN_STORE_PORT"] = settings.StorePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
             overrides["RAMCOIN_BIND"] = settings.Bind;
+            overrides["RAMCOIN_ALLOW_OPEN_STORE"] = settings.AllowOpenStore ? "true" : "false";
             overrides["RAMCOIN_DATA_DIR"] = settings.DataDir ?? "";
         }
         else if (settings.Urls is not null)

@@ -38,6 +38,11 @@ public static class LauncherCommand
         Description = "Address every service listens on (default 127.0.0.1; 0.0.0.0 opens them to the network). [env: RAMCOIN_BIND]",
     };
 
+    private static readonly Option<bool> AllowOpenStoreOption = new("--allow-open-store")
+    {
+        Description = "Let the embedded store listen beyond loopback without REDIS_PASSWORD (a private network only). [env: RAMCOIN_ALLOW_OPEN_STORE=true]",
+    };
+
     private static readonly Option<string> DataDirOption = new("--data-dir")
     {
         Description = $"Folder where the embedded store persists (default {LauncherSettings.DefaultDataDir()}). [env: RAMCOIN_DATA_DIR]",
@@ -58,7 +63,7 @@ public static class LauncherCommand
         var root = new RootCommand("RamCoin: the coin-miner microservices of cloud courses (DockerCoins), all in one process or one service at a time.")
         {
             TargetsArgument, ProfileOption, WebUIPortOption, RngPortOption, HasherPortOption, WorkerPortOption, StorePortOption,
-            BindOption, DataDirOption, InMemoryOption, UrlsOption,
+            BindOption, AllowOpenStoreOption, DataDirOption, InMemoryOption, UrlsOption,
         };
         root.SetAction(async (parsed, cancellationToken) =>
         {
@@ -129,6 +134,21 @@ public static class LauncherCommand
             errors.Add($"--bind / RAMCOIN_BIND: '{bind}' is not an IP address (such as 127.0.0.1 or 0.0.0.0).");
         }
 
+        var allowOpenText = environment("RAMCOIN_ALLOW_OPEN_STORE");
+        var allowOpenStore = parsed.GetValue(AllowOpenStoreOption);
+        if (!allowOpenStore && !string.IsNullOrEmpty(allowOpenText) && !bool.TryParse(allowOpenText, out allowOpenStore))
+        {
+            errors.Add($"RAMCOIN_ALLOW_OPEN_STORE: '{allowOpenText}' is not true or false.");
+        }
+
+        // Refused here, before anything starts: the store's own check would stop it only after the services before it.
+        var storePort = PortValue(StorePortOption, "RAMCOIN_STORE_PORT", defaults.StorePort);
+        if (targets.Contains(ServiceNames.Store)
+            && Store.EmbeddedStoreOptions.OpenStoreRefusal(bind, storePort, environment("REDIS_PASSWORD"), allowOpenStore) is { } refusal)
+        {
+            errors.Add($"--bind / RAMCOIN_BIND: {refusal}");
+        }
+
         var settings = new LauncherSettings
         {
             Targets = targets,
@@ -137,8 +157,9 @@ public static class LauncherCommand
             RngPort = PortValue(RngPortOption, "RAMCOIN_RNG_PORT", defaults.RngPort),
             HasherPort = PortValue(HasherPortOption, "RAMCOIN_HASHER_PORT", defaults.HasherPort),
             WorkerPort = PortValue(WorkerPortOption, "RAMCOIN_WORKER_PORT", defaults.WorkerPort),
-            StorePort = PortValue(StorePortOption, "RAMCOIN_STORE_PORT", defaults.StorePort),
+            StorePort = storePort,
             Bind = bind,
+            AllowOpenStore = allowOpenStore,
             DataDir = inMemory ? null : (dataDir ?? defaults.DataDir),
             Urls = urls,
         };

@@ -21,6 +21,9 @@ public sealed record LauncherSettings
 
     public string Bind { get; init; } = "127.0.0.1";
 
+    /// <summary>The embedded store may listen beyond loopback without a password (RAMCOIN_ALLOW_OPEN_STORE).</summary>
+    public bool AllowOpenStore { get; init; }
+
     /// <summary>Null for an in-memory store.</summary>
     public string? DataDir { get; init; } = DefaultDataDir();
 

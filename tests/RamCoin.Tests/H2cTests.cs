@@ -105,7 +105,7 @@ public sealed class H2cTests
     [InlineData("http://proxy/api/v1/namespaces/ramcoin/services/rng/proxy/", "http://proxy/api/v1/namespaces/ramcoin/services/rng/proxy/", false)]
     public void AnH2cUrlIsCalledOverHttp2AtTheSameHostAndPort(string url, string expected, bool http2)
     {
-        var (baseAddress, usesHttp2) = WorkerOptions.PeerEndpoint(url);
+        var (baseAddress, usesHttp2) = PeerAddresses.Endpoint(url);
 
         Assert.Equal(new Uri(expected), baseAddress);
         Assert.Equal(http2, usesHttp2);

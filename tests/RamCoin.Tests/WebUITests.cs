@@ -3,6 +3,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using RamCoin.Hosting;
 using RamCoin.StoreContract;
 using RamCoin.Tests.Infrastructure;
@@ -114,6 +117,175 @@ public sealed partial class WebUITests
         using var response = await webui.Client.GetAsync("/nope", Ct);
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task TheKnobPassThroughWantsABearerTokenBeforeItReadsOrSendsOnAnything()
+    {
+        await using var upstream = await FakeAdminApi.StartAsync(200, "application/json", "{}");
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RNG_URL"] = upstream.Url });
+
+        using var none = await webui.Client.PutAsync("/knobs/rng", Json("{\"RNG_DELAY_MS\": 250}"), Ct);
+        using var empty = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Bearer ");
+        using var basic = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Basic dGVhY2g6ZXI=");
+        // A body far past the cap, refused before anything reaches rng.
+        using var huge = await PutKnobsAsync(webui, "rng", $"{{\"RNG_DELAY_MS\": \"{new string('9', 64 * 1024)}\"}}", "Bearer s3cret-teacher-token");
+
+        await ProblemAssert.IsProblemAsync(none, HttpStatusCode.Unauthorized);
+        await ProblemAssert.IsProblemAsync(empty, HttpStatusCode.Unauthorized);
+        await ProblemAssert.IsProblemAsync(basic, HttpStatusCode.Unauthorized);
+        await ProblemAssert.IsProblemAsync(huge, HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal(0, upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData(200, "text/html", "<script>alert(document.cookie)</script>", 502)]
+    [InlineData(200, "application/json", "{\"RNG_DELAY_MS\": ", 502)] // not JSON, whatever it says it is
+    [InlineData(500, "application/json", "{}", 502)]
+    [InlineData(302, "application/json", "{}", 502)] // not followed: the token goes nowhere the settings did not name
+    [InlineData(403, "application/problem+json", "{\"status\": 403, \"title\": \"Wrong token\"}", 403)]
+    [InlineData(200, "application/json", "{\"RNG_DELAY_MS\": \"250\"}", 200)]
+    public async Task TheKnobPassThroughAnswersJsonWhateverTheServiceAnswers(int status, string contentType, string body, int expected)
+    {
+        await using var upstream = await FakeAdminApi.StartAsync(status, contentType, body);
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RNG_URL"] = upstream.Url });
+
+        using var response = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Bearer s3cret-teacher-token");
+
+        if (expected == 200)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(body, await response.Content.ReadAsStringAsync(Ct));
+        }
+        else
+        {
+            await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)expected);
+        }
+
+        Assert.Equal("Bearer s3cret-teacher-token", upstream.LastAuthorization);
+        Assert.Equal(1, upstream.Requests);
+    }
+
+    [Fact]
+    public async Task KnobListsThatAreNotListsOfKnobsShowAsErrors()
+    {
+        await using var html = await FakeAdminApi.StartAsync(200, "text/html", "<h1>hi</h1>");
+        await using var nested = await FakeAdminApi.StartAsync(200, "application/json", "{\"RNG_DELAY_MS\": {\"a\": 1}}");
+        await using var huge = await FakeAdminApi.StartAsync(200, "application/json", $"{{\"RNG_DELAY_MS\": \"{new string('9', 1024 * 1024)}\"}}");
+        await using var webui = await RunningService.StartAsync(
+            ServiceNames.WebUI, new() { ["RNG_URL"] = html.Url, ["HASHER_URL"] = nested.Url, ["WORKER_URL"] = huge.Url });
+
+        var knobs = await webui.Client.GetFromJsonAsync<JsonElement>("/knobs", Ct);
+
+        foreach (var service in new[] { "rng", "hasher", "worker" })
+        {
+            Assert.False(string.IsNullOrEmpty(knobs.GetProperty(service).GetProperty("error").GetString()), $"{service}: {knobs.GetProperty(service)}");
+        }
+    }
+
+    [Fact]
+    public async Task TheKnobPassThroughReachesAnH2cPeer()
+    {
+        const string Token = "s3cret-teacher-token";
+        var h2cPort = FreePort.Next();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = Token, ["RAMCOIN_H2C_PORT"] = $"{h2cPort}" }, Profile.Fast);
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RNG_URL"] = $"h2c://127.0.0.1:{h2cPort}" });
+
+        var knobs = await webui.Client.GetFromJsonAsync<JsonElement>("/knobs", Ct);
+        using var change = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Bearer " + Token);
+
+        Assert.Equal("0", knobs.GetProperty("rng").GetProperty("RNG_DELAY_MS").GetString());
+        Assert.Equal(HttpStatusCode.OK, change.StatusCode);
+        Assert.Equal("250", (await rng.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty("RNG_DELAY_MS").GetString());
+    }
+
+    [Theory]
+    [InlineData("RNG_URL", "ftp://rng")]
+    [InlineData("HASHER_URL", "hasher")]
+    [InlineData("WORKER_URL", "worker:80")]
+    public async Task ABadPeerUrlStopsTheWebUIAtStart(string setting, string value)
+    {
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => RunningService.StartAsync(ServiceNames.WebUI, new() { [setting] = value }));
+
+        Assert.Equal($"{setting} must be an absolute http://, https:// or h2c:// URL (it is '{value}').", Assert.Single(failure.Failures));
+    }
+
+    [Fact]
+    public async Task EveryAnswerForbidsSniffingAndFramingAndThePageAllowsOnlyItsOwnOriginAndItsOwnStyle()
+    {
+        var nobody = new PeerAddresses("http://rng", "http://hasher", "127.0.0.1", FreePort.Next());
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_TIMEOUT_MS"] = "500" }, peers: nobody);
+
+        using var page = await webui.Client.GetAsync("/index.html", Ct);
+        var policy = page.Headers.GetValues("Content-Security-Policy").Single();
+
+        Assert.Contains("default-src 'self'", policy, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self';", policy, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", policy, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe", policy, StringComparison.Ordinal);
+        // index.html's one inline style (font-size: 15px), allowed by its hash, and nothing else inline.
+        Assert.Single(Regex.Matches(policy, "'sha256-[A-Za-z0-9+/=]{44}'"));
+        foreach (var path in new[] { "/index.html", "/app.js", "/dashboard.css", "/json", "/nope", "/knobs/nope" })
+        {
+            using var response = path.StartsWith("/knobs", StringComparison.Ordinal)
+                ? await webui.Client.PutAsync(path, Json("{}"), Ct)
+                : await webui.Client.GetAsync(path, Ct);
+            Assert.True(response.Headers.TryGetValues("X-Content-Type-Options", out var nosniff) && nosniff.Single() == "nosniff", $"{path}: nosniff");
+            Assert.Contains("frame-ancestors 'none'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        }
+    }
+
+    private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+
+    private static async Task<HttpResponseMessage> PutKnobsAsync(RunningService webui, string service, string body, string authorization)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"/knobs/{service}") { Content = Json(body) };
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        return await webui.Client.SendAsync(request, Ct);
+    }
+
+    /// <summary>A stand-in admin API that answers every request the same way and counts what reached it.</summary>
+    private sealed class FakeAdminApi : IAsyncDisposable
+    {
+        private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
+        private int _requests;
+
+        private FakeAdminApi(Microsoft.AspNetCore.Builder.WebApplication app) => _app = app;
+
+        public string Url => _app.Urls.First();
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public string? LastAuthorization { get; private set; }
+
+        public static async Task<FakeAdminApi> StartAsync(int status, string contentType, string body)
+        {
+            var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var fake = new FakeAdminApi(app);
+            // RunExtensions.Run: WebApplication's own Run(url) would start the server instead.
+            Microsoft.AspNetCore.Builder.RunExtensions.Run(app, async context =>
+            {
+                Interlocked.Increment(ref fake._requests);
+                fake.LastAuthorization = context.Request.Headers.Authorization;
+                context.Response.StatusCode = status;
+                context.Response.ContentType = contentType;
+                if (status == 302)
+                {
+                    context.Response.Headers.Location = "/again";
+                }
+
+                await context.Response.WriteAsync(body, context.RequestAborted);
+            });
+            await app.StartAsync(Ct);
+            return fake;
+        }
+
+        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
     }
 
     [GeneratedRegex("""(src|href)\s*=\s*["'](https?:|//|/)|fetch\(\s*["'](https?:|/)""")]

@@ -121,6 +121,27 @@ public sealed class ComposeTests
     }
 
     [Fact]
+    public async Task TheGarnetOverlayGivesTheStoreAPasswordThatTheWorkerAndWebUISendAndWillNotRunWithoutOne()
+    {
+        var services = await ServicesAsync("compose.yaml", "compose.garnet.yaml");
+        var compose = Repo.RequireTool("docker-compose", "docker-compose");
+        var withoutPassword = new Dictionary<string, string?>(Environment()) { ["REDIS_PASSWORD"] = null };
+
+        var refused = await Repo.RunAsync(compose, ["-f", "compose.yaml", "-f", "compose.garnet.yaml", "config", "-q"], withoutPassword);
+
+        // The store image listens on the network (RAMCOIN_BIND=0.0.0.0) and refuses to do so without a password.
+        foreach (var service in new[] { "redis", "worker", "webui" })
+        {
+            Assert.Equal(StorePassword, (string)Map(Map(services[service])["environment"])["REDIS_PASSWORD"]);
+        }
+
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("set REDIS_PASSWORD for the Garnet store", refused.Error, StringComparison.Ordinal);
+        // The classic file keeps DockerCoins' store without a password: it needs none set.
+        Assert.Equal(0, (await Repo.RunAsync(compose, ["-f", "compose.yaml", "config", "-q"], withoutPassword)).ExitCode);
+    }
+
+    [Fact]
     public async Task TheSwarmStackRunsRngGloballyWithHealthChecksAndAutomaticRollback()
     {
         var resolved = await ConfigAsync("deploy/swarm/stack.yaml");
@@ -156,7 +177,10 @@ public sealed class ComposeTests
         Assert.Equal("10s", (string)Map(services["worker"])["stop_grace_period"]);
     }
 
-    private static Dictionary<string, string?> Environment() => new() { ["REGISTRY"] = Registry, ["TAG"] = Tag, ["RAMCOIN_PROFILE"] = "classic" };
+    private const string StorePassword = "s3cret-store-password";
+
+    private static Dictionary<string, string?> Environment() =>
+        new() { ["REGISTRY"] = Registry, ["TAG"] = Tag, ["RAMCOIN_PROFILE"] = "classic", ["REDIS_PASSWORD"] = StorePassword };
 
     private static async Task<Dictionary<object, object>> ServicesAsync(params string[] files) => Map((await ConfigAsync(files))["services"]);
 

@@ -88,12 +88,13 @@ public sealed class ImageTests(DockerEngine engine)
         var user = (await engine.DockerAsync("image", "inspect", "--format", "{{.Config.User}}", "ramcoin/store")).Trim();
         Assert.Equal("1654", user);
 
-        var id = (await engine.DockerAsync("run", "-d", "--label", "ramcoin.test=image", "-p", "127.0.0.1::6379", "ramcoin/store")).Trim();
+        // It listens on 0.0.0.0 in its container, so it needs a password (or RAMCOIN_ALLOW_OPEN_STORE=true).
+        var id = (await engine.DockerAsync("run", "-d", "--label", "ramcoin.test=image", "-e", "REDIS_PASSWORD=s3cret-store-password", "-p", "127.0.0.1::6379", "ramcoin/store")).Trim();
         try
         {
             var port = new Uri(await PublishedAsync(id, 6379)).Port;
             string? answer = null;
-            await Eventually.TrueAsync(async () => (answer = await PingAsync(port)) == "+PONG", "the store answers PING", 60);
+            await Eventually.TrueAsync(async () => (answer = await PingAsync(port, "s3cret-store-password")) == "+PONG", "the store answers PING after AUTH", 60);
             var memory = (await engine.MemoryAsync(id)).Values.Single();
             Figures.Report(string.Create(CultureInfo.InvariantCulture, $"engine: store container (Garnet, JIT): {memory:F1} MiB at idle"));
         }
@@ -229,19 +230,32 @@ public sealed class ImageTests(DockerEngine engine)
         }
     }
 
-    private static async Task<string?> PingAsync(int port)
+    /// <summary>AUTH, then PING: the last line answered (<c>+PONG</c> once the password is accepted).</summary>
+    private static async Task<string?> PingAsync(int port, string password)
     {
         try
         {
             using var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, port, Ct);
             var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray(), Ct);
-            var buffer = new byte[64];
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"AUTH {password}\r\nPING\r\n"), Ct);
+            var buffer = new byte[256];
+            var length = 0;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
             cts.CancelAfter(TimeSpan.FromSeconds(2));
-            var read = await stream.ReadAsync(buffer, cts.Token);
-            return Encoding.ASCII.GetString(buffer, 0, read).TrimEnd();
+            // Two replies, one line each; they may arrive in one read or two.
+            while (Encoding.ASCII.GetString(buffer, 0, length).Split("\r\n").Length < 3 && length < buffer.Length)
+            {
+                var read = await stream.ReadAsync(buffer.AsMemory(length), cts.Token);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            return Encoding.ASCII.GetString(buffer, 0, length).TrimEnd().Split("\r\n")[^1];
         }
         catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
         {

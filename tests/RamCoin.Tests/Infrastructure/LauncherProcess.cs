@@ -55,6 +55,26 @@ public sealed class LauncherProcess : IAsyncDisposable
             environment,
             "ramcoin");
 
+    /// <summary>
+    /// The launcher in a network namespace of its own (<c>unshare -n</c>: loopback only, and down), for runs that bind
+    /// beyond loopback: nothing they open is reachable from any network, even when the check under test is missing.
+    /// </summary>
+    public static LauncherProcess StartIsolated(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartProgram(
+            "unshare",
+            ["-n", Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", Path.Combine(AppContext.BaseDirectory, "ramcoin.dll"), .. args],
+            environment,
+            "ramcoin (own network namespace)");
+
+    /// <summary>Skips a test that needs <c>unshare -n</c> (root, util-linux) where it is not available.</summary>
+    public static void RequireIsolation()
+    {
+        if (Environment.UserName != "root" || !File.Exists("/usr/bin/unshare"))
+        {
+            Assert.Skip("needs root and unshare (util-linux) for a network namespace of its own (bash .ci/run runs as root).");
+        }
+    }
+
     public static LauncherProcess StartProgram(string fileName, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, string displayName)
     {
         var info = new ProcessStartInfo(fileName)

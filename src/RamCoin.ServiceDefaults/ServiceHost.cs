@@ -194,4 +194,6 @@ public static class ServiceHost
 }
 
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+// The admin API's knobs: without it, GET /admin/knobs (and the OpenAPI document's schema) failed with 500 under Native AOT.
+[JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class ServiceDefaultsJsonContext : JsonSerializerContext;

@@ -26,9 +26,12 @@ public static class HasherApi
 
     public static RouteGroupBuilder MapHasherApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("");
+        var group = app.MapGroup("").WithTags(ServiceNames.Hasher);
         group.MapRunningOn("HASHER");
-        group.MapPost("/", HashBodyAsync);
+        group.MapPost("/", HashBodyAsync)
+            .WithName("HashBody").WithSummary("Lowercase SHA-256 hex of the body (any content type, at most 1 MiB), no newline, after HASHER_DELAY_MS")
+            .Produces(StatusCodes.Status200OK, contentType: "text/plain").ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status408RequestTimeout).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         return group;
     }
 

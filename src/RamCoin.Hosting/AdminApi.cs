@@ -110,10 +110,14 @@ public static class AdminApi
 
     public static void MapAdminApi(this WebApplication app)
     {
-        var group = app.MapGroup("/admin");
+        var group = app.MapGroup("/admin").WithTags("admin");
         group.MapGet("/knobs", (IEnumerable<Knob> knobs, IServiceProvider services) =>
-            TypedResults.Ok(knobs.ToDictionary(k => k.Name, k => k.Current(services))));
-        group.MapPut("/knobs", ChangeKnobsAsync);
+            TypedResults.Ok(knobs.ToDictionary(k => k.Name, k => k.Current(services))))
+            .WithName("GetKnobs").WithSummary("This service's lesson knobs and their values in effect");
+        group.MapPut("/knobs", ChangeKnobsAsync)
+            .WithName("ChangeKnobs").WithSummary("Change knobs: a JSON object of names and values, with Authorization: Bearer <RAMCOIN_ADMIN_TOKEN>")
+            .Produces<Dictionary<string, string?>>().ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
     }
 
     private static async Task<IResult> ChangeKnobsAsync(

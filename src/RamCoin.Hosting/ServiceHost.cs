@@ -23,7 +23,8 @@ namespace RamCoin.Hosting;
 public static class ServiceHost
 {
     private const string ReadyTag = "ready";
-    private static readonly HttpMethodMetadata ReadOnlyMethods = new([HttpMethods.Get, HttpMethods.Head]);
+    /// <summary>Probes and scrapes: GET and HEAD only, so any other method gets 405 like every other endpoint.</summary>
+    internal static readonly HttpMethodMetadata ReadOnlyMethods = new([HttpMethods.Get, HttpMethods.Head]);
 
     public static WebApplicationBuilder CreateBuilder(ServiceHostSettings settings)
     {
@@ -65,6 +66,7 @@ public static class ServiceHost
         builder.AddTelemetry(identity, settings.SharedMetrics);
         ConfigureLogging(builder.Logging, builder.Configuration);
         builder.Services.AddProblemDetails();
+        builder.AddServiceOpenApi(identity);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.AddLessonKnobs(ReadyTag);
         builder.Services.AddAdminApi(builder.Configuration);
@@ -146,16 +148,20 @@ public static class ServiceHost
         app.UseRequestLimits();
         app.UseLessonFaults();
         // GET and HEAD only: any other method gets 405 like every other endpoint.
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) }).WithMetadata(ReadOnlyMethods);
-        app.MapHealthChecks("/readyz").WithMetadata(ReadOnlyMethods);
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) }).WithMetadata(ReadOnlyMethods)
+            .WithTags("probes").WithName("Healthz").WithSummary("Liveness: Healthy, or Unhealthy with 503").Answers(200, "text/plain").Answers(503, "text/plain");
+        app.MapHealthChecks("/readyz").WithMetadata(ReadOnlyMethods)
+            .WithTags("probes").WithName("Readyz").WithSummary("Readiness (the lesson knobs can fail it): Healthy, or Unhealthy with 503").Answers(200, "text/plain").Answers(503, "text/plain");
         app.MapTelemetry();
         app.MapAdminApi();
+        app.MapServiceOpenApi();
         return app;
     }
 
     /// <summary>DockerCoins' <c>GET /</c>: "RNG running on &lt;host&gt;", answered at once, calling nothing.</summary>
     public static RouteHandlerBuilder MapRunningOn(this IEndpointRouteBuilder group, string label) =>
-        group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"{label} running on {identity.HostName}\n"));
+        group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"{label} running on {identity.HostName}\n"))
+            .WithName("RunningOn").WithSummary($"\"{label} running on <host>\", at once, calling nothing").Produces(StatusCodes.Status200OK, contentType: "text/plain");
 
     /// <summary>The first address a started service listens on, for tests and for the launcher's banner.</summary>
     public static Uri ListeningAddress(this WebApplication app)
@@ -170,4 +176,6 @@ public static class ServiceHost
 }
 
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+// The admin API's knobs: without it, GET /admin/knobs (and the OpenAPI document's schema) failed with 500 under Native AOT.
+[JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class ServiceDefaultsJsonContext : JsonSerializerContext;

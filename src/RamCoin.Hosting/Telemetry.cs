@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
@@ -72,7 +73,9 @@ public static class Telemetry
     }
 
     public static void MapTelemetry(this WebApplication app) =>
-        app.MapPrometheusScrapingEndpoint("/metrics", app.Services.GetRequiredService<SharedMetrics>().Provider, null, null);
+        app.MapPrometheusScrapingEndpoint("/metrics", app.Services.GetRequiredService<SharedMetrics>().Provider, null, null)
+            .WithMetadata(ServiceHost.ReadOnlyMethods).WithTags("probes").WithName("Metrics").WithSummary("Prometheus text format (OpenMetrics when the scraper asks for it)")
+            .Answers(200, "text/plain", "application/openmetrics-text");
 
     /// <summary>The launcher's one meter provider for the process, or null where this service has its own.</summary>
     private sealed record SharedMetrics(MeterProvider? Provider);

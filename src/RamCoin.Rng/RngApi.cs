@@ -29,9 +29,12 @@ public static class RngApi
 
     public static RouteGroupBuilder MapRngApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("");
+        var group = app.MapGroup("").WithTags(ServiceNames.Rng);
         group.MapRunningOn("RNG");
-        group.MapGet("/{count}", GetRandomBytesAsync);
+        group.MapGet("/{count}", GetRandomBytesAsync)
+            .WithName("GetRandomBytes").WithSummary("count random bytes (0 to 1,048,576), after RNG_DELAY_MS, at most RNG_CONCURRENCY at once")
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return group;
     }
 

@@ -27,8 +27,14 @@ public static class KnobsProxy
 
     public static void MapKnobsProxy(this RouteGroupBuilder group)
     {
-        group.MapGet("/knobs", ReadAllAsync);
-        group.MapPut("/knobs/{service}", ChangeAsync);
+        group.MapGet("/knobs", ReadAllAsync)
+            .WithName("GetAllKnobs").WithSummary("The knobs of rng, hasher and a worker, read from their admin APIs")
+            .Produces<Dictionary<string, JsonElement>>();
+        group.MapPut("/knobs/{service}", ChangeAsync)
+            .WithName("ChangeServiceKnobs").WithSummary("Passes a change and its bearer token on to that service's PUT /admin/knobs, and its answer back")
+            .Produces<Dictionary<string, JsonElement>>().ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status502BadGateway);
     }
 
     private static async Task<IResult> ReadAllAsync(IHttpClientFactory clients, IOptions<WebUIOptions> options, CancellationToken cancellationToken)

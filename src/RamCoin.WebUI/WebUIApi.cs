@@ -77,18 +77,27 @@ public static class WebUIApi
         // Connect to the store now, so that the first /json answers with data rather than waiting for a connection.
         _ = app.Services.GetRequiredService<MiningSnapshotSource>().ReadAsync();
 
-        var group = app.MapGroup("");
+        var group = app.MapGroup("").WithTags(ServiceNames.WebUI);
         // Relative, so that it also works behind kubectl proxy's path prefix.
-        group.MapGet("/", () => TypedResults.Redirect("index.html"));
-        group.MapGet("/json", GetSnapshotAsync);
+        group.MapGet("/", () => TypedResults.Redirect("index.html"))
+            .WithName("RedirectToPage").WithSummary("302 to index.html, the page (its static files are not in this document)").Produces(StatusCodes.Status302Found);
+        group.MapGet("/json", GetSnapshotAsync)
+            .WithName("GetMiningSnapshot").WithSummary("DockerCoins' {coins, hashes, now}, with stale and staleSince while the store is away")
+            .Produces<MiningSnapshot>().ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         // Pushed once a second; a page that cannot keep an event stream open polls dashboard.json instead.
-        group.MapGet("/events", StreamAsync).DisableRequestTimeout();
+        group.MapGet("/events", StreamAsync)
+            .WithName("StreamDashboard").WithSummary("Server-Sent Events: one dashboard event a second; 503 past WEBUI_MAX_STREAMS")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .DisableRequestTimeout();
         group.MapKnobsProxy();
-        group.MapGet("/history.json", (DashboardSampler sampler) => TypedResults.Ok(sampler.History()));
+        group.MapGet("/history.json", (DashboardSampler sampler) => TypedResults.Ok(sampler.History()))
+            .WithName("GetHistory").WithSummary("The charts' last five minutes");
         group.MapGet("/dashboard.json", (DashboardSampler sampler) =>
             sampler.LatestJson is { } json
                 ? Results.Text(json, "application/json", System.Text.Encoding.UTF8)
-                : ServiceHost.Problem(StatusCodes.Status503ServiceUnavailable, "Not ready", "The first sample of the store is not taken yet."));
+                : ServiceHost.Problem(StatusCodes.Status503ServiceUnavailable, "Not ready", "The first sample of the store is not taken yet."))
+            .WithName("GetDashboard").WithSummary("The latest dashboard, the same JSON as an /events event")
+            .Produces<Dashboard>().ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return group;
     }
 

@@ -56,9 +56,9 @@ public static class WorkerApi
 
     public static RouteGroupBuilder MapWorkerApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("");
+        var group = app.MapGroup("").WithTags(ServiceNames.Worker);
         group.MapRunningOn("WORKER");
-        group.MapGet("/status", GetStatus);
+        group.MapGet("/status", GetStatus).WithName("GetStatus").WithSummary("This instance's totals, to compare with the store");
         return group;
     }
 

@@ -67,6 +67,7 @@ public static class ServiceHost
         builder.Services.AddProblemDetails();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.AddLessonKnobs(ReadyTag);
+        builder.AddKubernetesLessonKnobs();
         builder.AddRequestLimits();
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceDefaultsJsonContext.Default));
@@ -162,8 +163,9 @@ public static class ServiceHost
         // Empty 4xx/5xx answers (404, 405, 413 from Kestrel) get a problem-details body.
         app.UseStatusCodePages();
         app.UseRequestLimits();
-        // GET and HEAD only: any other method gets 405 like every other endpoint.
         app.UseLessonFaults();
+        app.UseLessonCpuBurn();
+        // GET and HEAD only: any other method gets 405 like every other endpoint.
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) }).WithMetadata(ReadOnlyMethods);
         app.MapHealthChecks("/readyz").WithMetadata(ReadOnlyMethods);
         app.MapTelemetry();

@@ -1,36 +1,38 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 
 namespace RamCoin.ServiceDefaults;
 
 /// <summary>
-/// Real CPU work for <c>RAMCOIN_CPU_BURN_MS</c>: SHA-256 rounds until the calling thread has used the budget. On Linux
+/// Real CPU work for <c>RAMCOIN_CPU_BURN_MS</c>: CRC-32C rounds until the calling thread has used the budget. On Linux
 /// it counts the thread's own CPU time, so a loaded machine makes a request slower but never cheaper; elsewhere
 /// it counts elapsed time.
 /// </summary>
 public static class CpuBurn
 {
     private const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID on Linux
-    private const int RoundsPerCheck = 256;
+    private const uint RoundsPerCheck = 16_384;
     private static bool _threadClock = OperatingSystem.IsLinux();
 
+    // CRC-32C in managed code: hashing work without native calls or allocations, checked against the clock rarely.
     public static void Spend(TimeSpan budget)
     {
-        Span<byte> block = stackalloc byte[64];
-        Span<byte> hash = stackalloc byte[32];
-        var start = Now();
-        var until = start + budget;
+        var until = Now() + budget;
+        var crc = 0u;
         do
         {
-            for (var i = 0; i < RoundsPerCheck; i++)
+            for (var i = 0u; i < RoundsPerCheck; i++)
             {
-                SHA256.HashData(block, hash);
-                hash.CopyTo(block);
+                crc = BitOperations.Crc32C(crc, i);
             }
         }
         while (Now() < until);
+        Sink = crc;
     }
+
+    /// <summary>Keeps the work from being optimized away.</summary>
+    public static uint Sink { get; private set; }
 
     private static TimeSpan Now()
     {

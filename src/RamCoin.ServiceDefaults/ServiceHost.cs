@@ -190,4 +190,6 @@ public static class ServiceHost
 }
 
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+// The admin API's answers: without it the services' own binaries (reflection-free JSON) answer /admin/knobs with a 500.
+[JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class ServiceDefaultsJsonContext : JsonSerializerContext;

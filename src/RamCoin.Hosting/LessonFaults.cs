@@ -31,9 +31,7 @@ public static class LessonFaults
         var knobs = app.Services.GetRequiredService<IOptionsMonitor<LessonKnobs>>();
         app.Use(async (context, next) =>
         {
-            var path = context.Request.Path;
-            // Probes, metrics and the admin API stay honest, so the fault can be seen and turned off.
-            if (path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/admin"))
+            if (!IsOwnEndpoint(context.Request.Path))
             {
                 await next(context);
                 return;
@@ -55,6 +53,10 @@ public static class LessonFaults
             await next(context);
         });
     }
+
+    /// <summary>Probes, metrics and the admin API stay honest, so a fault can be seen and turned off.</summary>
+    internal static bool IsOwnEndpoint(PathString path) =>
+        !(path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/admin"));
 }
 
 /// <summary>Readiness as the knobs say: not ready during a slow start, or while forced unready.</summary>

@@ -70,6 +70,7 @@ public static class ServiceHost
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.AddLessonKnobs(ReadyTag);
         builder.Services.AddAdminApi(builder.Configuration);
+        builder.AddKubernetesLessonKnobs();
         builder.AddRequestLimits();
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceDefaultsJsonContext.Default));
@@ -147,6 +148,7 @@ public static class ServiceHost
         app.UseStatusCodePages();
         app.UseRequestLimits();
         app.UseLessonFaults();
+        app.UseLessonCpuBurn();
         // GET and HEAD only: any other method gets 405 like every other endpoint.
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) }).WithMetadata(ReadOnlyMethods)
             .WithTags("probes").WithName("Healthz").WithSummary("Liveness: Healthy, or Unhealthy with 503").Answers(200, "text/plain").Answers(503, "text/plain");

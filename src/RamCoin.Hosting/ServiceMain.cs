@@ -63,6 +63,8 @@ public static class ServiceMain
                 InlineScheduling = inline,
             });
             add(builder);
+            // SIGTERM as the lesson knobs say (RAMCOIN_IGNORE_SIGTERM), instead of the console lifetime.
+            builder.Services.AddSingleton<IHostLifetime, StopSignalsLifetime>();
             app = builder.Build();
             app.MapServiceDefaults();
             map(app);
@@ -75,13 +77,19 @@ public static class ServiceMain
                     ? $"no permission to listen on port {ContainerPort} (run as root, allow unprivileged ports, or set ASPNETCORE_HTTP_PORTS)."
                     : null);
             Console.Error.WriteLine($"{service}: did not start: {reason}");
-            return IsBadSetting(ex) ? 2 : 1;
+            return IsBadSetting(ex) || IsUnreadableSetting(ex) ? 2 : 1;
         }
 
-        // The default console lifetime turns SIGTERM and Ctrl-C into a graceful stop (the worker flushes).
+        // SIGTERM and Ctrl-C stop gracefully (the worker flushes), as with the default console lifetime.
         await app.WaitForShutdownAsync();
         var faulted = FaultedBackgroundService(app.Services);
         await app.DisposeAsync();
+        if (LessonProcessFaults.Crashed)
+        {
+            Console.Error.WriteLine($"{service}: stopped on purpose by RAMCOIN_CRASH_AFTER_S (exit code {LessonProcessFaults.CrashExitCode}).");
+            return LessonProcessFaults.CrashExitCode;
+        }
+
         if (faulted is not null)
         {
             // The host logged the exception and stopped; a non-zero exit lets every restart policy bring it back.
@@ -91,6 +99,11 @@ public static class ServiceMain
 
         return 0;
     }
+
+    /// <summary>A setting the configuration binder could not convert (<c>RAMCOIN_CPU_BURN_MS=abc</c>): bad settings, like a failed validation.</summary>
+    private static bool IsUnreadableSetting(Exception ex) =>
+        ex is InvalidOperationException { InnerException: FormatException or OverflowException or ArgumentException }
+        && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal);
 
     /// <summary>The name of a background service that ended with an exception (which stops the host), if any.</summary>
     public static string? FaultedBackgroundService(IServiceProvider services) =>

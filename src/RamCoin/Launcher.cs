@@ -52,6 +52,13 @@ public static class Launcher
             var first = await Task.WhenAny(cancelled, stoppedByItself.Task);
             if (first == stoppedByItself.Task)
             {
+                if (LessonProcessFaults.Crashed)
+                {
+                    // The knob acts on the process: one service's crash stops them all, with its exit code.
+                    error.WriteLine($"ramcoin: {stoppedByItself.Task.Result} stopped on purpose (RAMCOIN_CRASH_AFTER_S); stopping the others.");
+                    return LessonProcessFaults.CrashExitCode;
+                }
+
                 error.WriteLine($"ramcoin: {stoppedByItself.Task.Result} stopped unexpectedly; stopping the others.");
                 return 1;
             }

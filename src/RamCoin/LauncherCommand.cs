@@ -10,10 +10,13 @@ namespace RamCoin;
 /// </summary>
 public static class LauncherCommand
 {
+    /// <summary>After SIGTERM or Ctrl-C the launcher has this long to flush the worker and stop.</summary>
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(5);
+
     public static InvocationConfiguration Invocation { get; } = new()
     {
-        // SIGTERM and Ctrl-C cancel the run; the launcher then has 5 s to flush the worker and stop.
-        ProcessTerminationTimeout = TimeSpan.FromSeconds(5),
+        // The launcher answers the signals itself (StopSignals), so that RAMCOIN_IGNORE_SIGTERM can ignore SIGTERM.
+        ProcessTerminationTimeout = null,
     };
 
     private static readonly Argument<string[]> TargetsArgument = new("targets")
@@ -79,9 +82,29 @@ public static class LauncherCommand
                 return 2;
             }
 
-            return await Launcher.RunAsync(settings, output ?? Console.Out, error ?? Console.Error, cancellationToken);
+            return await RunUntilStoppedAsync(settings, output ?? Console.Out, error ?? Console.Error, cancellationToken);
         });
         return root;
+    }
+
+    /// <summary>
+    /// Runs the launcher until SIGTERM or Ctrl-C (which cancel the run, as System.CommandLine's termination handling
+    /// did); a launcher that has not stopped <see cref="StopTimeout"/> after the signal exits anyway, 143 or 130.
+    /// </summary>
+    private static async Task<int> RunUntilStoppedAsync(LauncherSettings settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var signalled = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var signals = StopSignals.Register(
+            signal =>
+            {
+                signalled.TrySetResult(signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? 130 : 143);
+                stop.Cancel();
+            },
+            message => error.WriteLine($"ramcoin: {message}"));
+        var run = Launcher.RunAsync(settings, output, error, stop.Token);
+        var overdue = signalled.Task.ContinueWith(async s => { await Task.Delay(StopTimeout, CancellationToken.None); return s.Result; }, TaskScheduler.Default).Unwrap();
+        return await await Task.WhenAny(run, overdue);
     }
 
     /// <summary>Command line first, then the environment, then the defaults; every bad value is reported.</summary>

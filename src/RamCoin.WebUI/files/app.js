@@ -208,6 +208,23 @@ $("instant").addEventListener("change", () => {
   }
 });
 
+// The lesson each knob serves, shown under it (the README's "Lesson knobs" table says more).
+const knobLessons = {
+  RNG_DELAY_MS: "where the time goes: latency charts, the bottleneck hint",
+  HASHER_DELAY_MS: "where the time goes: latency charts, the bottleneck hint",
+  WORKER_DELAY_MS: "where the time goes: latency charts, the bottleneck hint",
+  RNG_CONCURRENCY: "scaling: at 1, rng is the bottleneck more workers cannot beat",
+  DIFFICULTY: "how rare coins are: each hex digit makes them 16 times rarer",
+  RAMCOIN_ERROR_RATE: "share of answers failing with a 500: retries, circuit breaker",
+  RAMCOIN_EXTRA_LATENCY_MS: "added to every answer: timeouts, latency alerts",
+  RAMCOIN_SLOW_START_MS: "not ready this long after start: readiness probes, rolling updates",
+  RAMCOIN_FORCE_UNREADY: "not ready while true: out of its Service, not restarted",
+  RAMCOIN_CPU_BURN_MS: "CPU spent on each request: HPA on CPU",
+  RAMCOIN_IGNORE_SIGTERM: "only SIGKILL stops the process: terminationGracePeriodSeconds",
+  RAMCOIN_LEAK_MB_PER_MINUTE: "resident memory grows: memory limit, OOMKilled",
+  RAMCOIN_CRASH_AFTER_S: "exits with code 3 after this many seconds: CrashLoopBackOff",
+};
+
 // Lesson knobs: the web UI passes reads and changes on to each service's admin API, with the teacher's token.
 async function loadKnobs() {
   const box = $("knobs");
@@ -235,7 +252,16 @@ async function loadKnobs() {
         input.value = value ?? "";
         input.placeholder = "default";
         label.appendChild(input);
-        set.appendChild(label);
+        const knob = document.createElement("div");
+        knob.dataset.knob = name;
+        knob.appendChild(label);
+        if (knobLessons[name]) {
+          const lesson = document.createElement("small");
+          lesson.className = "lesson";
+          lesson.textContent = knobLessons[name];
+          knob.appendChild(lesson);
+        }
+        set.appendChild(knob);
       }
       const apply = document.createElement("button");
       apply.textContent = "Apply to " + service;

@@ -16,7 +16,7 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
-    private const string Token = "lesson-token";
+    private const string Token = "lesson-token-of-the-tests";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

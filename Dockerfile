@@ -18,7 +18,7 @@ FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-noble-aot AS restore
 ARG TARGETARCH
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
-COPY src/Directory.Build.props src/
+COPY src/Directory.Build.props src/Directory.Build.targets src/
 COPY src/RamCoin.Hosting/RamCoin.Hosting.csproj src/RamCoin.Hosting/
 COPY src/RamCoin.StoreContract/RamCoin.StoreContract.csproj src/RamCoin.StoreContract/
 COPY src/RamCoin.Rng/RamCoin.Rng.csproj src/RamCoin.Rng/

@@ -238,7 +238,8 @@ public sealed class ImageTests(DockerEngine engine)
             using var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, port, Ct);
             var stream = client.GetStream();
-            await stream.WriteAsync(Encoding.ASCII.GetBytes($"AUTH {password}\r\nPING\r\n"), Ct);
+            // RESP arrays, as clients send them: Garnet answers an inline AUTH with NOAUTH.
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"*2\r\n$4\r\nAUTH\r\n${password.Length}\r\n{password}\r\n*1\r\n$4\r\nPING\r\n"), Ct);
             var buffer = new byte[256];
             var length = 0;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);

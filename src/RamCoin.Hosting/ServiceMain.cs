@@ -77,7 +77,7 @@ public static class ServiceMain
                     ? $"no permission to listen on port {ContainerPort} (run as root, allow unprivileged ports, or set ASPNETCORE_HTTP_PORTS)."
                     : null);
             Console.Error.WriteLine($"{service}: did not start: {reason}");
-            return IsBadSetting(ex) || IsUnreadableSetting(ex) ? 2 : 1;
+            return IsBadSetting(ex) ? 2 : 1;
         }
 
         // SIGTERM and Ctrl-C stop gracefully (the worker flushes), as with the default console lifetime.
@@ -99,11 +99,6 @@ public static class ServiceMain
 
         return 0;
     }
-
-    /// <summary>A setting the configuration binder could not convert (<c>RAMCOIN_CPU_BURN_MS=abc</c>): bad settings, like a failed validation.</summary>
-    private static bool IsUnreadableSetting(Exception ex) =>
-        ex is InvalidOperationException { InnerException: FormatException or OverflowException or ArgumentException }
-        && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal);
 
     /// <summary>The name of a background service that ended with an exception (which stops the host), if any.</summary>
     public static string? FaultedBackgroundService(IServiceProvider services) =>
@@ -212,12 +207,17 @@ public static class ServiceMain
         return ex.Message;
     }
 
-    /// <summary>A setting's validation failed (exit code 2), rather than the start itself (1).</summary>
+    /// <summary>
+    /// A setting failed its validation, or the configuration binder could not convert it
+    /// (<c>RAMCOIN_CPU_BURN_MS=abc</c>): exit code 2, in the binaries and the launcher alike, rather than 1 for the start.
+    /// </summary>
     public static bool IsBadSetting(Exception ex)
     {
         for (var e = ex; e is not null; e = e.InnerException)
         {
-            if (e is OptionsValidationException)
+            if (e is OptionsValidationException
+                || (e is InvalidOperationException { InnerException: FormatException or OverflowException or ArgumentException }
+                    && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal)))
             {
                 return true;
             }

@@ -113,7 +113,7 @@ public sealed class FaultTests
         var computedWhileDown = stats.Computed;
         Assert.True(stats.Errors > errorsAtStop, "calls to the stopped peer fail and are counted as errors");
 
-        await using var restarted = await StartOnPortAsync(peer, peerPort);
+        await using var restarted = await ReleasedPort.StartAsync(() => RunningService.StartAsync(peer, profile: Profile.Fast, port: peerPort));
         var clock = Stopwatch.StartNew();
         await Eventually.TrueAsync(() => stats.Computed > computedWhileDown + 10, "mining resumes once the peer is back");
         var resumed = clock.Elapsed;
@@ -209,22 +209,6 @@ public sealed class FaultTests
         {
             await store.DisposeAsync();
             Directory.Delete(dataDir, recursive: true);
-        }
-    }
-
-    private static async Task<RunningService> StartOnPortAsync(string service, int port)
-    {
-        // The port was just released; a moment may pass before it can be bound again.
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await RunningService.StartAsync(service, profile: Profile.Fast, port: port);
-            }
-            catch (IOException) when (attempt < 20)
-            {
-                await Task.Delay(100, Ct);
-            }
         }
     }
 }

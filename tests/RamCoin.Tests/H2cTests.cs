@@ -73,6 +73,8 @@ public sealed class H2cTests
                 ["RNG_URL"] = $"h2c://127.0.0.1:{rngH2c}",
                 ["HASHER_URL"] = $"h2c://127.0.0.1:{hasherH2c}/",
                 ["WORKER_FLUSH_MS"] = "200",
+                // DockerCoins' difficulty: coins to verify within a second.
+                ["DIFFICULTY"] = "0",
             },
             Profile.Fast,
             store.Peers());

@@ -44,14 +44,9 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
     [InlineData("redis-server")]
     public async Task EveryServiceKeepsAnsweringWhateverTheStoreHoldsAndNothingComputedIsLost(string kind)
     {
-        StoreServer.SkipUnlessRedisInstalled(kind);
-        await using var store = await StoreServer.StartAsync(kind);
-        await using var peers = await FastPeers.StartAsync();
-        await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker,
-            new() { ["WORKER_FLUSH_MS"] = "200", ["WORKER_ID"] = "honest", ["DIFFICULTY"] = "0" },
-            Profile.Fast,
-            peers.With(store));
+        await using var rig = await MiningRig.StartAsync(kind);
+        var (store, peers) = (rig.Store, rig.Peers);
+        await using var worker = await rig.StartWorkerAsync(new() { ["WORKER_ID"] = "honest" });
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["DIFFICULTY"] = "0" }, peers: store.Peers());
         var stats = worker.Get<MiningStats>();
         var db = await store.DatabaseAsync();

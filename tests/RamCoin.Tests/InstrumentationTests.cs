@@ -45,13 +45,12 @@ public sealed class InstrumentationTests
     [Fact]
     public async Task EveryDocumentedMetricIsExposed()
     {
-        await using var store = await StoreServer.StartGarnetAsync();
-        await using var peers = await FastPeers.StartAsync();
-        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "200", ["DIFFICULTY"] = "0" }, Profile.Fast, peers.With(store));
+        await using var rig = await MiningRig.StartAsync();
+        await using var worker = await rig.StartWorkerAsync();
         var stats = worker.Get<MiningStats>();
         await Eventually.TrueAsync(() => stats.Written > 100 && stats.CoinsWritten > 0, "the worker mines and writes");
         // A failed loop, so that the error counter has a series.
-        await using var broken = await StartWorkerWithoutRngAsync(store, peers);
+        await using var broken = await StartWorkerWithoutRngAsync(rig);
 
         var computedBefore = stats.Computed;
         var text = await PrometheusText.ScrapeAsync(worker.Client);
@@ -70,13 +69,12 @@ public sealed class InstrumentationTests
     [Fact]
     public async Task ThePrometheusConfigAndTheGrafanaDashboardAreWellFormedAndUseOnlyExposedMetrics()
     {
-        await using var store = await StoreServer.StartGarnetAsync();
-        await using var peers = await FastPeers.StartAsync();
-        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "200", ["DIFFICULTY"] = "0" }, Profile.Fast, peers.With(store));
+        await using var rig = await MiningRig.StartAsync();
+        await using var worker = await rig.StartWorkerAsync();
         await Eventually.TrueAsync(() => worker.Get<MiningStats>().Written > 10, "the worker mines");
-        await using var broken = await StartWorkerWithoutRngAsync(store, peers);
+        await using var broken = await StartWorkerWithoutRngAsync(rig);
         var exposed = PrometheusText.Names(await PrometheusText.ScrapeAsync(worker.Client));
-        var folder = Path.Combine(RepositoryRoot(), "deploy", "observability");
+        var folder = Repo.PathOf("deploy/observability");
 
         var prometheus = new YamlDotNet.Serialization.DeserializerBuilder().Build()
             .Deserialize<Dictionary<string, object>>(await File.ReadAllTextAsync(Path.Combine(folder, "prometheus.yml"), Ct));
@@ -100,10 +98,10 @@ public sealed class InstrumentationTests
     }
 
     /// <summary>A worker whose rng is not there: its loops fail and retry, so error and retry series exist.</summary>
-    private static async Task<RunningService> StartWorkerWithoutRngAsync(StoreServer store, FastPeers peers)
+    private static async Task<RunningService> StartWorkerWithoutRngAsync(MiningRig rig)
     {
         var broken = await RunningService.StartAsync(
-            ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50" }, Profile.Fast, store.Peers(new Uri($"http://127.0.0.1:{FreePort.Next()}"), peers.Hasher.Address));
+            ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50" }, Profile.Fast, rig.Store.Peers(new Uri($"http://127.0.0.1:{FreePort.Next()}"), rig.Peers.Hasher.Address));
         await Eventually.TrueAsync(() => broken.Get<MiningStats>().Errors > 0, "a worker without rng fails its loops");
         return broken;
     }
@@ -322,20 +320,9 @@ public sealed class InstrumentationTests
     /// <summary>The metric names in the README's metrics table (first column, in backticks).</summary>
     private static List<string> DocumentedMetrics()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var readme = Repo.Read("README.md");
         var section = readme[readme.IndexOf("## Metrics", StringComparison.Ordinal)..];
         section = section[..section.IndexOf("\n## ", 3, StringComparison.Ordinal)];
         return [.. System.Text.RegularExpressions.Regex.Matches(section, @"^\| `([a-z_]+)`", System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value)];
-    }
-
-    public static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "RamCoin.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("RamCoin.slnx not found above the test folder");
     }
 }

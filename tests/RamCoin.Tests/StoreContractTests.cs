@@ -47,14 +47,9 @@ public sealed class StoreContractTests
     [Fact]
     public async Task WhatAWorkerWritesReadsBackWholeThroughTheContract()
     {
-        await using var store = await StoreServer.StartGarnetAsync();
-        await using var peers = await FastPeers.StartAsync();
-        await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker,
-            new() { ["WORKER_FLUSH_MS"] = "200", ["WORKER_ID"] = "contract-worker", ["DIFFICULTY"] = "0" },
-            Profile.Fast,
-            peers.With(store));
-        var db = await store.DatabaseAsync();
+        await using var rig = await MiningRig.StartAsync();
+        await using var worker = await rig.StartWorkerAsync(new() { ["WORKER_ID"] = "contract-worker" });
+        var db = await rig.DatabaseAsync();
 
         RedisValue written = default;
         await Eventually.TrueAsync(

@@ -17,24 +17,23 @@ public sealed class WorkerTests
     [InlineData("redis-server")]
     public async Task CountsAndCoinsLandInTheStoreAndEveryCoinVerifies(string kind)
     {
-        StoreServer.SkipUnlessRedisInstalled(kind);
-        await using var store = await StoreServer.StartAsync(kind);
-        await using var peers = await FastPeers.StartAsync();
-        await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker,
-            // DockerCoins' difficulty: the fast profile's own is too hard to see a wallet fill in seconds.
-            new() { ["WORKER_FLUSH_MS"] = "200", ["WORKER_ID"] = "test-worker", ["DIFFICULTY"] = "0" },
-            Profile.Fast,
-            peers.With(store));
+        await using var rig = await MiningRig.StartAsync(kind);
+        await using var worker = await rig.StartWorkerAsync(new() { ["WORKER_ID"] = "test-worker" });
         var stats = worker.Get<MiningStats>();
 
         await Eventually.TrueAsync(() => stats.Written >= 100 && stats.CoinsWritten >= 3, "the worker writes 100 hashes and 3 coins");
+        // /status reports the worker's live counters: read between two reads of them, each figure lies between
+        // (they only rise). A made-up, stale or swapped figure falls outside.
+        var (writtenBefore, computedBefore, coinsBefore) = (stats.Written, stats.Computed, stats.CoinsWritten);
         var status = await worker.Client.GetFromJsonAsync<JsonElement>("/status", Ct);
+        var (writtenAfter, computedAfter, coinsAfter) = (stats.Written, stats.Computed, stats.CoinsWritten);
         await worker.DisposeAsync(); // stops the loops, then flushes what is pending
 
-        var db = await store.DatabaseAsync();
+        var db = await rig.DatabaseAsync();
         Assert.Equal("test-worker", status.GetProperty("instanceId").GetString());
-        Assert.True(status.GetProperty("hashesComputed").GetInt64() >= status.GetProperty("hashesWritten").GetInt64());
+        Assert.InRange(status.GetProperty("hashesWritten").GetInt64(), writtenBefore, writtenAfter);
+        Assert.InRange(status.GetProperty("hashesComputed").GetInt64(), computedBefore, computedAfter);
+        Assert.InRange(status.GetProperty("coinsWritten").GetInt64(), coinsBefore, coinsAfter);
         Assert.Equal(stats.Computed, stats.Written);
         Assert.Equal(stats.Computed, (long)await db.StringGetAsync(StoreKeys.Hashes));
         Assert.Equal(stats.Computed, (long)await db.HashGetAsync(StoreKeys.WorkerHashes, "test-worker"));
@@ -85,16 +84,14 @@ public sealed class WorkerTests
     [Fact]
     public async Task HarderDifficultyKeepsOnlyHashesWithTheLongerPrefix()
     {
-        await using var store = await StoreServer.StartGarnetAsync();
-        await using var peers = await FastPeers.StartAsync();
-        await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker, new() { ["DIFFICULTY"] = "00", ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, peers.With(store));
+        await using var rig = await MiningRig.StartAsync();
+        await using var worker = await rig.StartWorkerAsync(new() { ["DIFFICULTY"] = "00" });
         var stats = worker.Get<MiningStats>();
 
         await Eventually.TrueAsync(() => stats.CoinsWritten >= 2, "the worker finds 2 coins at difficulty 00");
         await worker.DisposeAsync();
 
-        var wallet = await (await store.DatabaseAsync()).HashKeysAsync(StoreKeys.Wallet);
+        var wallet = await (await rig.DatabaseAsync()).HashKeysAsync(StoreKeys.Wallet);
         Assert.NotEmpty(wallet);
         Assert.All(wallet, key => Assert.StartsWith("00", key.ToString(), StringComparison.Ordinal));
     }
@@ -151,26 +148,10 @@ public sealed class WorkerTests
         await Eventually.TrueAsync(() => stats.Computed >= 50, "the worker mines while the store is down");
         Assert.Equal(0, stats.Written);
 
-        await using var store = await StoreServerOnPort(storePort);
+        await using var store = await ReleasedPort.StartAsync(() => StoreServer.StartGarnetAsync(port: storePort));
         await Eventually.TrueAsync(() => stats.Written >= 50, "pending counts reach the store once it is back");
         await worker.DisposeAsync();
 
         Assert.Equal(stats.Computed, (long)await (await store.DatabaseAsync()).StringGetAsync(StoreKeys.Hashes));
-    }
-
-    private static async Task<StoreServer> StoreServerOnPort(int port)
-    {
-        // Garnet takes the port given; retry briefly in case the port is still in TIME_WAIT.
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await StoreServer.StartGarnetAsync(port: port);
-            }
-            catch (Exception) when (attempt < 20)
-            {
-                await Task.Delay(100, Ct);
-            }
-        }
     }
 }

@@ -9,13 +9,7 @@ namespace RamCoin.Tests.Containers;
 public sealed class DockerfileTests
 {
     /// <summary>Each image's target and the project it publishes.</summary>
-    public static readonly TheoryData<string, string> Services = new()
-    {
-        { ServiceNames.Rng, "RamCoin.Rng" },
-        { ServiceNames.Hasher, "RamCoin.Hasher" },
-        { ServiceNames.Worker, "RamCoin.Worker" },
-        { ServiceNames.WebUI, "RamCoin.WebUI" },
-    };
+    public static readonly TheoryData<string, string> Services = new(ServiceProjects.ByService.Select(s => (s.Key, s.Value)));
 
     private static readonly Dockerfile File = Dockerfile.Parse(Repo.Read("Dockerfile"));
     private static readonly string[] BuildFiles = ["Directory.Build.props", "Directory.Build.targets", "src/Directory.Build.props", "src/Directory.Build.targets"];

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using RamCoin.Hosting;
 using RamCoin.Tests.Engine;
 using RamCoin.Tests.Infrastructure;
 
@@ -15,14 +14,6 @@ namespace RamCoin.Tests.Containers;
 /// </summary>
 public sealed class NativeBinaries(DockerEngine engine) : IAsyncLifetime
 {
-    public static readonly IReadOnlyDictionary<string, string> Projects = new Dictionary<string, string>
-    {
-        [ServiceNames.Rng] = "RamCoin.Rng",
-        [ServiceNames.Hasher] = "RamCoin.Hasher",
-        [ServiceNames.Worker] = "RamCoin.Worker",
-        [ServiceNames.WebUI] = "RamCoin.WebUI",
-    };
-
     private readonly Dictionary<string, string> _binaries = [];
     private string? _missing;
     private string? _failure;
@@ -49,7 +40,7 @@ public sealed class NativeBinaries(DockerEngine engine) : IAsyncLifetime
         {
             var watch = Stopwatch.StartNew();
             await engine.CopyPublishedAsync(Folder);
-            foreach (var (service, project) in Projects)
+            foreach (var (service, project) in ServiceProjects.ByService)
             {
                 _binaries[service] = Path.Combine(Folder, service, project);
             }
@@ -70,7 +61,7 @@ public sealed class NativeBinaries(DockerEngine engine) : IAsyncLifetime
         var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
             .Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase))
             .ToDictionary(k => k, _ => (string?)null);
-        foreach (var (service, project) in Projects)
+        foreach (var (service, project) in ServiceProjects.ByService)
         {
             var output = Path.Combine(Folder, service);
             var watch = Stopwatch.StartNew();

@@ -37,7 +37,7 @@ public sealed class StoreBoundsTests
             }
 
             Assert.True(largest < bound, $"the data directory reached {largest >> 10} KiB; the bound is {bound >> 10} KiB");
-            await using var restarted = await StartGarnetAgainAsync(dataDir, port);
+            await using var restarted = await ReleasedPort.StartAsync(() => StoreServer.StartGarnetAsync(dataDir, port));
             await AssertEveryFlushIsThereAsync(await restarted.DatabaseAsync());
         }
         finally
@@ -126,22 +126,6 @@ public sealed class StoreBoundsTests
         Assert.Equal(3L * Flushes, (long)await db.HashGetAsync(StoreKeys.WorkerHashes, "bounds-worker"));
         Assert.Equal(Flushes / 16, await db.HashLengthAsync(StoreKeys.Wallet));
         Assert.Equal(16, await db.HashLengthAsync(StoreKeys.WorkerFlushes));
-    }
-
-    private static async Task<StoreServer> StartGarnetAgainAsync(string dataDir, int port)
-    {
-        // Same port as before; retry briefly in case it is still in TIME_WAIT.
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await StoreServer.StartGarnetAsync(dataDir, port);
-            }
-            catch (Exception) when (attempt < 20)
-            {
-                await Task.Delay(100, Ct);
-            }
-        }
     }
 
     private static long DirectorySize(string path)

@@ -1,0 +1,33 @@
+using System.Text.RegularExpressions;
+using RamCoin.Tests.Infrastructure;
+
+namespace RamCoin.Tests;
+
+/// <summary>How the tests are run: `dotnet test` at the root (the README's command, which CI runs) runs every project.</summary>
+public sealed partial class TestLayoutTests
+{
+    [Fact]
+    public void TheSolutionListsEveryTestProjectSoThatDotnetTestRunsThemAll()
+    {
+        var listed = ProjectPath().Matches(Repo.Read("RamCoin.slnx")).Select(m => m.Groups[1].Value).ToHashSet();
+        var projects = Repo.SourceFiles("*.csproj").Select(p => p.Replace(Path.DirectorySeparatorChar, '/')).Where(p => p.StartsWith("tests/", StringComparison.Ordinal)).ToList();
+
+        Assert.Contains("tests/RamCoin.Tests/RamCoin.Tests.csproj", projects);
+        Assert.Contains("tests/RamCoin.Deployment.Tests/RamCoin.Deployment.Tests.csproj", projects);
+        Assert.All(projects, p => Assert.Contains(p, listed));
+    }
+
+    [Fact]
+    public void CiRunsTheProjectsOneAfterTheOtherAndCountsThemAll()
+    {
+        var run = Repo.Read(".ci/run");
+
+        // Side by side, the engine's image builds would load the machine under the fast project's timed tests.
+        Assert.Contains("dotnet test --max-parallel-test-modules 1 \"$@\"", run, StringComparison.Ordinal);
+        // The overall summary closes the output, after any per-project lines: the last match counts every project.
+        Assert.Contains("| tail -n 1 |", run, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"<Project Path=""([^""]+)""")]
+    private static partial Regex ProjectPath();
+}

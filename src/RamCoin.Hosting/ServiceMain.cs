@@ -12,7 +12,7 @@ namespace RamCoin.Hosting;
 /// the same builder and endpoints as in the launcher, on port 80 unless ASP.NET's settings say otherwise,
 /// stopped by SIGTERM; and <c>healthcheck</c>, which images without curl use as their health check.
 /// </summary>
-public static class ServiceMain
+public static partial class ServiceMain
 {
     /// <summary>DockerCoins' services listen on 80 in their containers; so do ours.</summary>
     public const int ContainerPort = 80;
@@ -41,7 +41,7 @@ public static class ServiceMain
 
         if (InlineScheduling(service, Environment.GetEnvironmentVariable) is not bool inline)
         {
-            Console.Error.WriteLine($"{service}: {InlineSetting} must be true or false (it is '{Environment.GetEnvironmentVariable(InlineSetting)}').");
+            Console.Error.WriteLine($"{service}: {OptionChecks.BooleanFailure(InlineSetting, Environment.GetEnvironmentVariable(InlineSetting))}");
             return 2;
         }
 
@@ -116,14 +116,16 @@ public static class ServiceMain
     /// bench/ with <c>wrk -t2 -c16</c>: +10-25 % requests/s, and +5-14 % hashes/s for a worker over HTTP/1.1. Not
     /// with an h2c port: there one connection carries every call, and inline its requests would take turns on one
     /// thread (bench/: -15-30 % hashes/s). <c>RAMCOIN_INLINE_SCHEDULING=true|false</c> decides instead; null for
-    /// any other value.
+    /// any other value (the launcher refuses it too, with the same message, though it never runs requests inline).
     /// </summary>
-    public static bool? InlineScheduling(string service, Func<string, string?> environment) => environment(InlineSetting) switch
+    public static bool? InlineScheduling(string service, Func<string, string?> environment)
     {
-        null or "" => service is ServiceNames.Rng or ServiceNames.Hasher && string.IsNullOrEmpty(environment(H2cListener.PortSetting)),
-        var value when bool.TryParse(value, out var set) => set,
-        _ => null,
-    };
+        var checks = new OptionChecks();
+        var set = checks.Boolean(InlineSetting, environment(InlineSetting));
+        return checks.Result.Succeeded
+            ? set ?? (service is ServiceNames.Rng or ServiceNames.Hasher && string.IsNullOrWhiteSpace(environment(H2cListener.PortSetting)))
+            : null;
+    }
 
     /// <summary>In a container, ASPNETCORE_HTTP_PORTS (or _URLS, or <c>--urls</c>) says where a lone service listens.</summary>
     public static bool AspNetChoosesAddress(IReadOnlyList<string> args) =>
@@ -202,10 +204,40 @@ public static class ServiceMain
             {
                 return string.Join(" ", validation.Failures);
             }
+
+            if (Unconvertible(e) is { } unreadable)
+            {
+                return unreadable;
+            }
         }
 
         return ex.Message;
     }
+
+    /// <summary>
+    /// The binder's "Failed to convert configuration value 'abc' at 'RNG_DELAY_MS' to type 'System.Int32'." in the
+    /// options' words: <c>RNG_DELAY_MS must be a whole number (it is 'abc').</c> (their ranges are checked once it is one).
+    /// </summary>
+    private static string? Unconvertible(Exception e)
+    {
+        if (e is not InvalidOperationException { InnerException: FormatException or OverflowException or ArgumentException }
+            || UnconvertibleValue().Match(e.Message) is not { Success: true } match)
+        {
+            return null;
+        }
+
+        var accepted = match.Groups["type"].Value switch
+        {
+            "System.Int32" or "System.Int64" => "a whole number",
+            "System.Double" => "a number",
+            "System.Boolean" => "true or false",
+            var type => "a " + type,
+        };
+        return $"{match.Groups["setting"].Value} must be {accepted} (it is '{match.Groups["value"].Value}').";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<setting>[^']*)' to type '(?<type>[^']*)'\.$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex UnconvertibleValue();
 
     /// <summary>
     /// A setting failed its validation, or the configuration binder could not convert it
@@ -215,9 +247,7 @@ public static class ServiceMain
     {
         for (var e = ex; e is not null; e = e.InnerException)
         {
-            if (e is OptionsValidationException
-                || (e is InvalidOperationException { InnerException: FormatException or OverflowException or ArgumentException }
-                    && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal)))
+            if (e is OptionsValidationException || Unconvertible(e) is not null)
             {
                 return true;
             }

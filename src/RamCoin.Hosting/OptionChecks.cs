@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
 namespace RamCoin.Hosting;
@@ -9,7 +10,7 @@ namespace RamCoin.Hosting;
 /// Settings read before or outside the options binder are parsed here too, so that every message has one shape:
 /// <c>VARIABLE must be &lt;what it accepts&gt; (it is '&lt;value&gt;').</c>
 /// </summary>
-public sealed class OptionChecks
+public sealed partial class OptionChecks
 {
     private readonly List<string> _failures = [];
 
@@ -94,4 +95,29 @@ public sealed class OptionChecks
             throw new OptionsValidationException(typeof(T).Name, typeof(T), _failures);
         }
     }
+
+    /// <summary>
+    /// The binder's "Failed to convert configuration value 'abc' at 'RNG_DELAY_MS' to type 'System.Int32'." in the
+    /// options' words: <c>RNG_DELAY_MS must be a whole number (it is 'abc').</c> (their ranges are checked once it is one).
+    /// </summary>
+    public static string? Unconvertible(Exception e)
+    {
+        if (e is not InvalidOperationException { InnerException: FormatException or OverflowException or ArgumentException }
+            || UnconvertibleValue().Match(e.Message) is not { Success: true } match)
+        {
+            return null;
+        }
+
+        var accepted = match.Groups["type"].Value switch
+        {
+            "System.Int32" or "System.Int64" => "a whole number",
+            "System.Double" => "a number",
+            "System.Boolean" => "true or false",
+            var type => "a " + type,
+        };
+        return $"{match.Groups["setting"].Value} must be {accepted} (it is '{match.Groups["value"].Value}').";
+    }
+
+    [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<setting>[^']*)' to type '(?<type>[^']*)'\.$", RegexOptions.Singleline)]
+    private static partial Regex UnconvertibleValue();
 }

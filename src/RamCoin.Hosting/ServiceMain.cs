@@ -12,7 +12,7 @@ namespace RamCoin.Hosting;
 /// the same builder and endpoints as in the launcher, on port 80 unless ASP.NET's settings say otherwise,
 /// stopped by SIGTERM; and <c>healthcheck</c>, which images without curl use as their health check.
 /// </summary>
-public static partial class ServiceMain
+public static class ServiceMain
 {
     /// <summary>DockerCoins' services listen on 80 in their containers; so do ours.</summary>
     public const int ContainerPort = 80;
@@ -205,7 +205,7 @@ public static partial class ServiceMain
                 return string.Join(" ", validation.Failures);
             }
 
-            if (Unconvertible(e) is { } unreadable)
+            if (OptionChecks.Unconvertible(e) is { } unreadable)
             {
                 return unreadable;
             }
@@ -215,31 +215,6 @@ public static partial class ServiceMain
     }
 
     /// <summary>
-    /// The binder's "Failed to convert configuration value 'abc' at 'RNG_DELAY_MS' to type 'System.Int32'." in the
-    /// options' words: <c>RNG_DELAY_MS must be a whole number (it is 'abc').</c> (their ranges are checked once it is one).
-    /// </summary>
-    private static string? Unconvertible(Exception e)
-    {
-        if (e is not InvalidOperationException { InnerException: FormatException or OverflowException or ArgumentException }
-            || UnconvertibleValue().Match(e.Message) is not { Success: true } match)
-        {
-            return null;
-        }
-
-        var accepted = match.Groups["type"].Value switch
-        {
-            "System.Int32" or "System.Int64" => "a whole number",
-            "System.Double" => "a number",
-            "System.Boolean" => "true or false",
-            var type => "a " + type,
-        };
-        return $"{match.Groups["setting"].Value} must be {accepted} (it is '{match.Groups["value"].Value}').";
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<setting>[^']*)' to type '(?<type>[^']*)'\.$", System.Text.RegularExpressions.RegexOptions.Singleline)]
-    private static partial System.Text.RegularExpressions.Regex UnconvertibleValue();
-
-    /// <summary>
     /// A setting failed its validation, or the configuration binder could not convert it
     /// (<c>RAMCOIN_CPU_BURN_MS=abc</c>): exit code 2, in the binaries and the launcher alike, rather than 1 for the start.
     /// </summary>
@@ -247,7 +222,7 @@ public static partial class ServiceMain
     {
         for (var e = ex; e is not null; e = e.InnerException)
         {
-            if (e is OptionsValidationException || Unconvertible(e) is not null)
+            if (e is OptionsValidationException || OptionChecks.Unconvertible(e) is not null)
             {
                 return true;
             }

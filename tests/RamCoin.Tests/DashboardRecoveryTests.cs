@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Net.Http.Json;
 using Microsoft.Playwright;
 using RamCoin.Hosting;
 using RamCoin.Tests.Infrastructure;

@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
 using RamCoin.StoreContract;
-using RamCoin.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace RamCoin.Tests;

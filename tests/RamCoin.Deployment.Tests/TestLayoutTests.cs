@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

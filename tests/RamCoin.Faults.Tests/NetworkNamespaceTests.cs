@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using RamCoin.Hosting;
 using RamCoin.StoreContract;
-using RamCoin.Tests.Infrastructure;
 using RamCoin.Worker;
 
 namespace RamCoin.Tests;

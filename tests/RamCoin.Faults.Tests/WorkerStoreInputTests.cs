@@ -1,8 +1,5 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
 using RamCoin.StoreContract;
-using RamCoin.Tests.Infrastructure;
 using RamCoin.Worker;
 using StackExchange.Redis;
 

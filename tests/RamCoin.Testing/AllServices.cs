@@ -1,5 +1,3 @@
-using RamCoin.Hosting;
-
 namespace RamCoin.Tests.Infrastructure;
 
 /// <summary>rng, hasher, webui and worker on loopback ports beside an embedded store, shared by a test class.</summary>

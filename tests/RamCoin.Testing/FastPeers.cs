@@ -1,5 +1,3 @@
-using RamCoin.Hosting;
-
 namespace RamCoin.Tests.Infrastructure;
 
 /// <summary>rng and hasher in the fast profile, the peers most worker tests mine against.</summary>

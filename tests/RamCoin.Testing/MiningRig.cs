@@ -1,4 +1,3 @@
-using RamCoin.Hosting;
 using StackExchange.Redis;
 
 namespace RamCoin.Tests.Infrastructure;

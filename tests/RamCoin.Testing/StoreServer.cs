@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.Hosting;
-using RamCoin.Hosting;
 using StackExchange.Redis;
 
 namespace RamCoin.Tests.Infrastructure;

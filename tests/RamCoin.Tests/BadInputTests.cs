@@ -1,8 +1,5 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

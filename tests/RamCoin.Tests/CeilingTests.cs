@@ -1,16 +1,10 @@
-using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
-using RamCoin.Hosting;
 using RamCoin.StoreContract;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using RamCoin.StoreContract;
 using RamCoin.WebUI;
 

@@ -1,6 +1,4 @@
 using Microsoft.Playwright;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

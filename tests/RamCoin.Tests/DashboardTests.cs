@@ -1,8 +1,4 @@
-using System.Globalization;
-using System.Net.Http.Json;
 using Microsoft.Playwright;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

@@ -1,8 +1,5 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 using RamCoin.WebUI;
 
 namespace RamCoin.Tests;

@@ -1,9 +1,6 @@
-using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
 using RamCoin.StoreContract;
-using RamCoin.Tests.Infrastructure;
 using RamCoin.Worker;
 using StackExchange.Redis;
 

@@ -1,10 +1,6 @@
-using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

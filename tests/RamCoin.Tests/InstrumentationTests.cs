@@ -1,14 +1,8 @@
-using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 using RamCoin.Worker;
 
 namespace RamCoin.Tests;

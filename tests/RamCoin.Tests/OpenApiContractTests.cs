@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
-
 namespace RamCoin.Tests;
 
 /// <summary>

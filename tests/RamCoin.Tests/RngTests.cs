@@ -1,8 +1,4 @@
-using System.Diagnostics;
-using System.Net;
-using RamCoin.Hosting;
 using RamCoin.Rng;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

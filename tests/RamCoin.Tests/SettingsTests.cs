@@ -1,12 +1,7 @@
-using System.Globalization;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
 using RamCoin.Store;
 using RamCoin.StoreContract;
-using RamCoin.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace RamCoin.Tests;

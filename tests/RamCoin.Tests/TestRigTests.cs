@@ -1,8 +1,5 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 using StackExchange.Redis;
 using Xunit.Sdk;
 

@@ -1,14 +1,8 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using RamCoin.Hosting;
 using RamCoin.StoreContract;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

@@ -1,8 +1,4 @@
-using System.Net.Http.Json;
-using System.Text.Json;
-using RamCoin.Hosting;
 using RamCoin.StoreContract;
-using RamCoin.Tests.Infrastructure;
 using RamCoin.Worker;
 using StackExchange.Redis;
 

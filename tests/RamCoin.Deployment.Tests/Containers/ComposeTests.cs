@@ -1,5 +1,3 @@
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 using YamlDotNet.Serialization;
 
 namespace RamCoin.Tests.Containers;

@@ -1,7 +1,5 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Containers;
 

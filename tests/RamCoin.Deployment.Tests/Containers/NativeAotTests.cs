@@ -1,13 +1,6 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
-using RamCoin.Hosting;
 using RamCoin.StoreContract;
 using RamCoin.Tests.Engine;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Containers;
 

@@ -1,8 +1,5 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using RamCoin.Tests.Engine;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Containers;
 

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using k8s.Models;
-using RamCoin.Tests.Infrastructure;
 using RamCoin.Tests.Kubernetes;
 using YamlDotNet.Serialization;
 

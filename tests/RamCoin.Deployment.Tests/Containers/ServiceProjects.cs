@@ -1,5 +1,3 @@
-using RamCoin.Hosting;
-
 namespace RamCoin.Tests.Containers;
 
 /// <summary>The four app services' projects, which are also their Native AOT binaries' names: one map for the Dockerfile, image and Native AOT tests.</summary>

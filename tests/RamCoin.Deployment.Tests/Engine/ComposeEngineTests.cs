@@ -1,9 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Engine;
 

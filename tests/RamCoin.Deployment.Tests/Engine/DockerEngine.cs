@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.RegularExpressions;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Engine;
 

@@ -1,12 +1,6 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Engine;
 

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Engine;
 

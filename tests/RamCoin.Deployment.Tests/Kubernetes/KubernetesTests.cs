@@ -1,9 +1,7 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
 using RamCoin.Tests.Containers;
-using RamCoin.Tests.Infrastructure;
 using YamlDotNet.RepresentationModel;
 
 namespace RamCoin.Tests.Kubernetes;

@@ -1,6 +1,5 @@
 using k8s;
 using k8s.Models;
-using RamCoin.Tests.Infrastructure;
 using YamlDotNet.RepresentationModel;
 
 namespace RamCoin.Tests.Kubernetes;

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using RamCoin.Tests.Containers;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests.Kubernetes;
 

@@ -75,7 +75,8 @@ public static class KnobsProxy
     }
 
     private static async Task<IResult> ChangeAsync(
-        string service, HttpRequest request, IHttpClientFactory clients, IOptions<WebUIOptions> options, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string service, HttpRequest request, IHttpClientFactory clients, IOptions<WebUIOptions> options, TimelineRecorder timeline, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
         var baseUrl = options.Value.UrlOf(service);
         if (baseUrl is null)
@@ -97,6 +98,8 @@ public static class KnobsProxy
             return ServiceHost.Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"A knobs body is at most {AdminApi.MaxBodyBytes} bytes.");
         }
 
+        // The values before, for the timeline's "from → to" (best effort: a service that does not answer gets "?").
+        var before = await ReadKnobsAsync(clients.CreateClient(Client), baseUrl, cancellationToken);
         using var forward = Forward(HttpMethod.Put, baseUrl);
         forward.Content = new ByteArrayContent(body);
         forward.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -110,8 +113,13 @@ public static class KnobsProxy
             // The admin API answers JSON (200) or a problem (4xx); anything else is not passed to the page.
             if (status is >= 200 and < 300 or >= 400 and < 500
                 && mediaType is "application/json" or "application/problem+json"
-                && ParseJson(content) is not null)
+                && ParseJson(content) is { } parsed)
             {
+                if (status == StatusCodes.Status200OK && parsed.ValueKind == JsonValueKind.Object && IsKnobList(parsed))
+                {
+                    timeline.KnobsChanged(Changes(service, before, parsed));
+                }
+
                 return TypedResults.Content(Encoding.UTF8.GetString(content), $"{mediaType}; charset=utf-8", statusCode: status);
             }
 
@@ -123,6 +131,41 @@ public static class KnobsProxy
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             return ServiceHost.Problem(StatusCodes.Status502BadGateway, $"{service} unreachable", ex.Message);
+        }
+    }
+
+    private static async Task<JsonElement?> ReadKnobsAsync(HttpClient http, string baseUrl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = Forward(HttpMethod.Get, baseUrl);
+            using var answer = await http.SendAsync(request, cancellationToken);
+            return answer.StatusCode == HttpStatusCode.OK && ParseJson(await answer.Content.ReadAsByteArrayAsync(cancellationToken)) is { ValueKind: JsonValueKind.Object } knobs && IsKnobList(knobs)
+                ? knobs
+                : null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The knobs whose value the change altered, as the service answered them.</summary>
+    private static IEnumerable<KnobChange> Changes(string service, JsonElement? before, JsonElement after)
+    {
+        foreach (var knob in after.EnumerateObject())
+        {
+            string? from = "?";
+            if (before is { } b)
+            {
+                from = b.TryGetProperty(knob.Name, out var old) ? old.GetString() : null;
+            }
+
+            var to = knob.Value.GetString();
+            if (from != to && DashboardChecks.Name(knob.Name))
+            {
+                yield return new KnobChange(service, knob.Name, from, to);
+            }
         }
     }
 

@@ -167,7 +167,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         var files = Directory.CreateTempSubdirectory("ramcoin-files-").FullName;
         try
         {
-            CopyFolder(Path.Combine(InstrumentationTests.RepositoryRoot(), "src", "RamCoin.WebUI", "files"), files);
+            CopyFolder(Repo.PathOf("src/RamCoin.WebUI/files"), files);
             await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["WEBUI_FILES"] = files, ["REDIS_TIMEOUT_MS"] = "500" });
             var page = await browser.NewPageAsync();
             await page.AddInitScriptAsync(ViolationRecorder);

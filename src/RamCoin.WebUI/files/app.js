@@ -10,6 +10,7 @@ let pageVersion = null;
 let previous = null;
 let lastMessage = 0;
 let polling = null;
+const timeline = new Map(); // the web UI's events, by id and time (a restarted web UI counts from 1 again)
 
 const $ = id => document.getElementById(id);
 const css = name => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -22,8 +23,9 @@ function duration(seconds) {
   return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
-function makeChart(element, lines, height) {
+function makeChart(element, lines, height, plugins = []) {
   const options = {
+    plugins,
     width: element.clientWidth || 600,
     height,
     cursor: { drag: { x: false, y: false } },
@@ -39,7 +41,7 @@ function ensureCharts() {
     return;
   }
   charts = {
-    rate: makeChart($("rate-chart"), [["hashes/s (10 s window)", "--accent", 2.5], ["instant (classic)", "--accent2", 1]], 260),
+    rate: makeChart($("rate-chart"), [["hashes/s (10 s window)", "--accent", 2.5], ["instant (classic)", "--accent2", 1]], 260, [{ hooks: { draw: [placeMarkers] } }]),
     rng: makeChart($("rng-chart"), [["p50", "--accent"], ["p95", "--accent2"]], 150),
     hasher: makeChart($("hasher-chart"), [["p50", "--accent"], ["p95", "--accent2"]], 150),
     flight: makeChart($("inflight-chart"), [["rng", "--accent"], ["hasher", "--accent2"]], 150),
@@ -61,6 +63,7 @@ async function loadHistory() {
       series.t = h.t; series.rate = h.rate; series.instant = h.t.map(() => null);
       series.rngP50 = h.rngP50; series.rngP95 = h.rngP95; series.hasherP50 = h.hasherP50; series.hasherP95 = h.hasherP95;
       series.rngFlight = h.rngInFlight; series.hasherFlight = h.hasherInFlight;
+      addEvents(h.events);
     }
   } catch (error) {
     // No history: the charts start empty and fill as events arrive.
@@ -88,6 +91,46 @@ function rows(table, items, cells) {
     }
     return tr;
   }));
+}
+
+// Timeline: each event as a marker on the mining chart (a line with its kind's colour, its text on hover) and in the list.
+function addEvents(events) {
+  let added = false;
+  for (const e of events || []) {
+    const key = e.id + "@" + e.at;
+    if (!timeline.has(key)) {
+      timeline.set(key, e);
+      added = true;
+    }
+  }
+  if (added) {
+    const newest = [...timeline.values()].sort((a, b) => b.at - a.at || b.id - a.id);
+    $("timeline").replaceChildren(...newest.slice(0, 50).map(e => {
+      const li = document.createElement("li");
+      li.dataset.kind = e.kind;
+      const time = document.createElement("time");
+      time.textContent = clock(e.at);
+      li.append(time, " " + e.text);
+      return li;
+    }));
+    if (charts) {
+      placeMarkers(charts.rate);
+    }
+  }
+}
+
+function placeMarkers(u) {
+  const [min, max] = [u.scales.x.min, u.scales.x.max];
+  const marks = [...timeline.values()].filter(e => min != null && e.at >= min && e.at <= max);
+  u.over.querySelectorAll(".marker").forEach(m => m.remove());
+  for (const e of marks) {
+    const mark = document.createElement("div");
+    mark.className = "marker";
+    mark.dataset.kind = e.kind;
+    mark.title = clock(e.at) + " " + e.text;
+    mark.style.left = u.valToPos(e.at, "x") + "px";
+    u.over.appendChild(mark);
+  }
 }
 
 function render(d) {
@@ -120,6 +163,7 @@ function render(d) {
   $("coins-per-minute").textContent = fmt(d.coinsPerMinute, 1);
   $("uptime").textContent = duration(d.uptimeSeconds);
   $("hint").textContent = d.hint || "Waiting for the workers' measurements…";
+  addEvents(d.events);
 
   // The first event may already be the history's last point.
   if (!series.t.length || d.now > series.t[series.t.length - 1]) {

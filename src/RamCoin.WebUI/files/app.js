@@ -119,18 +119,27 @@ function addEvents(events) {
   }
 }
 
+// The markers stay the same elements from draw to draw (a hover keeps its tooltip); those off the chart go.
 function placeMarkers(u) {
   const [min, max] = [u.scales.x.min, u.scales.x.max];
-  const marks = [...timeline.values()].filter(e => min != null && e.at >= min && e.at <= max);
-  u.over.querySelectorAll(".marker").forEach(m => m.remove());
-  for (const e of marks) {
-    const mark = document.createElement("div");
-    mark.className = "marker";
-    mark.dataset.kind = e.kind;
-    mark.title = clock(e.at) + " " + e.text;
+  const shown = new Set();
+  for (const [key, e] of timeline) {
+    if (min == null || e.at < min || e.at > max) {
+      continue;
+    }
+    shown.add(key);
+    let mark = u.over.querySelector(`.marker[data-key="${CSS.escape(key)}"]`);
+    if (!mark) {
+      mark = document.createElement("div");
+      mark.className = "marker";
+      mark.dataset.key = key;
+      mark.dataset.kind = e.kind;
+      mark.title = clock(e.at) + " " + e.text;
+      u.over.appendChild(mark);
+    }
     mark.style.left = u.valToPos(e.at, "x") + "px";
-    u.over.appendChild(mark);
   }
+  u.over.querySelectorAll(".marker").forEach(m => shown.has(m.dataset.key) || m.remove());
 }
 
 function render(d) {

@@ -15,6 +15,11 @@ public sealed record TimelineObservation(
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Instances,
     IReadOnlyDictionary<(string Service, string Name), string> Settings)
 {
+    /// <summary>The expected ceiling (hashes/s) and the part that sets it; null when unknown.</summary>
+    public double? Ceiling { get; init; }
+
+    public string? LimitedBy { get; init; }
+
     /// <summary>A tick's dashboard and the workers' reports it was computed from (none while the store is down).</summary>
     public static TimelineObservation From(Dashboard dashboard, IEnumerable<WorkerReport> reports)
     {
@@ -69,6 +74,9 @@ public sealed class TimelineDetector
     /// <summary>A setting the workers report within this long of the same change through the knob controls is its echo.</summary>
     public const double KnobEchoSeconds = 15;
 
+    /// <summary>The expected ceiling changed when it moved by more than this share (for <see cref="ConfirmTicks"/>).</summary>
+    public const double CeilingChange = 0.1;
+
     /// <summary>Instances followed at most: a store may hold any number of made-up worker names.</summary>
     public const int MaxTracked = 10_000;
 
@@ -80,6 +88,9 @@ public sealed class TimelineDetector
     private readonly Dictionary<(string Service, string Name), Debounced<string>> _settings = [];
     private readonly Dictionary<(string Service, string Name), double> _knobNotes = [];
     private readonly Queue<(double At, double Rate)> _rates = new();
+    private double? _ceiling;
+    private int _ceilingTicks;
+    private double _ceilingSince;
     private long _nextId = 1;
     private bool _started;
     private bool _baselined;
@@ -143,6 +154,7 @@ public sealed class TimelineDetector
         Presence(tick, Add);
         Versions(tick, Add);
         Settings(tick, Add);
+        CeilingMoves(tick, Add);
         Rate(tick, Add);
         return events;
     }
@@ -238,6 +250,41 @@ public sealed class TimelineDetector
             {
                 add(change.Since, TimelineKinds.Knob, key.Service, null, $"{key.Service} {key.Name}: {change.From} → {value} (as the {key.Service}s report it)");
             }
+        }
+    }
+
+    /// <summary>A move of the expected ceiling by more than a tenth, held for a few ticks (scaling rng, a concurrency knob).</summary>
+    private void CeilingMoves(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    {
+        if (tick.Ceiling is not { } ceiling || !double.IsFinite(ceiling) || ceiling < 0)
+        {
+            _ceilingTicks = 0;
+            return;
+        }
+
+        if (_ceiling is not { } known)
+        {
+            _ceiling = ceiling;
+            return;
+        }
+
+        if (Math.Abs(ceiling - known) <= CeilingChange * known)
+        {
+            _ceilingTicks = 0;
+            return;
+        }
+
+        if (_ceilingTicks++ == 0)
+        {
+            _ceilingSince = tick.Now;
+        }
+
+        if (_ceilingTicks >= ConfirmTicks)
+        {
+            add(_ceilingSince, TimelineKinds.Ceiling, tick.LimitedBy, null,
+                $"expected ceiling {known:F1} → {ceiling:F1} hashes/s{(tick.LimitedBy is { } part ? $", set by {part}" : "")}");
+            _ceiling = ceiling;
+            _ceilingTicks = 0;
         }
     }
 

@@ -27,7 +27,7 @@ public sealed class TimelineRecorder
     private readonly Lock _lock = new();
     private readonly TimelineDetector _detector = new();
     private readonly Queue<TimelineEvent> _events = new();
-    private readonly Queue<(double T, long? Hashes, double? Rate)> _series = new();
+    private readonly Queue<(double T, long? Hashes, double? Rate, double? Ceiling)> _series = new();
     private readonly List<KnobChange> _knobChanges = [];
 
     /// <summary>Records a tick; answers the events of the last minute, for the dashboard that the pages get.</summary>
@@ -47,7 +47,7 @@ public sealed class TimelineRecorder
                 }
             }
 
-            _series.Enqueue((dashboard.Now, dashboard.Stale ? null : dashboard.Hashes, dashboard.Stale ? null : dashboard.Rate));
+            _series.Enqueue((dashboard.Now, dashboard.Stale ? null : dashboard.Hashes, dashboard.Stale ? null : dashboard.Rate, dashboard.Stale ? null : observation.Ceiling));
             if (_series.Count > SeriesPoints)
             {
                 _series.Dequeue();
@@ -81,17 +81,17 @@ public sealed class TimelineRecorder
         {
             return new Timeline(
                 [.. _events.OrderBy(e => e.At).ThenBy(e => e.Id)],
-                [.. _series.Select(p => p.T)], [.. _series.Select(p => p.Hashes)], [.. _series.Select(p => p.Rate)]);
+                [.. _series.Select(p => p.T)], [.. _series.Select(p => p.Hashes)], [.. _series.Select(p => p.Rate)], [.. _series.Select(p => p.Ceiling)]);
         }
     }
 
     /// <summary>
-    /// One row a second: time, hashes, rate, and the events of that second (the events before the first row are in
+    /// One row a second: time, hashes, rate, expected ceiling, and the events of that second (the events before the first row are in
     /// it). Text fields are quoted; every text starts with a word of ours, never with a spreadsheet formula's sign.
     /// </summary>
     public static string Csv(Timeline timeline)
     {
-        var rows = new StringBuilder("unix_time,utc,hashes,hashes_per_second,events\n");
+        var rows = new StringBuilder("unix_time,utc,hashes,hashes_per_second,expected_ceiling,events\n");
         var events = timeline.Events.OrderBy(e => e.At).ToList();
         var next = 0;
         for (var i = 0; i < timeline.T.Count; i++)
@@ -108,6 +108,7 @@ public sealed class TimelineRecorder
             rows.Append(CultureInfo.InvariantCulture, $"{t:F3},{DateTimeOffset.FromUnixTimeMilliseconds((long)(t * 1000)):yyyy-MM-dd'T'HH:mm:ss.fff'Z'},")
                 .Append(timeline.Hashes[i]?.ToString(CultureInfo.InvariantCulture)).Append(',')
                 .Append(timeline.Rate[i]?.ToString("F2", CultureInfo.InvariantCulture)).Append(',')
+                .Append(timeline.Ceiling[i]?.ToString("F2", CultureInfo.InvariantCulture)).Append(',')
                 .Append(Quoted(string.Join(" | ", texts))).Append('\n');
         }
 

@@ -227,6 +227,23 @@ public sealed class TimelineDetectorTests
     }
 
     [Fact]
+    public void TheExpectedCeilingMovingByMoreThanATenthIsAnEventAndItsWobbleIsNone()
+    {
+        var detector = new TimelineDetector();
+        Run(detector, 0, 5, t => Tick(t) with { Ceiling = 10, LimitedBy = "rng" });
+
+        // 10 ± 5 %, unknown for a while (no reports), one tick at 15; then a second rng: 20.
+        var events = Run(detector, 6, 30, t => Tick(t) with
+        {
+            Ceiling = t switch { < 10 => 10 + (t % 2 == 0 ? 0.5 : -0.5), < 12 => null, 12 => 15, < 20 => 10, _ => 20 },
+            LimitedBy = t < 20 ? "rng" : "workers",
+        });
+
+        var moved = Assert.Single(events);
+        Assert.Equal((TimelineKinds.Ceiling, T0 + 20, "expected ceiling 10.0 → 20.0 hashes/s, set by workers"), (moved.Kind, moved.At, moved.Text));
+    }
+
+    [Fact]
     public void TheRecorderCapsItsEventsAndSeriesAndTheDashboardCarriesTheLastMinutesOnly()
     {
         var recorder = new TimelineRecorder();
@@ -256,14 +273,14 @@ public sealed class TimelineDetectorTests
                 new TimelineEvent(2, T0 + 1, TimelineKinds.Appeared, "worker", "w,\"x\"", "worker w,\"x\" appeared"),
                 new TimelineEvent(3, T0 + 1, TimelineKinds.StoreDown, "store", null, "the store does not answer"),
             ],
-            [T0, T0 + 1, T0 + 2], [10, null, 30], [1.5, null, 2.25]);
+            [T0, T0 + 1, T0 + 2], [10, null, 30], [1.5, null, 2.25], [null, null, 10]);
 
         var csv = TimelineRecorder.Csv(timeline).Split('\n');
 
-        Assert.Equal("unix_time,utc,hashes,hashes_per_second,events", csv[0]);
-        Assert.Equal("1800000000.000,2027-01-15T08:00:00.000Z,10,1.50,\"start: web UI 1.0 started\"", csv[1]);
-        Assert.Equal("1800000001.000,2027-01-15T08:00:01.000Z,,,\"appeared: worker w,\"\"x\"\" appeared | store-down: the store does not answer\"", csv[2]);
-        Assert.Equal("1800000002.000,2027-01-15T08:00:02.000Z,30,2.25,", csv[3]);
+        Assert.Equal("unix_time,utc,hashes,hashes_per_second,expected_ceiling,events", csv[0]);
+        Assert.Equal("1800000000.000,2027-01-15T08:00:00.000Z,10,1.50,,\"start: web UI 1.0 started\"", csv[1]);
+        Assert.Equal("1800000001.000,2027-01-15T08:00:01.000Z,,,,\"appeared: worker w,\"\"x\"\" appeared | store-down: the store does not answer\"", csv[2]);
+        Assert.Equal("1800000002.000,2027-01-15T08:00:02.000Z,30,2.25,10.00,", csv[3]);
         Assert.Equal("", csv[4]);
     }
 

@@ -14,7 +14,10 @@ public sealed class LabCheckTests
 
     private static Dictionary<string, string?> Worker(string id, string version) => new()
     {
-        ["WORKER_ID"] = id, ["RAMCOIN_VERSION"] = version, ["WORKER_FLUSH_MS"] = "200", ["WORKER_DELAY_MS"] = "5",
+        ["WORKER_ID"] = id,
+        ["RAMCOIN_VERSION"] = version,
+        ["WORKER_FLUSH_MS"] = "200",
+        ["WORKER_DELAY_MS"] = "5",
     };
 
     /// <summary>Runs the command as <c>ramcoin check</c> runs it, in this process: its exit code and everything it printed.</summary>

@@ -13,7 +13,9 @@ public sealed class TimelineTests(BrowserFixture browser) : IClassFixture<Browse
 
     private static readonly Dictionary<string, string?> Worker = new()
     {
-        ["WORKER_ID"] = "worker-pod-1", ["WORKER_FLUSH_MS"] = "200", ["WORKER_DELAY_MS"] = "5",
+        ["WORKER_ID"] = "worker-pod-1",
+        ["WORKER_FLUSH_MS"] = "200",
+        ["WORKER_DELAY_MS"] = "5",
     };
 
     [Fact]

@@ -13,6 +13,7 @@ public sealed partial class TestLayoutTests
         var projects = Repo.SourceFiles("*.csproj").Select(p => p.Replace(Path.DirectorySeparatorChar, '/')).Where(p => p.StartsWith("tests/", StringComparison.Ordinal)).ToList();
 
         Assert.Contains("tests/RamCoin.Tests/RamCoin.Tests.csproj", projects);
+        Assert.Contains("tests/RamCoin.Faults.Tests/RamCoin.Faults.Tests.csproj", projects);
         Assert.Contains("tests/RamCoin.Deployment.Tests/RamCoin.Deployment.Tests.csproj", projects);
         Assert.All(projects, p => Assert.Contains(p, listed));
     }

@@ -165,7 +165,7 @@ public sealed class NativeAotTests(NativeBinaries binaries) : IClassFixture<Nati
     [Fact]
     public async Task EachBinaryServesTheReadmesOpenApiDocument()
     {
-        foreach (var service in NativeBinaries.Projects.Keys)
+        foreach (var service in ServiceProjects.ByService.Keys)
         {
             await using var running = await StartAsync(service);
 

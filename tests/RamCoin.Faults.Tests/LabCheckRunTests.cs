@@ -8,6 +8,7 @@ namespace RamCoin.Tests;
 /// <c>ramcoin check</c> against real runs: real services, a real store, the web UI's API only; each lesson passes and
 /// fails for the reason it should (a worker rolled out with and without a pause, an rng that goes and comes back).
 /// </summary>
+[Collection(nameof(TimedLabRuns))]
 public sealed class LabCheckRunTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -116,3 +117,10 @@ public sealed class LabCheckRunTests
 
     private static string Since(DateTime start) => ((int)Math.Ceiling((DateTime.UtcNow - start).TotalSeconds) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
+
+/// <summary>
+/// The lab checks judge timings (a 2 s stall, 10 % of a ceiling): their runs go alone, after the parallel tests, so
+/// that another test's load is not what they measure.
+/// </summary>
+[CollectionDefinition(nameof(TimedLabRuns), DisableParallelization = true)]
+public sealed class TimedLabRuns;

@@ -211,7 +211,8 @@ public static class AdminApi
             runtime.Set(previous);
             runtime.Reload();
             // Change callbacks report through an AggregateException; the inner messages name the settings.
-            var reasons = ex is AggregateException aggregate ? aggregate.Flatten().InnerExceptions.Select(e => e.Message).Distinct() : [ex.Message];
+            var reasons = (ex is AggregateException aggregate ? aggregate.Flatten().InnerExceptions : [ex])
+                .Select(e => OptionChecks.Unconvertible(e) ?? e.Message).Distinct();
             return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Invalid value", string.Join(" ", reasons));
         }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -29,24 +28,6 @@ public sealed class H2cListener
     public Uri? Url => _listen?.IPEndPoint is { } endPoint
         ? new Uri($"h2c://{(endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(IPAddress.Loopback, endPoint.Port) : endPoint)}")
         : null;
-
-    /// <summary>The port from the launcher, else <c>RAMCOIN_H2C_PORT</c>; null when neither asks for one.</summary>
-    public static int? PortFrom(ServiceHostSettings settings, string? setting)
-    {
-        if (settings.H2cPort is int port)
-        {
-            return port;
-        }
-
-        if (string.IsNullOrWhiteSpace(setting))
-        {
-            return null;
-        }
-
-        return int.TryParse(setting, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed is > 0 and <= 65535
-            ? parsed
-            : throw new OptionsValidationException(PortSetting, typeof(H2cListener), [$"{PortSetting} must be a port from 1 to 65535 (it is '{setting}')."]);
-    }
 
     /// <summary>Listens on the HTTP/1.1 addresses (the same settings as without h2c) and on the h2c port.</summary>
     public static void Configure(WebApplicationBuilder builder, ServiceHostSettings settings, int port)

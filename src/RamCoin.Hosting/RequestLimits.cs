@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace RamCoin.Hosting;
@@ -28,14 +27,9 @@ public static class RequestLimits
     private const int KestrelHeaderBytes = 64 * 1024;
     private const int KestrelRequestLine = 16 * 1024;
 
-    public static void AddRequestLimits(this WebApplicationBuilder builder)
+    public static void AddRequestLimits(this WebApplicationBuilder builder, HostingOptions hosting)
     {
-        var timeoutMs = builder.Configuration.GetValue("RAMCOIN_REQUEST_TIMEOUT_MS", 30_000);
-        if (timeoutMs is < 100 or > 600_000)
-        {
-            throw new InvalidOperationException($"RAMCOIN_REQUEST_TIMEOUT_MS must be from 100 to 600000 (it is {timeoutMs}).");
-        }
-
+        var timeoutMs = hosting.RequestTimeoutMs;
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

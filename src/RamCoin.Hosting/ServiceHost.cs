@@ -44,7 +44,11 @@ public static class ServiceHost
         ((IConfigurationBuilder)builder.Configuration).Add(runtime);
         builder.Services.AddSingleton(runtime);
 
-        if (H2cListener.PortFrom(settings, builder.Configuration[H2cListener.PortSetting]) is int h2cPort)
+        // Read once, before anything is configured from them: a bad value stops the build with its variable's name.
+        var hosting = HostingOptions.Read(builder.Configuration);
+        builder.Services.AddSingleton(hosting);
+        // The launcher's port wins over RAMCOIN_H2C_PORT (which is still checked).
+        if ((settings.H2cPort ?? hosting.H2cPort) is int h2cPort)
         {
             H2cListener.Configure(builder, settings, h2cPort);
         }
@@ -71,7 +75,7 @@ public static class ServiceHost
         builder.AddLessonKnobs(ReadyTag);
         builder.Services.AddAdminApi(builder.Configuration);
         builder.AddKubernetesLessonKnobs();
-        builder.AddRequestLimits();
+        builder.AddRequestLimits(hosting);
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceDefaultsJsonContext.Default));
         return builder;
@@ -138,7 +142,7 @@ public static class ServiceHost
             context.Response.Headers[ServiceIdentity.VersionHeader] = identity.Version;
             return next(context);
         });
-        if (app.Configuration.GetValue("RAMCOIN_ACCESS_LOG", false))
+        if (app.Services.GetRequiredService<HostingOptions>().AccessLog)
         {
             app.UseAccessLog();
         }

@@ -41,7 +41,7 @@ public static class ServiceMain
 
         if (InlineScheduling(service, Environment.GetEnvironmentVariable) is not bool inline)
         {
-            Console.Error.WriteLine($"{service}: {InlineSetting} must be true or false (it is '{Environment.GetEnvironmentVariable(InlineSetting)}').");
+            Console.Error.WriteLine($"{service}: {OptionChecks.BooleanFailure(InlineSetting, Environment.GetEnvironmentVariable(InlineSetting))}");
             return 2;
         }
 
@@ -116,14 +116,16 @@ public static class ServiceMain
     /// bench/ with <c>wrk -t2 -c16</c>: +10-25 % requests/s, and +5-14 % hashes/s for a worker over HTTP/1.1. Not
     /// with an h2c port: there one connection carries every call, and inline its requests would take turns on one
     /// thread (bench/: -15-30 % hashes/s). <c>RAMCOIN_INLINE_SCHEDULING=true|false</c> decides instead; null for
-    /// any other value.
+    /// any other value (the launcher refuses it too, with the same message, though it never runs requests inline).
     /// </summary>
-    public static bool? InlineScheduling(string service, Func<string, string?> environment) => environment(InlineSetting) switch
+    public static bool? InlineScheduling(string service, Func<string, string?> environment)
     {
-        null or "" => service is ServiceNames.Rng or ServiceNames.Hasher && string.IsNullOrEmpty(environment(H2cListener.PortSetting)),
-        var value when bool.TryParse(value, out var set) => set,
-        _ => null,
-    };
+        var checks = new OptionChecks();
+        var set = checks.Boolean(InlineSetting, environment(InlineSetting));
+        return checks.Result.Succeeded
+            ? set ?? (service is ServiceNames.Rng or ServiceNames.Hasher && string.IsNullOrWhiteSpace(environment(H2cListener.PortSetting)))
+            : null;
+    }
 
     /// <summary>In a container, ASPNETCORE_HTTP_PORTS (or _URLS, or <c>--urls</c>) says where a lone service listens.</summary>
     public static bool AspNetChoosesAddress(IReadOnlyList<string> args) =>
@@ -202,6 +204,11 @@ public static class ServiceMain
             {
                 return string.Join(" ", validation.Failures);
             }
+
+            if (OptionChecks.Unconvertible(e) is { } unreadable)
+            {
+                return unreadable;
+            }
         }
 
         return ex.Message;
@@ -215,9 +222,7 @@ public static class ServiceMain
     {
         for (var e = ex; e is not null; e = e.InnerException)
         {
-            if (e is OptionsValidationException
-                || (e is InvalidOperationException { InnerException: FormatException or OverflowException or ArgumentException }
-                    && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal)))
+            if (e is OptionsValidationException || OptionChecks.Unconvertible(e) is not null)
             {
                 return true;
             }

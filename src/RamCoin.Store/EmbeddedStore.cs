@@ -2,7 +2,6 @@ using System.Globalization;
 using Garnet;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace RamCoin.Store;
 
@@ -11,7 +10,7 @@ namespace RamCoin.Store;
 /// an append-only file committed on every write, truncated behind a checkpoint once it passes
 /// <see cref="AofSizeLimit"/>, and recovers both at start.
 /// </summary>
-public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> options, ILoggerFactory loggerFactory) : IHostedService, IDisposable
+public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
     /// <summary>The append-only file's size that makes Garnet take a checkpoint and truncate it.</summary>
     public const string AofSizeLimit = "8m";
@@ -23,13 +22,13 @@ public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> options, ILogge
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var arguments = Arguments(options.Value);
-        if (EmbeddedStoreOptions.IsOpen(options.Value.Bind, options.Value.Password))
+        var arguments = Arguments(options);
+        if (EmbeddedStoreOptions.IsOpen(options.Bind, options.Password))
         {
             // Allowed (RAMCOIN_ALLOW_OPEN_STORE), but never silent: the log says who can reach the wallet.
             loggerFactory.CreateLogger<EmbeddedStore>().LogWarning(
                 "The store listens on {Bind}:{Port} without a password (RAMCOIN_ALLOW_OPEN_STORE): anyone who reaches that port can read and change the wallet",
-                options.Value.Bind, options.Value.Port);
+                options.Bind, options.Port);
         }
 
         var server = new GarnetServer(arguments, loggerFactory);

@@ -1,30 +1,58 @@
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RamCoin.Hosting;
 
 namespace RamCoin.Store;
 
-/// <summary>The embedded Garnet store of the local run.</summary>
-public sealed class EmbeddedStoreOptions
+/// <summary>
+/// The embedded Garnet store of the local run: typed once, by the launcher from its command line and environment, or
+/// from configuration when the store is hosted without it (<see cref="Read"/>); checked by the same validator either way.
+/// </summary>
+public sealed record EmbeddedStoreOptions
 {
-    [ConfigurationKeyName("RAMCOIN_STORE_PORT")]
-    public int Port { get; set; } = 6379;
+    public const string PortSetting = "RAMCOIN_STORE_PORT";
+
+    public const string BindSetting = "RAMCOIN_BIND";
+
+    public const string DataDirSetting = "RAMCOIN_DATA_DIR";
+
+    public const string AllowOpenSetting = "RAMCOIN_ALLOW_OPEN_STORE";
+
+    public int Port { get; init; } = 6379;
 
     /// <summary>Address to listen on; loopback by default, so a laptop's store is not open to its network.</summary>
-    [ConfigurationKeyName("RAMCOIN_BIND")]
-    public string Bind { get; set; } = "127.0.0.1";
+    public string Bind { get; init; } = "127.0.0.1";
 
     /// <summary>Folder for the append-only file and checkpoints; empty means an in-memory store.</summary>
-    [ConfigurationKeyName("RAMCOIN_DATA_DIR")]
-    public string? DataDir { get; set; }
+    public string? DataDir { get; init; }
 
-    /// <summary>When set, clients must AUTH with it (the same variable the clients use).</summary>
-    [ConfigurationKeyName("REDIS_PASSWORD")]
-    public string? Password { get; set; }
+    /// <summary>When set, clients must AUTH with it (REDIS_PASSWORD, the same variable the clients use).</summary>
+    public string? Password { get; init; }
 
     /// <summary>Serve without a password on a non-loopback address (a private network the operator vouches for).</summary>
-    [ConfigurationKeyName("RAMCOIN_ALLOW_OPEN_STORE")]
-    public bool AllowOpen { get; set; }
+    public bool AllowOpen { get; init; }
+
+    /// <summary>Kept out of logs and test failures: a record prints every property, the password too.</summary>
+    public override string ToString() => $"store {Bind}:{Port} ({(string.IsNullOrWhiteSpace(DataDir) ? "in memory" : DataDir)})";
+
+    /// <summary>The options from configuration (environment, overrides), for a store hosted without the launcher.</summary>
+    /// <exception cref="OptionsValidationException">A setting that is not of its type, named by its variable.</exception>
+    public static EmbeddedStoreOptions Read(IConfiguration configuration)
+    {
+        var checks = new OptionChecks();
+        var defaults = new EmbeddedStoreOptions();
+        var options = new EmbeddedStoreOptions
+        {
+            Port = checks.Port(PortSetting, configuration[PortSetting]) ?? defaults.Port,
+            Bind = configuration[BindSetting] ?? defaults.Bind,
+            DataDir = configuration[DataDirSetting],
+            Password = configuration["REDIS_PASSWORD"],
+            AllowOpen = checks.Boolean(AllowOpenSetting, configuration[AllowOpenSetting]) ?? false,
+        };
+        checks.ThrowIfFailed<EmbeddedStoreOptions>();
+        return options;
+    }
 
     /// <summary>Listening beyond this machine with no password: anyone who reaches the port reads and rewrites the wallet.</summary>
     public static bool IsOpen(string bind, string? password) =>
@@ -44,9 +72,9 @@ public sealed class EmbeddedStoreOptionsValidator : IValidateOptions<EmbeddedSto
     {
         var open = EmbeddedStoreOptions.OpenStoreRefusal(options.Bind, options.Port, options.Password, options.AllowOpen);
         return new OptionChecks()
-            .Range("RAMCOIN_STORE_PORT", options.Port, 1, 65535)
-            .Check(System.Net.IPAddress.TryParse(options.Bind, out _), $"RAMCOIN_BIND must be an IP address (it is '{options.Bind}').")
-            .Check(open is null, $"RAMCOIN_BIND: {open}")
+            .Check(options.Port is >= 1 and <= 65535, OptionChecks.PortFailure(EmbeddedStoreOptions.PortSetting, options.Port.ToString(CultureInfo.InvariantCulture)))
+            .Check(System.Net.IPAddress.TryParse(options.Bind, out _), $"{EmbeddedStoreOptions.BindSetting} must be an IP address (it is '{options.Bind}').")
+            .Check(open is null, $"{EmbeddedStoreOptions.BindSetting}: {open}")
             .Result;
     }
 }

@@ -27,12 +27,17 @@ public static class StoreHost
         return builder;
     }
 
-    public static HostApplicationBuilder AddEmbeddedStore(this HostApplicationBuilder builder)
+    /// <param name="options">The launcher's typed options; null reads them from configuration (a store hosted without it).</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">A bad setting, named by its variable.</exception>
+    public static HostApplicationBuilder AddEmbeddedStore(this HostApplicationBuilder builder, EmbeddedStoreOptions? options = null)
     {
-        var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<EmbeddedStoreOptions, EmbeddedStoreOptionsValidator>(
-            configuration,
-            (_, _) => { }, o => configuration.Bind(o));
+        var store = options ?? EmbeddedStoreOptions.Read(builder.Configuration);
+        if (new EmbeddedStoreOptionsValidator().Validate(null, store) is { Failed: true } invalid)
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(EmbeddedStoreOptions), typeof(EmbeddedStoreOptions), invalid.Failures);
+        }
+
+        builder.Services.AddSingleton(store);
         builder.Services.AddHostedService<EmbeddedStore>();
         return builder;
     }

@@ -21,15 +21,8 @@ public static class StoreConnection
             ClientName = clientName,
             Password = string.IsNullOrEmpty(options.Password) ? null : options.Password,
         };
-        var host = options.Host.Trim();
-        if (host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('['))
-        {
-            config.EndPoints.Add(host);
-        }
-        else
-        {
-            config.EndPoints.Add(host, options.Port);
-        }
+        // Split and checked with the other options (StoreAddress): nothing is parsed again at connect time.
+        config.EndPoints.Add(options.HostName, options.Port);
 
         return config;
     }

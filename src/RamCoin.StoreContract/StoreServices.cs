@@ -14,12 +14,13 @@ public static class StoreServices
             (o, s) =>
             {
                 o.Host = s.Peers.StoreHost;
+                o.HostName = s.Peers.StoreHost;
                 o.Port = s.Peers.StorePort;
             },
             o =>
             {
                 configuration.Bind(o);
-                StorePortSetting.Apply(o);
+                StoreAddress.Apply(o);
             });
         services.AddSingleton<StoreClient>();
         return services;

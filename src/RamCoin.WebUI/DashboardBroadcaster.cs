@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 
 namespace RamCoin.WebUI;
 
@@ -39,9 +40,17 @@ public sealed class DashboardBroadcaster
     /// viewer went away (<paramref name="aborted"/> or a failed write) or the broadcaster closed. Nothing is written
     /// to the pipe after the task completes, so the caller may then end the response.
     /// </summary>
-    public async Task StreamAsync(PipeWriter writer, CancellationToken aborted)
+    public Task StreamAsync(PipeWriter writer, CancellationToken aborted) => StreamAsync(new PipeSink(writer), aborted);
+
+    /// <summary>
+    /// The same, sent straight to a connection's <paramref name="socket"/> (<see cref="EventStreamConnections"/>):
+    /// every viewer sends the one frame array, with no copy into a buffer of its own.
+    /// </summary>
+    public Task StreamAsync(Socket socket, CancellationToken aborted) => StreamAsync(new SocketSink(socket), aborted);
+
+    private async Task StreamAsync(FrameSink sink, CancellationToken aborted)
     {
-        var stream = new Viewer(this, writer);
+        var stream = new Viewer(this, sink);
         byte[]? latest;
         lock (_lock)
         {
@@ -119,7 +128,7 @@ public sealed class DashboardBroadcaster
     }
 
     /// <summary>One viewer's response pipe; only one write or flush is under way at a time.</summary>
-    private sealed class Viewer(DashboardBroadcaster owner, PipeWriter writer)
+    private sealed class Viewer(DashboardBroadcaster owner, FrameSink sink)
     {
         private readonly Lock _lock = new();
         private byte[]? _pending;
@@ -171,26 +180,25 @@ public sealed class DashboardBroadcaster
         {
             while (true)
             {
-                ValueTask<FlushResult> flush;
+                ValueTask<bool> sent;
                 try
                 {
-                    writer.Write(frame);
-                    flush = writer.FlushAsync();
+                    sent = sink.SendAsync(frame);
                 }
-                catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+                catch (Exception ex) when (IsGone(ex))
                 {
                     End();
                     return;
                 }
 
-                if (!flush.IsCompletedSuccessfully)
+                if (!sent.IsCompletedSuccessfully)
                 {
                     // Backpressure: the socket is full. Only this stream waits; the loop goes on to the next.
-                    _ = AwaitFlushAsync(flush);
+                    _ = AwaitSendAsync(sent);
                     return;
                 }
 
-                if (Next(flush.Result) is not { } next)
+                if (Next(sent.Result) is not { } next)
                 {
                     return;
                 }
@@ -199,31 +207,31 @@ public sealed class DashboardBroadcaster
             }
         }
 
-        private async Task AwaitFlushAsync(ValueTask<FlushResult> flush)
+        private async Task AwaitSendAsync(ValueTask<bool> send)
         {
-            FlushResult result;
+            bool open;
             try
             {
-                result = await flush;
+                open = await send;
             }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception ex) when (IsGone(ex))
             {
                 End();
                 return;
             }
 
-            if (Next(result) is { } next)
+            if (Next(open) is { } next)
             {
                 Write(next);
             }
         }
 
         /// <summary>After a flush: the frame that came meanwhile, or null (idle again, or ended).</summary>
-        private byte[]? Next(FlushResult result)
+        private byte[]? Next(bool open)
         {
             lock (_lock)
             {
-                if (!result.IsCompleted && !result.IsCanceled && !_aborted)
+                if (open && !_aborted)
                 {
                     var next = _pending;
                     _pending = null;
@@ -251,6 +259,46 @@ public sealed class DashboardBroadcaster
 
             owner.Remove(this);
             Done.TrySetResult();
+        }
+    }
+
+    private static bool IsGone(Exception ex) =>
+        ex is IOException or SocketException or InvalidOperationException or ObjectDisposedException or OperationCanceledException;
+
+    /// <summary>Where a viewer's frames go; true while the viewer is still there.</summary>
+    private abstract class FrameSink
+    {
+        public abstract ValueTask<bool> SendAsync(byte[] frame);
+    }
+
+    /// <summary>A response body: the frame is copied into the pipe, then flushed.</summary>
+    private sealed class PipeSink(PipeWriter writer) : FrameSink
+    {
+        public override ValueTask<bool> SendAsync(byte[] frame)
+        {
+            writer.Write(frame);
+            var flush = writer.FlushAsync();
+            return flush.IsCompletedSuccessfully ? ValueTask.FromResult(Open(flush.Result)) : AwaitAsync(flush);
+
+            static async ValueTask<bool> AwaitAsync(ValueTask<FlushResult> flush) => Open(await flush);
+        }
+
+        private static bool Open(FlushResult result) => !result.IsCompleted && !result.IsCanceled;
+    }
+
+    /// <summary>A socket: the shared frame itself is sent (all of it: a stream socket's send completes when every byte is).</summary>
+    private sealed class SocketSink(Socket socket) : FrameSink
+    {
+        public override ValueTask<bool> SendAsync(byte[] frame)
+        {
+            var send = socket.SendAsync(frame.AsMemory(), SocketFlags.None);
+            return send.IsCompletedSuccessfully ? ValueTask.FromResult(true) : AwaitAsync(send);
+
+            static async ValueTask<bool> AwaitAsync(ValueTask<int> send)
+            {
+                await send;
+                return true;
+            }
         }
     }
 }

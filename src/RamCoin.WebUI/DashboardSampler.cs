@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using RamCoin.Hosting;
 using RamCoin.StoreContract;
 using StackExchange.Redis;
@@ -18,14 +18,14 @@ public sealed class DashboardSampler(
     DashboardBroadcaster broadcaster,
     TimelineRecorder timeline,
     ServiceIdentity identity,
-    IConfiguration configuration,
+    IOptions<WebUIOptions> options,
     TimeProvider time,
     ILogger<DashboardSampler> logger) : BackgroundService
 {
     /// <summary>How long a tick waits for the store; a read that answers later is dropped.</summary>
     public static readonly TimeSpan ReadBudget = TimeSpan.FromMilliseconds(800);
 
-    private readonly DashboardCalculator _calculator = new(DashboardCalculator.Prefix(configuration["DIFFICULTY"]), Unix(time));
+    private readonly DashboardCalculator _calculator = new(DashboardCalculator.Prefix(options.Value.Difficulty), Unix(time));
     private readonly Queue<Dashboard> _chart = new();
     private Published? _latest;
 

@@ -55,6 +55,7 @@ public static class WebUIApi
         builder.Services.AddSingleton<DashboardSampler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WebUIJsonContext.Default));
+        builder.AddEventStreamConnections();
         return builder;
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RamCoin.Hosting;
+using RamCoin.StoreContract;
 
 namespace RamCoin.WebUI;
 
@@ -29,6 +30,10 @@ public sealed class WebUIOptions
     [ConfigurationKeyName("WEBUI_MAX_STREAMS")]
     public int MaxStreams { get; set; } = 10_000;
 
+    /// <summary>The workers' coin prefix, which the dashboard checks the wallet's latest coins against.</summary>
+    [ConfigurationKeyName(CoinDifficulty.Setting)]
+    public string Difficulty { get; set; } = CoinDifficulty.Classic;
+
     public string? UrlOf(string service) => service switch
     {
         "rng" => RngUrl,
@@ -47,6 +52,7 @@ public sealed class WebUIOptionsValidator : IValidateOptions<WebUIOptions>
         new OptionChecks()
             .Check(Directory.Exists(options.ResolveFilesPath()), $"WEBUI_FILES: the folder '{options.ResolveFilesPath()}' does not exist.")
             .Range("WEBUI_MAX_STREAMS", options.MaxStreams, 1, 1_000_000)
+            .Check(CoinDifficulty.IsValid(options.Difficulty), CoinDifficulty.Failure(options.Difficulty))
             .Check(PeerAddresses.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.RngUrl}').")
             .Check(PeerAddresses.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.HasherUrl}').")
             .Check(PeerAddresses.IsHttpUrl(options.WorkerUrl), $"WORKER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.WorkerUrl}').")

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RamCoin.Hosting;
+using RamCoin.StoreContract;
 
 namespace RamCoin.Worker;
 
@@ -24,8 +25,8 @@ public sealed class WorkerOptions
     /// A hash that starts with this hex prefix is a coin (classic: "0", one hash in 16; fast: <see cref="FastDifficulty"/>).
     /// At least one digit: an empty prefix would make every hash a coin.
     /// </summary>
-    [ConfigurationKeyName("DIFFICULTY")]
-    public string Difficulty { get; set; } = "0";
+    [ConfigurationKeyName(CoinDifficulty.Setting)]
+    public string Difficulty { get; set; } = CoinDifficulty.Classic;
 
     /// <summary>Longest wait for one rng or hasher answer; a frozen peer must never block a loop forever.</summary>
     [ConfigurationKeyName("WORKER_TIMEOUT_MS")]
@@ -98,12 +99,6 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         .Range("WORKER_PRUNE_AFTER_SECONDS", options.PruneAfterSeconds, 60, 366 * 24 * 3600)
         .Check(PeerAddresses.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.RngUrl}').")
         .Check(PeerAddresses.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.HasherUrl}').")
-        .Check(
-            IsDifficulty(options.Difficulty),
-            $"DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is '{options.Difficulty}').")
+        .Check(CoinDifficulty.IsValid(options.Difficulty), CoinDifficulty.Failure(options.Difficulty))
         .Result;
-
-    /// <summary>1 to 16 hex digits: an empty prefix makes every hash a coin, and 16 already means one in 2^64.</summary>
-    public static bool IsDifficulty(string? value) =>
-        value is { Length: >= 1 and <= 16 } && value.All(char.IsAsciiHexDigit);
 }

@@ -22,7 +22,7 @@ public static class Launcher
                 IHost host;
                 try
                 {
-                    host = Targets.Build(target, HostSettings(settings, target, h2c) with { SharedMetrics = metrics });
+                    host = Targets.Build(target, HostSettings(settings, target, h2c) with { SharedMetrics = metrics }, settings.StoreOptions);
                     await host.StartAsync(cancellationToken);
                     // The first service's meter provider serves every service's /metrics (ServiceHostSettings).
                     metrics ??= host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
@@ -75,21 +75,14 @@ public static class Launcher
     /// <param name="h2c">The h2c addresses of the services started before this one.</param>
     public static ServiceHostSettings HostSettings(LauncherSettings settings, string target, IReadOnlyDictionary<string, Uri>? h2c = null)
     {
-        var overrides = new Dictionary<string, string?>(settings.Overrides);
         string? listenUrl = null;
         var args = new List<string>();
-        if (target == ServiceNames.Store)
-        {
-            overrides["RAMCOIN_STORE_PORT"] = settings.StorePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            overrides["RAMCOIN_BIND"] = settings.Bind;
-            overrides["RAMCOIN_ALLOW_OPEN_STORE"] = settings.AllowOpenStore ? "true" : "false";
-            overrides["RAMCOIN_DATA_DIR"] = settings.DataDir ?? "";
-        }
-        else if (settings.Urls is not null)
+        // The store listens where its typed options say (LauncherSettings.StoreOptions, given to Targets.Build).
+        if (target != ServiceNames.Store && settings.Urls is not null)
         {
             args.Add("--urls=" + settings.Urls);
         }
-        else if (!(IsAlone(settings) && ServiceMain.AspNetChoosesAddress([])))
+        else if (target != ServiceNames.Store && !(IsAlone(settings) && ServiceMain.AspNetChoosesAddress([])))
         {
             var host = settings.Bind.Contains(':', StringComparison.Ordinal) ? $"[{settings.Bind}]" : settings.Bind;
             listenUrl = $"http://{host}:{settings.PortOf(target)}";
@@ -119,7 +112,7 @@ public static class Launcher
             H2cPort = h2cPort,
             ListenUrl = listenUrl,
             Args = args,
-            Overrides = overrides,
+            Overrides = settings.Overrides,
         };
     }
 

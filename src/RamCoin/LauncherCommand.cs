@@ -167,10 +167,18 @@ public static class LauncherCommand
 
         // Refused here, before anything starts: the store's own check would stop it only after the services before it.
         var storePort = PortValue(StorePortOption, "RAMCOIN_STORE_PORT", defaults.StorePort);
+        var storePassword = environment("REDIS_PASSWORD");
         if (targets.Contains(ServiceNames.Store)
-            && Store.EmbeddedStoreOptions.OpenStoreRefusal(bind, storePort, environment("REDIS_PASSWORD"), allowOpenStore) is { } refusal)
+            && Store.EmbeddedStoreOptions.OpenStoreRefusal(bind, storePort, storePassword, allowOpenStore) is { } refusal)
         {
             errors.Add($"--bind / RAMCOIN_BIND: {refusal}");
+        }
+
+        // The launcher never runs requests inline (inline socket completions would reach every socket in the process,
+        // Garnet's and the worker's clients too), but a bad value is refused as in the services' own binaries.
+        if (ServiceMain.InlineScheduling(ServiceNames.Rng, environment) is null)
+        {
+            errors.Add(OptionChecks.BooleanFailure(ServiceMain.InlineSetting, environment(ServiceMain.InlineSetting)));
         }
 
         var settings = new LauncherSettings
@@ -184,6 +192,7 @@ public static class LauncherCommand
             StorePort = storePort,
             Bind = bind,
             AllowOpenStore = allowOpenStore,
+            StorePassword = storePassword,
             DataDir = inMemory ? null : (dataDir ?? defaults.DataDir),
             Urls = urls,
         };

@@ -1,4 +1,5 @@
 using RamCoin.Hosting;
+using RamCoin.Store;
 
 namespace RamCoin;
 
@@ -27,11 +28,27 @@ public sealed record LauncherSettings
     /// <summary>Null for an in-memory store.</summary>
     public string? DataDir { get; init; } = DefaultDataDir();
 
+    /// <summary>REDIS_PASSWORD, which the embedded store requires of its clients (they read the same variable).</summary>
+    public string? StorePassword { get; init; }
+
+    /// <summary>The embedded store's options, typed: the store checks them with its own validator, and parses nothing again.</summary>
+    public EmbeddedStoreOptions StoreOptions => new()
+    {
+        Port = StorePort,
+        Bind = Bind,
+        DataDir = DataDir,
+        Password = StorePassword,
+        AllowOpen = AllowOpenStore,
+    };
+
     /// <summary>ASP.NET's <c>--urls</c>, for a single HTTP service (as in a container).</summary>
     public string? Urls { get; init; }
 
     /// <summary>Extra settings for every service (tests and benchmarks use it; people use environment variables).</summary>
     public IReadOnlyDictionary<string, string?> Overrides { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Kept out of logs and test failures: a record prints every property, the store's password too.</summary>
+    public override string ToString() => $"ramcoin {string.Join(',', Targets)}, profile {Profile}";
 
     public bool Runs(string target) => Targets.Contains(target);
 

@@ -13,9 +13,10 @@ namespace RamCoin;
 /// <summary>The one place that says what each target is made of (Loki's module list).</summary>
 public static class Targets
 {
-    public static IHost Build(string target, ServiceHostSettings settings) => target switch
+    /// <param name="store">The embedded store's options, typed by the launcher; null reads them from configuration.</param>
+    public static IHost Build(string target, ServiceHostSettings settings, EmbeddedStoreOptions? store = null) => target switch
     {
-        ServiceNames.Store => BuildStore(settings),
+        ServiceNames.Store => BuildStore(settings, store),
         ServiceNames.Rng => BuildWeb(settings, b => b.AddRng(), a => a.MapRngApi()),
         ServiceNames.Hasher => BuildWeb(settings, b => b.AddHasher(), a => a.MapHasherApi()),
         ServiceNames.WebUI => BuildWeb(settings, b => b.AddWebUI(), a => a.MapWebUIApi()),
@@ -34,9 +35,9 @@ public static class Targets
         return app;
     }
 
-    private static IHost BuildStore(ServiceHostSettings settings)
+    private static IHost BuildStore(ServiceHostSettings settings, EmbeddedStoreOptions? store)
     {
-        var builder = StoreHost.CreateBuilder(settings).AddEmbeddedStore();
+        var builder = StoreHost.CreateBuilder(settings).AddEmbeddedStore(store);
         builder.Services.AddSingleton<IHostLifetime, LauncherLifetime>();
         return builder.Build();
     }

@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using RamCoin.Hosting;
+using RamCoin.Store;
+using RamCoin.StoreContract;
+using RamCoin.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace RamCoin.Tests;
+
+/// <summary>
+/// Every setting is read and checked once, typed: a bad value stops the service's own binary and <c>ramcoin &lt;service&gt;</c>
+/// alike, with exit code 2 and one line that names the variable and what it accepts.
+/// </summary>
+public sealed class SettingsTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData(ServiceNames.Rng, "RAMCOIN_REQUEST_TIMEOUT_MS", "5", "RAMCOIN_REQUEST_TIMEOUT_MS must be from 100 to 600000 (it is '5').")]
+    [InlineData(ServiceNames.Hasher, "RAMCOIN_ACCESS_LOG", "yes", "RAMCOIN_ACCESS_LOG must be true or false (it is 'yes').")]
+    [InlineData(ServiceNames.Rng, "RAMCOIN_ADMIN_TOKEN", "short", "RAMCOIN_ADMIN_TOKEN must be at least 16 characters (it has 5); generate one with: openssl rand -hex 16")]
+    [InlineData(ServiceNames.Hasher, "RAMCOIN_H2C_PORT", "http", "RAMCOIN_H2C_PORT must be a port from 1 to 65535 (it is 'http').")]
+    [InlineData(ServiceNames.Rng, "RAMCOIN_INLINE_SCHEDULING", "yes", "RAMCOIN_INLINE_SCHEDULING must be true or false (it is 'yes').")]
+    [InlineData(ServiceNames.WebUI, "DIFFICULTY", "xyz", "DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is 'xyz').")]
+    [InlineData(ServiceNames.Worker, "DIFFICULTY", "", "DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is '').")]
+    [InlineData(ServiceNames.WebUI, "REDIS_HOST", "127.0.0.1:notaport", "REDIS_HOST must be a host, or host:port with a port from 1 to 65535, such as redis, redis:6380 or [::1]:6380 (it is '127.0.0.1:notaport').")]
+    [InlineData(ServiceNames.Worker, "REDIS_HOST", "127.0.0.1:70000", "REDIS_HOST must be a host, or host:port with a port from 1 to 65535, such as redis, redis:6380 or [::1]:6380 (it is '127.0.0.1:70000').")]
+    [InlineData(ServiceNames.Rng, "RNG_CONCURRENCY", "0", "RNG_CONCURRENCY must be from 1 to 100000 (it is 0).")]
+    [InlineData(ServiceNames.Rng, "RNG_DELAY_MS", "abc", "RNG_DELAY_MS must be a whole number (it is 'abc').")]
+    [InlineData(ServiceNames.Hasher, "RAMCOIN_FORCE_UNREADY", "maybe", "RAMCOIN_FORCE_UNREADY must be true or false (it is 'maybe').")]
+    public async Task ABadSettingExitsWith2AndNamesTheVariableFromTheBinaryAndTheLauncher(string service, string variable, string value, string message)
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            [variable] = value,
+            // Where the binary listens if it wrongly starts: never port 80, never a port in use.
+            ["ASPNETCORE_HTTP_PORTS"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+        };
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var binary = Repo.RunAsync(dotnet, [BinaryOf(service)], environment, timeoutSeconds: 30);
+        var launcher = Repo.RunAsync(
+            dotnet,
+            [Path.Combine(AppContext.BaseDirectory, "ramcoin.dll"), service, $"--{service}-port", FreePort.Next().ToString(CultureInfo.InvariantCulture)],
+            environment,
+            timeoutSeconds: 30);
+
+        foreach (var (result, program) in new[] { (await binary, service), (await launcher, "ramcoin") })
+        {
+            Assert.True(result.ExitCode == 2, $"{program}: {result.Describe()}");
+            var error = result.Error.Trim();
+            Assert.StartsWith(program + ": ", error, StringComparison.Ordinal);
+            Assert.EndsWith(message, error, StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', error);
+        }
+    }
+
+    [Theory]
+    [InlineData("redis", "redis", null)]
+    [InlineData(" redis:6380 ", "redis", 6380)]
+    [InlineData("10.0.0.6", "10.0.0.6", null)]
+    [InlineData("10.0.0.6:1", "10.0.0.6", 1)]
+    [InlineData("::1", "::1", null)]
+    [InlineData("[::1]", "::1", null)]
+    [InlineData("[::1]:6380", "::1", 6380)]
+    [InlineData("redis:", null, null)]
+    [InlineData(":6380", null, null)]
+    [InlineData("redis:0", null, null)]
+    [InlineData("redis:65536", null, null)]
+    [InlineData("redis:+6380", null, null)]
+    [InlineData("[::1", null, null)]
+    [InlineData("[redis]:6380", null, null)]
+    [InlineData("[::1]6380", null, null)]
+    [InlineData("a:b:c", null, null)]
+    public void RedisHostIsSplitIntoAHostAndAnOptionalPortOrRefused(string value, string? host, int? port)
+    {
+        var valid = StoreAddress.TryParseHost(value, out var parsedHost, out var parsedPort);
+
+        Assert.Equal(host is not null, valid);
+        if (valid)
+        {
+            Assert.Equal((host, port), (parsedHost, parsedPort));
+        }
+    }
+
+    [Fact]
+    public async Task AHostAndPortInRedisHostConnectsToThatPortWhateverRedisPortSays()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        var db = await store.DatabaseAsync();
+        await db.StringSetAsync(StoreKeys.Hashes, 4242);
+
+        // REDIS_PORT points nowhere: only REDIS_HOST's own port reaches the store.
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new()
+        {
+            ["REDIS_HOST"] = $"127.0.0.1:{store.Port}",
+            ["REDIS_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["REDIS_TIMEOUT_MS"] = "500",
+        });
+
+        var options = webui.Get<IOptions<StoreClientOptions>>().Value;
+        Assert.Equal(("127.0.0.1", store.Port), (options.HostName, options.Port));
+        await Eventually.TrueAsync(
+            async () => (await webui.Client.GetFromJsonAsync<JsonElement>("/json", Ct)).GetProperty("hashes").GetInt64() == 4242,
+            "the web UI reads the store at REDIS_HOST's port");
+    }
+
+    [Fact]
+    public async Task TheLauncherHandsTheStoreTypedOptionsThatWinOverItsConfiguration()
+    {
+        var port = FreePort.Next();
+        // The configuration holds values the store would refuse: typed options from the launcher are not parsed again.
+        using var host = Targets.Build(
+            ServiceNames.Store,
+            new ServiceHostSettings
+            {
+                Service = ServiceNames.Store,
+                Overrides = new Dictionary<string, string?> { ["RAMCOIN_STORE_PORT"] = "not-a-port", ["RAMCOIN_BIND"] = "nowhere" },
+            },
+            new LauncherSettings { StorePort = port, DataDir = null }.StoreOptions);
+        await host.StartAsync(Ct);
+
+        await using var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
+        Assert.True(await client.GetDatabase().StringSetAsync("typed", "yes"));
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public void LauncherSettingsDoNotPrintTheStorePassword()
+    {
+        var settings = new LauncherSettings { StorePassword = "s3cret-store-password" };
+
+        Assert.Equal("s3cret-store-password", settings.StoreOptions.Password);
+        Assert.DoesNotContain("s3cret", settings.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", settings.StoreOptions.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("RAMCOIN_STORE_PORT", "abc", "RAMCOIN_STORE_PORT must be a port from 1 to 65535 (it is 'abc').")]
+    [InlineData("RAMCOIN_STORE_PORT", "0", "RAMCOIN_STORE_PORT must be a port from 1 to 65535 (it is '0').")]
+    [InlineData("RAMCOIN_BIND", "localhost", "RAMCOIN_BIND must be an IP address (it is 'localhost').")]
+    [InlineData("RAMCOIN_ALLOW_OPEN_STORE", "yes", "RAMCOIN_ALLOW_OPEN_STORE must be true or false (it is 'yes').")]
+    public void AStoreHostedWithoutTheLauncherChecksItsSettingsByTheirNames(string variable, string value, string message)
+    {
+        var settings = new ServiceHostSettings { Service = ServiceNames.Store, Overrides = new Dictionary<string, string?> { [variable] = value } };
+
+        var failure = Assert.Throws<OptionsValidationException>(() => Targets.Build(ServiceNames.Store, settings));
+
+        Assert.True(ServiceMain.IsBadSetting(failure));
+        Assert.Equal(message, Assert.Single(failure.Failures));
+    }
+
+    /// <summary>The service's own program beside the tests (RamCoin.Rng.dll for rng): what its image runs, on the JIT here.</summary>
+    private static string BinaryOf(string service) =>
+        Path.Combine(AppContext.BaseDirectory, Directory.EnumerateFiles(AppContext.BaseDirectory, "RamCoin.*.runtimeconfig.json")
+            .Select(f => Path.GetFileName(f)[..^".runtimeconfig.json".Length])
+            .Single(name => string.Equals(name, "RamCoin." + service, StringComparison.OrdinalIgnoreCase)) + ".dll");
+}

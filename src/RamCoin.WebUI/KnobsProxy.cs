@@ -37,7 +37,7 @@ public static class KnobsProxy
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status502BadGateway);
     }
 
-    private static async Task<IResult> ReadAllAsync(IHttpClientFactory clients, IOptions<WebUIOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadAllAsync(IHttpClientFactory clients, IOptions<WebUIOptions> options, TimelineRecorder timeline, CancellationToken cancellationToken)
     {
         var http = clients.CreateClient(Client);
         var results = new Dictionary<string, JsonElement>();
@@ -55,6 +55,8 @@ public static class KnobsProxy
                 }
                 else if (ParseJson(body) is { ValueKind: JsonValueKind.Object } knobs && IsKnobList(knobs))
                 {
+                    // What the page shows now: a change through it is timed against these values.
+                    timeline.KnobsRead(service, Values(knobs));
                     results[service] = knobs;
                     continue;
                 }
@@ -98,8 +100,6 @@ public static class KnobsProxy
             return ServiceHost.Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"A knobs body is at most {AdminApi.MaxBodyBytes} bytes.");
         }
 
-        // The values before, for the timeline's "from → to" (best effort: a service that does not answer gets "?").
-        var before = await ReadKnobsAsync(clients.CreateClient(Client), baseUrl, cancellationToken);
         using var forward = Forward(HttpMethod.Put, baseUrl);
         forward.Content = new ByteArrayContent(body);
         forward.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -117,7 +117,7 @@ public static class KnobsProxy
             {
                 if (status == StatusCodes.Status200OK && parsed.ValueKind == JsonValueKind.Object && IsKnobList(parsed))
                 {
-                    timeline.KnobsChanged(Changes(service, before, parsed));
+                    timeline.KnobsChanged(service, Values(parsed));
                 }
 
                 return TypedResults.Content(Encoding.UTF8.GetString(content), $"{mediaType}; charset=utf-8", statusCode: status);
@@ -134,40 +134,9 @@ public static class KnobsProxy
         }
     }
 
-    private static async Task<JsonElement?> ReadKnobsAsync(HttpClient http, string baseUrl, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var request = Forward(HttpMethod.Get, baseUrl);
-            using var answer = await http.SendAsync(request, cancellationToken);
-            return answer.StatusCode == HttpStatusCode.OK && ParseJson(await answer.Content.ReadAsByteArrayAsync(cancellationToken)) is { ValueKind: JsonValueKind.Object } knobs && IsKnobList(knobs)
-                ? knobs
-                : null;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>The knobs whose value the change altered, as the service answered them.</summary>
-    private static IEnumerable<KnobChange> Changes(string service, JsonElement? before, JsonElement after)
-    {
-        foreach (var knob in after.EnumerateObject())
-        {
-            string? from = "?";
-            if (before is { } b)
-            {
-                from = b.TryGetProperty(knob.Name, out var old) ? old.GetString() : null;
-            }
-
-            var to = knob.Value.GetString();
-            if (from != to && DashboardChecks.Name(knob.Name))
-            {
-                yield return new KnobChange(service, knob.Name, from, to);
-            }
-        }
-    }
+    /// <summary>A knob list's values (the answer was checked: every value is a string or null).</summary>
+    private static Dictionary<string, string?> Values(JsonElement knobs) =>
+        knobs.EnumerateObject().Take(100).ToDictionary(k => k.Name, k => k.Value.GetString(), StringComparer.Ordinal);
 
     /// <summary>A request to a service's admin API; over HTTP/2 without TLS when its URL is h2c://.</summary>
     private static HttpRequestMessage Forward(HttpMethod method, string baseUrl)

@@ -29,6 +29,7 @@ public sealed class TimelineRecorder
     private readonly Queue<TimelineEvent> _events = new();
     private readonly Queue<(double T, long? Hashes, double? Rate, double? Ceiling)> _series = new();
     private readonly List<KnobChange> _knobChanges = [];
+    private readonly Dictionary<string, Dictionary<string, string?>> _knobs = new(StringComparer.Ordinal);
 
     /// <summary>Records a tick; answers the events of the last minute, for the dashboard that the pages get.</summary>
     public IReadOnlyList<TimelineEvent> Record(Dashboard dashboard, IEnumerable<WorkerReport> reports)
@@ -57,12 +58,39 @@ public sealed class TimelineRecorder
         }
     }
 
-    /// <summary>Knob changes made through the web UI; they are dated and listed at the next tick.</summary>
-    public void KnobsChanged(IEnumerable<KnobChange> changes)
+    /// <summary>A service's knobs as the knob controls last read them (the page loads them before any change).</summary>
+    public void KnobsRead(string service, IReadOnlyDictionary<string, string?> knobs)
     {
         lock (_lock)
         {
-            _knobChanges.AddRange(changes.Take(100));
+            _knobs[service] = new Dictionary<string, string?>(knobs, StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// A change through the knob controls, as the service answered it: the knobs whose value differs from the last
+    /// read ("?" when there was none) are dated and listed at the next tick. No extra request reaches the service.
+    /// </summary>
+    public void KnobsChanged(string service, IReadOnlyDictionary<string, string?> after)
+    {
+        lock (_lock)
+        {
+            var before = _knobs.GetValueOrDefault(service);
+            foreach (var (name, value) in after)
+            {
+                string? from = "?";
+                if (before is not null)
+                {
+                    from = before.GetValueOrDefault(name);
+                }
+
+                if (from != value && DashboardChecks.Name(name))
+                {
+                    _knobChanges.Add(new KnobChange(service, name, from, value));
+                }
+            }
+
+            _knobs[service] = new Dictionary<string, string?>(after, StringComparer.Ordinal);
         }
     }
 

@@ -21,6 +21,8 @@ public static class HasherApi
             o => configuration.Bind(o));
         builder.Services.AddSingleton<HasherMetrics>();
         builder.Services.AddKnob<HasherOptions>("HASHER_DELAY_MS", o => o.DelayMs);
+        // Concurrent: no limit, so no concurrency header.
+        builder.Services.AddServiceCapacity<HasherOptions>(_ => null, o => o.DelayMs);
         return builder;
     }
 

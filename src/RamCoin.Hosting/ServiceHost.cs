@@ -136,10 +136,12 @@ public static class ServiceHost
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         var identity = app.Services.GetRequiredService<ServiceIdentity>();
+        var capacity = app.Services.GetService<ServiceCapacity>();
         app.Use((context, next) =>
         {
             context.Response.Headers[ServiceIdentity.InstanceHeader] = identity.HostName;
             context.Response.Headers[ServiceIdentity.VersionHeader] = identity.Version;
+            capacity?.WriteTo(context.Response.Headers);
             return next(context);
         });
         if (app.Services.GetRequiredService<HostingOptions>().AccessLog)

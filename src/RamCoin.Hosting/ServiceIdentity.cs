@@ -12,6 +12,15 @@ public sealed record ServiceIdentity(string Service, string HostName, string Ver
     /// <summary>Header with the answering service's version, so a rolling update shows up where the calls land.</summary>
     public const string VersionHeader = "X-RamCoin-Version";
 
+    /// <summary>Requests the service serves at once (rng: RNG_CONCURRENCY); absent: no limit. For the dashboard's expected ceiling.</summary>
+    public const string ConcurrencyHeader = "X-RamCoin-Concurrency";
+
+    /// <summary>The configured time one request holds its place (rng, hasher: their delay), as set now.</summary>
+    public const string ServiceMsHeader = "X-RamCoin-Service-Ms";
+
+    /// <summary>RAMCOIN_EXTRA_LATENCY_MS when above 0: added before the service's own work, outside its concurrency limit.</summary>
+    public const string ExtraLatencyMsHeader = "X-RamCoin-Extra-Latency-Ms";
+
     /// <summary>The longest RAMCOIN_VERSION: it goes in every response's header and on the dashboard.</summary>
     public const int MaxVersionLength = 128;
 

@@ -22,6 +22,7 @@ public static class RngApi
         builder.Services
             .AddKnob<RngOptions>("RNG_DELAY_MS", o => o.DelayMs)
             .AddKnob<RngOptions>("RNG_CONCURRENCY", o => o.Concurrency);
+        builder.Services.AddServiceCapacity<RngOptions>(o => o.Concurrency, o => o.DelayMs);
         builder.Services.AddSingleton<RngGate>();
         builder.Services.AddSingleton<RngMetrics>();
         return builder;

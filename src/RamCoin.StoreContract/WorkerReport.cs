@@ -9,5 +9,9 @@ public sealed record WorkerReport(string Version, int DelayMs, int Concurrency, 
 /// <summary>What one worker saw of one peer (rng or hasher) lately: latency in ms, calls in flight and answered, who answered.</summary>
 public sealed record PeerReport(double P50Ms, double P95Ms, double P99Ms, int InFlight, long Calls, Dictionary<string, PeerInstanceReport> Instances);
 
-/// <summary>One rng or hasher instance (its host name: the pod name) as seen by a worker.</summary>
-public sealed record PeerInstanceReport(long Calls, string Version);
+/// <summary>
+/// One rng or hasher instance (its host name: the pod name) as seen by a worker, with what it last said of its capacity
+/// (the X-RamCoin-Concurrency, -Service-Ms and -Extra-Latency-Ms headers). Optional, so that old and new workers mix:
+/// no ServiceMs means the instance said nothing (an old rng, an old worker); ServiceMs without Concurrency means no limit.
+/// </summary>
+public sealed record PeerInstanceReport(long Calls, string Version, int? Concurrency = null, int? ServiceMs = null, int? ExtraLatencyMs = null);

@@ -15,11 +15,20 @@ public sealed record Dashboard(
     PeerView Rng,
     PeerView Hasher,
     string? Hint,
-    IReadOnlyList<CoinView> RecentCoins)
+    IReadOnlyList<CoinView> RecentCoins,
+    Ceiling? Ceiling = null)
 {
     /// <summary>The timeline's events of the last minute (<see cref="TimelineRecorder"/>): a page adds those it lacks.</summary>
     public IReadOnlyList<TimelineEvent> Events { get; init; } = [];
 }
+
+/// <summary>
+/// The rate the deployment can reach now (<see cref="ExpectedCeiling"/>): the smallest of its terms, which part sets it
+/// (workers, rng or hasher) and why, as in "1 rng × 1 request at a time ÷ 100 ms". Read by <c>ramcoin check</c>: keep the names.
+/// </summary>
+public sealed record Ceiling(double HashesPerSecond, string LimitedBy, string Explanation, IReadOnlyList<CeilingTerm> Terms);
+
+public sealed record CeilingTerm(string Part, double HashesPerSecond, string Explanation);
 
 public sealed record ServiceVersion(string Instance, string Version);
 

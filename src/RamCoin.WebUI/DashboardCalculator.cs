@@ -66,7 +66,9 @@ public sealed class DashboardCalculator(string prefix, double started)
         _last = new Dashboard(
             now, false, null, now - started, hashes, coins, Math.Round(rate, 2), Math.Round(coinsPerMinute, 1),
             webui, workers, rng, hasher, Hint(reports.Values, rng, hasher),
-            [.. sample.Recent.Select(s => new CoinView(s.Coin.Hash, s.Coin.At, s.Coin.Worker, Verified(s.Coin.Hash, s.Bytes, prefix)))]);
+            [.. sample.Recent.Select(s => new CoinView(s.Coin.Hash, s.Coin.At, s.Coin.Worker, Verified(s.Coin.Hash, s.Bytes, prefix)))],
+            // Live workers only: a departed worker's last report would keep its loops in the ceiling.
+            ExpectedCeiling.Of([.. workers.Where(w => reports.ContainsKey(w.Instance)).Select(w => reports[w.Instance])]));
         return _last;
     }
 

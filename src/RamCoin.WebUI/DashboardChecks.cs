@@ -17,6 +17,7 @@ public static class DashboardChecks
 
     private const double MaxMs = 3_600_000;
     private const int MaxInstances = 1_000;
+    private const int MaxConcurrency = 1_000_000;
 
     /// <summary>A worker instance, rng or hasher host, or version as it may be shown.</summary>
     public static bool Name(string? name) => !string.IsNullOrEmpty(name) && name.Length <= MaxName && !name.Any(char.IsControl);
@@ -37,7 +38,10 @@ public static class DashboardChecks
         && peer.InFlight is >= 0 and <= 1_000_000
         && peer.Calls is >= 0 and <= MaxCount
         && peer.Instances is { Count: <= MaxInstances } instances
-        && instances.All(i => Name(i.Key) && i.Value is { Calls: >= 0 and <= MaxCount } value && Name(value.Version));
+        && instances.All(i => Name(i.Key) && i.Value is { Calls: >= 0 and <= MaxCount } value && Name(value.Version)
+            && value.Concurrency is null or (>= 1 and <= MaxConcurrency)
+            && value.ServiceMs is null or (>= 0 and <= (int)MaxMs)
+            && value.ExtraLatencyMs is null or (>= 0 and <= (int)MaxMs));
 
     public static bool Usable(RecentCoin coin) =>
         coin.Hash is { Length: 64 } hash && hash.All(char.IsAsciiHexDigitLower)

@@ -36,7 +36,11 @@ public sealed record TimelineObservation(
             settings[("worker", "WORKER_DELAY_MS")] = string.Join(", ", delays.Select(d => d.ToString(CultureInfo.InvariantCulture)));
         }
 
-        return new TimelineObservation(dashboard.Now, dashboard.Stale, dashboard.Rate, dashboard.WebUI, instances, settings);
+        return new TimelineObservation(dashboard.Now, dashboard.Stale, dashboard.Rate, dashboard.WebUI, instances, settings)
+        {
+            Ceiling = dashboard.Ceiling?.HashesPerSecond,
+            LimitedBy = dashboard.Ceiling?.LimitedBy,
+        };
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using RamCoin.Hosting;
 using RamCoin.StoreContract;
 
@@ -19,11 +20,15 @@ public sealed class WorkerTelemetry
 public sealed class PeerTelemetry
 {
     private const int MaxSamples = 20_000;
+
+    /// <summary>The ranges the web UI accepts (DashboardChecks): a peer's header outside them is taken as absent.</summary>
+    private const int MaxConcurrency = 1_000_000;
+    private const int MaxMs = 3_600_000;
     private static readonly long Window = Stopwatch.Frequency * 5;
 
     private readonly Lock _gate = new();
     private readonly Queue<(long At, double Ms, string Instance)> _samples = new();
-    private readonly Dictionary<string, string> _versions = [];
+    private readonly Dictionary<string, InstanceFacts> _facts = [];
     private int _inFlight;
 
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -45,11 +50,15 @@ public sealed class PeerTelemetry
 
         var now = Stopwatch.GetTimestamp();
         var instance = Header(response, ServiceIdentity.InstanceHeader) ?? response.RequestMessage?.RequestUri?.Authority ?? "?";
-        var version = Header(response, ServiceIdentity.VersionHeader) ?? "?";
+        var facts = new InstanceFacts(
+            Header(response, ServiceIdentity.VersionHeader) ?? "?",
+            Number(response, ServiceIdentity.ConcurrencyHeader, 1, MaxConcurrency),
+            Number(response, ServiceIdentity.ServiceMsHeader, 0, MaxMs),
+            Number(response, ServiceIdentity.ExtraLatencyMsHeader, 0, MaxMs));
         lock (_gate)
         {
             _samples.Enqueue((now, Stopwatch.GetElapsedTime(started, now).TotalMilliseconds, instance));
-            _versions[instance] = version;
+            _facts[instance] = facts;
             Trim(now);
         }
     }
@@ -64,7 +73,8 @@ public sealed class PeerTelemetry
             latencies = [.. _samples.Select(s => s.Ms)];
             foreach (var group in _samples.GroupBy(s => s.Instance))
             {
-                instances[group.Key] = new PeerInstanceReport(group.LongCount(), _versions.GetValueOrDefault(group.Key, "?"));
+                var facts = _facts.GetValueOrDefault(group.Key, InstanceFacts.Unknown);
+                instances[group.Key] = new PeerInstanceReport(group.LongCount(), facts.Version, facts.Concurrency, facts.ServiceMs, facts.ExtraLatencyMs);
             }
         }
 
@@ -82,6 +92,18 @@ public sealed class PeerTelemetry
 
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : Math.Round(sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(p * sorted.Length))], 2);
+
+    /// <summary>A whole number in range, else null: a peer's header is untrusted input.</summary>
+    private static int? Number(HttpResponseMessage response, string name, int min, int max) =>
+        Header(response, name) is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : null;
+
+    /// <summary>What an instance last said of itself in its headers (a struct: no allocation per call).</summary>
+    private readonly record struct InstanceFacts(string Version, int? Concurrency, int? ServiceMs, int? ExtraLatencyMs)
+    {
+        public static readonly InstanceFacts Unknown = new("?", null, null, null);
+    }
 
     /// <summary>The raw header value: no parsing or validation, no enumerator (it runs for every call).</summary>
     private static string? Header(HttpResponseMessage response, string name) =>

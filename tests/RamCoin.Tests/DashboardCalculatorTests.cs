@@ -300,6 +300,176 @@ public sealed class DashboardCalculatorTests
         Assert.True(broadcaster.TryEnter(2));
     }
 
+    // The expected ceiling (ExpectedCeiling): the classic profile's numbers, and what the model does with old, fast
+    // and foreign reports.
+    private static PeerInstanceReport Instance(int? concurrency, int? serviceMs, int? extraMs = null, long calls = 10) =>
+        new(calls, "1.0", concurrency, serviceMs, extraMs);
+
+    /// <summary>One worker's report: its loops and pause, and the rng and hasher instances it called.</summary>
+    private static WorkerReport Loops(
+        int loops, int delayMs, Dictionary<string, PeerInstanceReport> rng, Dictionary<string, PeerInstanceReport>? hasher = null,
+        double rngP50 = 100, double hasherP50 = 100) =>
+        new("1.0", delayMs, loops, T0, Peer(rngP50, 10, instances: rng), Peer(hasherP50, 10, instances: hasher ?? new() { ["hasher-1"] = Instance(null, 100) }));
+
+    private static Ceiling? CeilingOf(params WorkerReport[] reports) => ExpectedCeiling.Of(reports);
+
+    [Fact]
+    public void TheClassicCeilingIsOneRngServingOneRequestEvery100MsWhateverTheWorkers()
+    {
+        var calculator = new DashboardCalculator("0", T0);
+        var dashboard = calculator.Compute(
+            Sample(0, totals: new() { ["w"] = 0 }, seen: new() { ["w"] = T0 }, reports: new() { ["w"] = Loops(10, 100, new() { ["rng-1"] = Instance(1, 100) }) }),
+            T0, WebUI);
+
+        var ceiling = Assert.IsType<Ceiling>(dashboard.Ceiling);
+        Assert.Equal(10, ceiling.HashesPerSecond);
+        Assert.Equal("rng", ceiling.LimitedBy);
+        Assert.Equal("1 rng × 1 request at a time ÷ 100 ms", ceiling.Explanation);
+        // hasher serves every request at once: no term of its own; the workers' 10 loops of 300 ms could do 33.
+        Assert.Equal(["workers", "rng"], ceiling.Terms.Select(t => t.Part));
+        Assert.Equal(33.33, ceiling.Terms[0].HashesPerSecond);
+        Assert.Equal("1 worker × 10 loops ÷ 300 ms (100 ms pause + rng 100 ms + hasher 100 ms)", ceiling.Terms[0].Explanation);
+
+        // The names that ramcoin check reads.
+        var json = JsonDocument.Parse(Json(dashboard)).RootElement.GetProperty("ceiling");
+        Assert.Equal(10, json.GetProperty("hashesPerSecond").GetDouble());
+        Assert.Equal("rng", json.GetProperty("limitedBy").GetString());
+        Assert.Equal("1 rng × 1 request at a time ÷ 100 ms", json.GetProperty("explanation").GetString());
+        Assert.Equal("workers", json.GetProperty("terms")[0].GetProperty("part").GetString());
+        Assert.Equal(33.33, json.GetProperty("terms")[0].GetProperty("hashesPerSecond").GetDouble());
+        Assert.StartsWith("1 worker", json.GetProperty("terms")[0].GetProperty("explanation").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MoreConcurrencyOrMoreRngInstancesLiftTheCeilingUntilTheWorkersSetIt()
+    {
+        var concurrency2 = CeilingOf(Loops(10, 100, new() { ["rng-1"] = Instance(2, 100) }))!;
+        Assert.Equal((20.0, "rng", "1 rng × 2 requests at a time ÷ 100 ms"), (concurrency2.HashesPerSecond, concurrency2.LimitedBy, concurrency2.Explanation));
+
+        var daemonSet = CeilingOf(Loops(10, 100, new() { ["rng-a"] = Instance(1, 100), ["rng-b"] = Instance(1, 100), ["rng-c"] = Instance(1, 100) }))!;
+        Assert.Equal((30.0, "rng", "3 rng × 1 request at a time ÷ 100 ms"), (daemonSet.HashesPerSecond, daemonSet.LimitedBy, daemonSet.Explanation));
+
+        var mixed = CeilingOf(Loops(10, 100, new() { ["rng-a"] = Instance(1, 100), ["rng-b"] = Instance(2, 50) }))!;
+        Assert.Equal((50.0, "1 rng × 1 request at a time ÷ 100 ms + 1 rng × 2 requests at a time ÷ 50 ms"), (mixed.Terms[1].HashesPerSecond, mixed.Terms[1].Explanation));
+
+        // rng could do 40 now; the ten loops of 300 ms cannot.
+        var workers = CeilingOf(Loops(10, 100, new() { ["rng-1"] = Instance(4, 100) }))!;
+        Assert.Equal((33.33, "workers"), (workers.HashesPerSecond, workers.LimitedBy));
+
+        // One classic worker: 1 loop of 300 ms.
+        var one = CeilingOf(Loops(1, 100, new() { ["rng-1"] = Instance(1, 100) }))!;
+        Assert.Equal((3.33, "workers", "1 worker × 1 loop ÷ 300 ms (100 ms pause + rng 100 ms + hasher 100 ms)"), (one.HashesPerSecond, one.LimitedBy, one.Explanation));
+    }
+
+    [Fact]
+    public void TheWorkersTermSumsEveryLiveWorkersLoopsAndADepartedWorkerLeavesIt()
+    {
+        var calculator = new DashboardCalculator("0", T0);
+        var rng = new Dictionary<string, PeerInstanceReport> { ["rng-1"] = Instance(100, 100) };
+        var sample = Sample(
+            0,
+            totals: new() { ["a"] = 0, ["b"] = 0, ["gone"] = 0 },
+            seen: new() { ["a"] = T0, ["b"] = T0, ["gone"] = T0 - 60 },
+            reports: new() { ["a"] = Loops(3, 100, rng), ["b"] = Loops(3, 100, rng), ["gone"] = Loops(300, 100, rng) });
+
+        var ceiling = calculator.Compute(sample, T0, WebUI).Ceiling!;
+
+        Assert.Equal(("workers", 20.0, "2 workers × 3 loops ÷ 300 ms (100 ms pause + rng 100 ms + hasher 100 ms)"), (ceiling.LimitedBy, ceiling.HashesPerSecond, ceiling.Explanation));
+        Assert.Equal(1000, ceiling.Terms.Single(t => t.Part == "rng").HashesPerSecond);
+
+        // Workers of different kinds are listed; past three kinds, summed up.
+        var two = CeilingOf(Loops(1, 100, rng), Loops(2, 0, rng))!;
+        Assert.Equal("1 worker × 1 loop ÷ 300 ms + 1 worker × 2 loops ÷ 200 ms", two.Explanation);
+        Assert.Equal(13.33, two.HashesPerSecond);
+        var many = CeilingOf(Loops(1, 0, rng), Loops(1, 100, rng), Loops(1, 200, rng), Loops(1, 300, rng))!;
+        Assert.Equal("4 workers, 4 loops in all, loops of 200–500 ms", many.Explanation);
+    }
+
+    [Fact]
+    public void InjectedLatencyLengthensTheLoopButHoldsNoPlaceInRngsLimit()
+    {
+        var ceiling = CeilingOf(Loops(10, 100, new() { ["rng-1"] = Instance(1, 100, extraMs: 100) }))!;
+
+        Assert.Equal(25, ceiling.Terms.Single(t => t.Part == "workers").HashesPerSecond);
+        Assert.Contains("rng 200 ms", ceiling.Terms.Single(t => t.Part == "workers").Explanation, StringComparison.Ordinal);
+        Assert.Equal((10.0, "rng"), (ceiling.HashesPerSecond, ceiling.LimitedBy));
+    }
+
+    [Fact]
+    public void AHasherWithAConcurrencyLimitHasATermToo()
+    {
+        var ceiling = CeilingOf(Loops(10, 100, new() { ["rng-1"] = Instance(8, 100) }, new() { ["hasher-1"] = Instance(2, 200) }))!;
+
+        Assert.Equal((10.0, "hasher", "1 hasher × 2 requests at a time ÷ 200 ms"), (ceiling.HashesPerSecond, ceiling.LimitedBy, ceiling.Explanation));
+        Assert.Equal(["workers", "rng", "hasher"], ceiling.Terms.Select(t => t.Part));
+    }
+
+    [Fact]
+    public void AnOldRngThatSaysNothingCountsWithItsMeasuredLatencyAndTheExplanationSaysSo()
+    {
+        // DockerCoins' rng sends no capacity headers: the worker saw only its latency (800 ms, mostly queueing).
+        var ceiling = CeilingOf(Loops(10, 100, new() { ["old-rng"] = new PeerInstanceReport(10, "?") }, rngP50: 800))!;
+
+        Assert.Equal((10.0, "workers"), (ceiling.HashesPerSecond, ceiling.LimitedBy));
+        Assert.Equal(
+            "1 worker × 10 loops ÷ 1000 ms (100 ms pause + rng 800 ms measured + hasher 100 ms); rng says nothing of its service time (an older rng or worker): its measured latency stands in",
+            ceiling.Explanation);
+        Assert.DoesNotContain(ceiling.Terms, t => t.Part == "rng");
+    }
+
+    [Fact]
+    public void TheFastProfileHasNoPeerLimitAndItsLoopsCountAsMeasured()
+    {
+        var ceiling = CeilingOf(Loops(64, 0, new() { ["rng-1"] = Instance(1024, 0) }, new() { ["hasher-1"] = Instance(null, 0) }, rngP50: 2, hasherP50: 2))!;
+
+        Assert.Equal((16_000.0, "workers"), (ceiling.HashesPerSecond, ceiling.LimitedBy));
+        Assert.Equal("1 worker × 64 loops ÷ 4 ms (0 ms pause + rng 2 ms measured + hasher 2 ms measured)", ceiling.Explanation);
+        Assert.Single(ceiling.Terms);
+    }
+
+    [Fact]
+    public void NothingKnownYetGivesNoCeiling()
+    {
+        Assert.Null(CeilingOf());
+        // A worker that has not made a call yet: no latency, no instances, no pause.
+        Assert.Null(CeilingOf(new WorkerReport("1.0", 0, 1, T0, Peer(0, 0), Peer(0, 0))));
+        var calculator = new DashboardCalculator("0", T0);
+        Assert.Null(calculator.Compute(Sample(5), T0, WebUI).Ceiling);
+        Assert.Contains("\"ceiling\":null", Json(calculator.Compute(Sample(5), T0 + 1, WebUI)), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, 100, null)]
+    [InlineData(-1, 100, null)]
+    [InlineData(1_000_001, 100, null)]
+    [InlineData(1, -1, null)]
+    [InlineData(1, 3_600_001, null)]
+    [InlineData(1, 100, -5)]
+    public void AReportWithAnImpossibleCapacityIsLeftOutWhole(int concurrency, int serviceMs, int? extraMs)
+    {
+        var calculator = new DashboardCalculator("0", T0);
+        var bad = Loops(10, 100, new() { ["rng-bad"] = Instance(concurrency, serviceMs, extraMs) });
+        var dashboard = calculator.Compute(Sample(1, totals: new() { ["w"] = 1 }, seen: new() { ["w"] = T0 }, reports: new() { ["w"] = bad }), T0, WebUI);
+
+        Assert.False(DashboardChecks.Usable(bad));
+        Assert.Null(dashboard.Ceiling);
+        Assert.Empty(dashboard.Rng.Instances);
+    }
+
+    [Fact]
+    public void OldAndNewWorkersReportsReadBothWays()
+    {
+        // An old worker's instance record has no capacity fields: they read as absent.
+        var old = JsonSerializer.Deserialize("""{"calls":7,"version":"1.0"}""", StoreJsonContext.Default.PeerInstanceReport)!;
+        Assert.Equal(new PeerInstanceReport(7, "1.0"), old);
+        Assert.Null(old.ServiceMs);
+
+        // A new one's round-trips; an old reader ignores the fields it does not know (System.Text.Json's default).
+        var json = JsonSerializer.Serialize(Instance(2, 100, 5), StoreJsonContext.Default.PeerInstanceReport);
+        Assert.Equal("""{"calls":10,"version":"1.0","concurrency":2,"serviceMs":100,"extraLatencyMs":5}""", json);
+        Assert.Equal(Instance(2, 100, 5), JsonSerializer.Deserialize(json, StoreJsonContext.Default.PeerInstanceReport));
+    }
+
     /// <summary>Reads (and consumes) until <paramref name="length"/> bytes came, or the writer completed.</summary>
     private static async Task<string> ReadAsync(PipeReader reader, int length)
     {

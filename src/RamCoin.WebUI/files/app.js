@@ -13,6 +13,12 @@ let polling = null;
 const timeline = new Map(); // the web UI's events, by id and time (a restarted web UI counts from 1 again)
 
 const $ = id => document.getElementById(id);
+
+// Projector mode (?projector=1) is kept in the URL, so a reload keeps it; set before the charts read the colours.
+const projector = new URLSearchParams(location.search).get("projector") === "1";
+document.documentElement.classList.toggle("projector", projector);
+$("projector-toggle").href = projector ? "index.html" : "?projector=1";
+$("projector-toggle").textContent = projector ? "leave projector mode" : "projector mode";
 const css = name => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 const fmt = (n, digits = 0) => Number(n).toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const clock = unix => new Date(unix * 1000).toLocaleTimeString();
@@ -24,13 +30,15 @@ function duration(seconds) {
 }
 
 function makeChart(element, lines, height, plugins = []) {
+  const font = "22px system-ui, sans-serif";
+  const [bigX, bigY] = projector ? [{ font, size: 80, space: 150 }, { font, size: 100, space: 60 }] : [{}, { size: 60 }];
   const options = {
     plugins,
     width: element.clientWidth || 600,
     height,
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
-    axes: [{ stroke: css("--muted"), grid: { stroke: css("--line") } }, { stroke: css("--muted"), grid: { stroke: css("--line") }, size: 60 }],
+    axes: [{ stroke: css("--muted"), grid: { stroke: css("--line") }, ...bigX }, { stroke: css("--muted"), grid: { stroke: css("--line") }, ...bigY }],
     series: [{}, ...lines.map(([label, color, width]) => ({ label, stroke: css(color), width: width || 2, points: { show: false } }))],
   };
   return new uPlot(options, [[], ...lines.map(() => [])], element);
@@ -41,7 +49,7 @@ function ensureCharts() {
     return;
   }
   charts = {
-    rate: makeChart($("rate-chart"), [["hashes/s (10 s window)", "--accent", 2.5], ["instant (classic)", "--accent2", 1]], 260, [{ hooks: { draw: [placeMarkers] } }]),
+    rate: makeChart($("rate-chart"), [["hashes/s (10 s window)", "--accent", projector ? 5 : 2.5], ["instant (classic)", "--accent2", 1]], projector ? 480 : 260, [{ hooks: { draw: [placeMarkers] } }]),
     rng: makeChart($("rng-chart"), [["p50", "--accent"], ["p95", "--accent2"]], 150),
     hasher: makeChart($("hasher-chart"), [["p50", "--accent"], ["p95", "--accent2"]], 150),
     flight: makeChart($("inflight-chart"), [["rng", "--accent"], ["hasher", "--accent2"]], 150),
@@ -105,7 +113,7 @@ function addEvents(events) {
   }
   if (added) {
     const newest = [...timeline.values()].sort((a, b) => b.at - a.at || b.id - a.id);
-    $("timeline").replaceChildren(...newest.slice(0, 50).map(e => {
+    $("timeline-list").replaceChildren(...newest.slice(0, 50).map(e => {
       const li = document.createElement("li");
       li.dataset.kind = e.kind;
       const time = document.createElement("time");
@@ -172,6 +180,13 @@ function render(d) {
   $("coins-per-minute").textContent = fmt(d.coinsPerMinute, 1);
   $("uptime").textContent = duration(d.uptimeSeconds);
   $("hint").textContent = d.hint || "Waiting for the workers' measurements…";
+  // The expected ceiling beside the measured rate: what the deployment can reach now, and which part sets it.
+  const c = d.ceiling;
+  $("ceiling").textContent = c ? fmt(c.hashesPerSecond, 1) : "–";
+  $("ceiling-explanation").textContent = c
+    ? `ceiling ${fmt(c.hashesPerSecond, 1)} h/s: ${c.explanation}; measured ${fmt(d.rate, 1)}`
+    : "Waiting for the services' reports…";
+  $("ceiling-terms").textContent = c ? `set by ${c.limitedBy}; ` + c.terms.map(t => `${t.part} ${fmt(t.hashesPerSecond, 1)}`).join(", ") : "";
   addEvents(d.events);
 
   // The first event may already be the history's last point.

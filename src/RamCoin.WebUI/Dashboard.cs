@@ -16,7 +16,11 @@ public sealed record Dashboard(
     PeerView Hasher,
     string? Hint,
     IReadOnlyList<CoinView> RecentCoins,
-    Ceiling? Ceiling = null);
+    Ceiling? Ceiling = null)
+{
+    /// <summary>The timeline's events of the last minute (<see cref="TimelineRecorder"/>): a page adds those it lacks.</summary>
+    public IReadOnlyList<TimelineEvent> Events { get; init; } = [];
+}
 
 /// <summary>
 /// The rate the deployment can reach now (<see cref="ExpectedCeiling"/>): the smallest of its terms, which part sets it
@@ -34,7 +38,11 @@ public sealed record ServiceVersion(string Instance, string Version);
 /// </summary>
 public sealed record DashboardHistory(
     List<double> T, List<double?> Rate, List<double> RngP50, List<double> RngP95, List<double> HasherP50, List<double> HasherP95,
-    List<int> RngInFlight, List<int> HasherInFlight);
+    List<int> RngInFlight, List<int> HasherInFlight)
+{
+    /// <summary>Every event of the timeline, so that the chart's markers and the list survive a reload.</summary>
+    public IReadOnlyList<TimelineEvent> Events { get; init; } = [];
+}
 
 /// <summary>A worker instance (host name: the pod name) and its own rate over the sliding window.</summary>
 public sealed record WorkerView(string Instance, double Rate, long Hashes, double SeenSecondsAgo, string Version);

@@ -16,6 +16,7 @@ namespace RamCoin.WebUI;
 public sealed class DashboardSampler(
     DashboardStoreReader reader,
     DashboardBroadcaster broadcaster,
+    TimelineRecorder timeline,
     ServiceIdentity identity,
     IOptions<WebUIOptions> options,
     TimeProvider time,
@@ -44,7 +45,8 @@ public sealed class DashboardSampler(
             {
                 try
                 {
-                    Publish(await SampleAsync());
+                    var (dashboard, reports) = await SampleAsync();
+                    Publish(dashboard with { Events = timeline.Record(dashboard, reports) });
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -70,7 +72,10 @@ public sealed class DashboardSampler(
                 [.. _chart.Select(d => d.Now)], [.. _chart.Select(d => d.Stale ? (double?)null : d.Rate)],
                 [.. _chart.Select(d => d.Rng.P50Ms)], [.. _chart.Select(d => d.Rng.P95Ms)],
                 [.. _chart.Select(d => d.Hasher.P50Ms)], [.. _chart.Select(d => d.Hasher.P95Ms)],
-                [.. _chart.Select(d => d.Rng.InFlight)], [.. _chart.Select(d => d.Hasher.InFlight)]);
+                [.. _chart.Select(d => d.Rng.InFlight)], [.. _chart.Select(d => d.Hasher.InFlight)])
+            {
+                Events = timeline.Events(),
+            };
         }
     }
 
@@ -91,7 +96,7 @@ public sealed class DashboardSampler(
         broadcaster.Publish(System.Text.Encoding.UTF8.GetBytes($"event: dashboard\ndata: {json}\n\n"));
     }
 
-    private async Task<Dashboard> SampleAsync()
+    private async Task<(Dashboard Dashboard, IEnumerable<WorkerReport> Reports)> SampleAsync()
     {
         var now = Unix(time);
         var webui = new ServiceVersion(identity.HostName, identity.Version);
@@ -106,10 +111,10 @@ public sealed class DashboardSampler(
         {
             _ = read.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
             logger.LogDebug("Dashboard sample failed: {Reason}", ex.Message);
-            return _calculator.Unavailable(now, webui);
+            return (_calculator.Unavailable(now, webui), []);
         }
 
-        return _calculator.Compute(sample, now, webui);
+        return (_calculator.Compute(sample, now, webui), sample.Reports.Values);
     }
 
     private static double Unix(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;

@@ -37,7 +37,7 @@ public static class KnobsProxy
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status502BadGateway);
     }
 
-    private static async Task<IResult> ReadAllAsync(IHttpClientFactory clients, IOptions<WebUIOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadAllAsync(IHttpClientFactory clients, IOptions<WebUIOptions> options, TimelineRecorder timeline, CancellationToken cancellationToken)
     {
         var http = clients.CreateClient(Client);
         var results = new Dictionary<string, JsonElement>();
@@ -55,6 +55,8 @@ public static class KnobsProxy
                 }
                 else if (ParseJson(body) is { ValueKind: JsonValueKind.Object } knobs && IsKnobList(knobs))
                 {
+                    // What the page shows now: a change through it is timed against these values.
+                    timeline.KnobsRead(service, Values(knobs));
                     results[service] = knobs;
                     continue;
                 }
@@ -75,7 +77,8 @@ public static class KnobsProxy
     }
 
     private static async Task<IResult> ChangeAsync(
-        string service, HttpRequest request, IHttpClientFactory clients, IOptions<WebUIOptions> options, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string service, HttpRequest request, IHttpClientFactory clients, IOptions<WebUIOptions> options, TimelineRecorder timeline, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
         var baseUrl = options.Value.UrlOf(service);
         if (baseUrl is null)
@@ -110,8 +113,13 @@ public static class KnobsProxy
             // The admin API answers JSON (200) or a problem (4xx); anything else is not passed to the page.
             if (status is >= 200 and < 300 or >= 400 and < 500
                 && mediaType is "application/json" or "application/problem+json"
-                && ParseJson(content) is not null)
+                && ParseJson(content) is { } parsed)
             {
+                if (status == StatusCodes.Status200OK && parsed.ValueKind == JsonValueKind.Object && IsKnobList(parsed))
+                {
+                    timeline.KnobsChanged(service, Values(parsed));
+                }
+
                 return TypedResults.Content(Encoding.UTF8.GetString(content), $"{mediaType}; charset=utf-8", statusCode: status);
             }
 
@@ -125,6 +133,10 @@ public static class KnobsProxy
             return ServiceHost.Problem(StatusCodes.Status502BadGateway, $"{service} unreachable", ex.Message);
         }
     }
+
+    /// <summary>A knob list's values (the answer was checked: every value is a string or null).</summary>
+    private static Dictionary<string, string?> Values(JsonElement knobs) =>
+        knobs.EnumerateObject().Take(100).ToDictionary(k => k.Name, k => k.Value.GetString(), StringComparer.Ordinal);
 
     /// <summary>A request to a service's admin API; over HTTP/2 without TLS when its URL is h2c://.</summary>
     private static HttpRequestMessage Forward(HttpMethod method, string baseUrl)

@@ -51,6 +51,7 @@ public static class WebUIApi
         builder.Services.AddSingleton<MiningSnapshotSource>();
         builder.Services.AddSingleton<DashboardStoreReader>();
         builder.Services.AddSingleton<DashboardBroadcaster>();
+        builder.Services.AddSingleton<TimelineRecorder>();
         builder.Services.AddSingleton<DashboardSampler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WebUIJsonContext.Default));
@@ -92,7 +93,8 @@ public static class WebUIApi
             .DisableRequestTimeout();
         group.MapKnobsProxy();
         group.MapGet("/history.json", (DashboardSampler sampler) => TypedResults.Ok(sampler.History()))
-            .WithName("GetHistory").WithSummary("The charts' last five minutes");
+            .WithName("GetHistory").WithSummary("The charts' last five minutes and the timeline's events");
+        group.MapTimeline();
         group.MapGet("/dashboard.json", (DashboardSampler sampler) =>
             sampler.LatestJson is { } json
                 ? Results.Text(json, "application/json", System.Text.Encoding.UTF8)
@@ -148,6 +150,7 @@ public static class WebUIApi
 [JsonSerializable(typeof(MiningSnapshot))]
 [JsonSerializable(typeof(Dashboard))]
 [JsonSerializable(typeof(DashboardHistory))]
+[JsonSerializable(typeof(Timeline))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(Dictionary<string, JsonElement>))]
 [JsonSerializable(typeof(JsonElement))]

@@ -68,6 +68,7 @@ public static class LauncherCommand
             TargetsArgument, ProfileOption, WebUIPortOption, RngPortOption, HasherPortOption, WorkerPortOption, StorePortOption,
             BindOption, AllowOpenStoreOption, DataDirOption, InMemoryOption, UrlsOption,
         };
+        root.Subcommands.Add(LabCheckCommand.Create(output, error));
         root.SetAction(async (parsed, cancellationToken) =>
         {
             var errors = new List<string>();

@@ -10,6 +10,7 @@ let pageVersion = null;
 let previous = null;
 let lastMessage = 0;
 let polling = null;
+const timeline = new Map(); // the web UI's events, by id and time (a restarted web UI counts from 1 again)
 
 const $ = id => document.getElementById(id);
 
@@ -28,10 +29,11 @@ function duration(seconds) {
   return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
-function makeChart(element, lines, height) {
+function makeChart(element, lines, height, plugins = []) {
   const font = "22px system-ui, sans-serif";
   const [bigX, bigY] = projector ? [{ font, size: 80, space: 150 }, { font, size: 100, space: 60 }] : [{}, { size: 60 }];
   const options = {
+    plugins,
     width: element.clientWidth || 600,
     height,
     cursor: { drag: { x: false, y: false } },
@@ -47,7 +49,7 @@ function ensureCharts() {
     return;
   }
   charts = {
-    rate: makeChart($("rate-chart"), [["hashes/s (10 s window)", "--accent", projector ? 5 : 2.5], ["instant (classic)", "--accent2", 1]], projector ? 480 : 260),
+    rate: makeChart($("rate-chart"), [["hashes/s (10 s window)", "--accent", projector ? 5 : 2.5], ["instant (classic)", "--accent2", 1]], projector ? 480 : 260, [{ hooks: { draw: [placeMarkers] } }]),
     rng: makeChart($("rng-chart"), [["p50", "--accent"], ["p95", "--accent2"]], 150),
     hasher: makeChart($("hasher-chart"), [["p50", "--accent"], ["p95", "--accent2"]], 150),
     flight: makeChart($("inflight-chart"), [["rng", "--accent"], ["hasher", "--accent2"]], 150),
@@ -69,6 +71,7 @@ async function loadHistory() {
       series.t = h.t; series.rate = h.rate; series.instant = h.t.map(() => null);
       series.rngP50 = h.rngP50; series.rngP95 = h.rngP95; series.hasherP50 = h.hasherP50; series.hasherP95 = h.hasherP95;
       series.rngFlight = h.rngInFlight; series.hasherFlight = h.hasherInFlight;
+      addEvents(h.events);
     }
   } catch (error) {
     // No history: the charts start empty and fill as events arrive.
@@ -96,6 +99,55 @@ function rows(table, items, cells) {
     }
     return tr;
   }));
+}
+
+// Timeline: each event as a marker on the mining chart (a line with its kind's colour, its text on hover) and in the list.
+function addEvents(events) {
+  let added = false;
+  for (const e of events || []) {
+    const key = e.id + "@" + e.at;
+    if (!timeline.has(key)) {
+      timeline.set(key, e);
+      added = true;
+    }
+  }
+  if (added) {
+    const newest = [...timeline.values()].sort((a, b) => b.at - a.at || b.id - a.id);
+    $("timeline-list").replaceChildren(...newest.slice(0, 50).map(e => {
+      const li = document.createElement("li");
+      li.dataset.kind = e.kind;
+      const time = document.createElement("time");
+      time.textContent = clock(e.at);
+      li.append(time, " " + e.text);
+      return li;
+    }));
+    if (charts) {
+      placeMarkers(charts.rate);
+    }
+  }
+}
+
+// The markers stay the same elements from draw to draw (a hover keeps its tooltip); those off the chart go.
+function placeMarkers(u) {
+  const [min, max] = [u.scales.x.min, u.scales.x.max];
+  const shown = new Set();
+  for (const [key, e] of timeline) {
+    if (min == null || e.at < min || e.at > max) {
+      continue;
+    }
+    shown.add(key);
+    let mark = u.over.querySelector(`.marker[data-key="${CSS.escape(key)}"]`);
+    if (!mark) {
+      mark = document.createElement("div");
+      mark.className = "marker";
+      mark.dataset.key = key;
+      mark.dataset.kind = e.kind;
+      mark.title = clock(e.at) + " " + e.text;
+      u.over.appendChild(mark);
+    }
+    mark.style.left = u.valToPos(e.at, "x") + "px";
+  }
+  u.over.querySelectorAll(".marker").forEach(m => shown.has(m.dataset.key) || m.remove());
 }
 
 function render(d) {
@@ -135,6 +187,7 @@ function render(d) {
     ? `ceiling ${fmt(c.hashesPerSecond, 1)} h/s: ${c.explanation}; measured ${fmt(d.rate, 1)}`
     : "Waiting for the services' reports…";
   $("ceiling-terms").textContent = c ? `set by ${c.limitedBy}; ` + c.terms.map(t => `${t.part} ${fmt(t.hashesPerSecond, 1)}`).join(", ") : "";
+  addEvents(d.events);
 
   // The first event may already be the history's last point.
   if (!series.t.length || d.now > series.t[series.t.length - 1]) {

@@ -1,0 +1,417 @@
+using System.Globalization;
+using RamCoin.StoreContract;
+
+namespace RamCoin.WebUI;
+
+/// <summary>
+/// What the timeline needs of one tick: the time, whether the store answered, the rate, every instance of every
+/// service with its version, and the settings the workers report (<c>WORKER_DELAY_MS</c>).
+/// </summary>
+public sealed record TimelineObservation(
+    double Now,
+    bool Stale,
+    double Rate,
+    ServiceVersion WebUI,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Instances,
+    IReadOnlyDictionary<(string Service, string Name), string> Settings)
+{
+    /// <summary>The expected ceiling (hashes/s) and the part that sets it; null when unknown.</summary>
+    public double? Ceiling { get; init; }
+
+    public string? LimitedBy { get; init; }
+
+    /// <summary>A tick's dashboard and the workers' reports it was computed from (none while the store is down).</summary>
+    public static TimelineObservation From(Dashboard dashboard, IEnumerable<WorkerReport> reports)
+    {
+        var instances = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal)
+        {
+            ["worker"] = dashboard.Workers.GroupBy(w => w.Instance).ToDictionary(g => g.Key, g => g.Last().Version, StringComparer.Ordinal),
+            ["rng"] = dashboard.Rng.Instances.GroupBy(i => i.Instance).ToDictionary(g => g.Key, g => g.Last().Version, StringComparer.Ordinal),
+            ["hasher"] = dashboard.Hasher.Instances.GroupBy(i => i.Instance).ToDictionary(g => g.Key, g => g.Last().Version, StringComparer.Ordinal),
+        };
+        var settings = new Dictionary<(string, string), string>();
+        var delays = reports.Select(r => r.DelayMs).Distinct().Order().ToList();
+        if (delays.Count > 0)
+        {
+            settings[("worker", "WORKER_DELAY_MS")] = string.Join(", ", delays.Select(d => d.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        return new TimelineObservation(dashboard.Now, dashboard.Stale, dashboard.Rate, dashboard.WebUI, instances, settings)
+        {
+            Ceiling = dashboard.Ceiling?.HashesPerSecond,
+            LimitedBy = dashboard.Ceiling?.LimitedBy,
+        };
+    }
+}
+
+/// <summary>
+/// Turns the web UI's ticks into timeline events, without I/O and without a clock. Each change must hold for a few
+/// ticks before it counts (<see cref="ConfirmTicks"/>, <see cref="RateConfirmTicks"/>), so that a noisy rate or one
+/// slow store read does not fill the timeline; an event is dated from the first tick that saw the change. The
+/// first tick that reads the store is the baseline: what runs then is not news.
+/// </summary>
+public sealed class TimelineDetector
+{
+    /// <summary>Ticks an instance's presence, a version set, a setting or the store's state must hold to count.</summary>
+    public const int ConfirmTicks = 2;
+
+    /// <summary>Ticks a rate must stay past a threshold: the 10 s window rate wanders by a tenth at DockerCoins' speed.</summary>
+    public const int RateConfirmTicks = 3;
+
+    /// <summary>A drop is a rate under this share of the usual one; it is over at <see cref="RecoverFraction"/> of it.</summary>
+    public const double DropFraction = 0.5;
+
+    public const double RecoverFraction = 0.8;
+
+    /// <summary>The usual rate is the median of the rates over this span.</summary>
+    public const double BaselineSeconds = 30;
+
+    /// <summary>Below this usual rate (hashes/s) nothing mines yet: no drop to see.</summary>
+    public const double MinBaseline = 0.5;
+
+    /// <summary>A drop that lasts this long is the new usual rate (someone scaled down): no recovery is awaited.</summary>
+    public const double SettleSeconds = 60;
+
+    /// <summary>More instances appearing or going in one tick than this make one event (scaling to 50 workers is one change).</summary>
+    public const int ListedPerEvent = 5;
+
+    /// <summary>A setting the workers report within this long of the same change through the knob controls is its echo.</summary>
+    public const double KnobEchoSeconds = 15;
+
+    /// <summary>The expected ceiling changed when it moved by more than this share (for <see cref="ConfirmTicks"/>).</summary>
+    public const double CeilingChange = 0.1;
+
+    /// <summary>Instances followed at most: a store may hold any number of made-up worker names.</summary>
+    public const int MaxTracked = 10_000;
+
+    private static readonly string[] Services = ["worker", "rng", "hasher"];
+
+    private readonly Debounced<bool> _stale = new(false);
+    private readonly Dictionary<(string Service, string Instance), Debounced<bool>> _present = [];
+    private readonly Dictionary<string, Debounced<string>> _versions = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Service, string Name), Debounced<string>> _settings = [];
+    private readonly Dictionary<(string Service, string Name), double> _knobNotes = [];
+    private readonly Queue<(double At, double Rate)> _rates = new();
+    private double? _ceiling;
+    private int _ceilingTicks;
+    private double _ceilingSince;
+    private long _nextId = 1;
+    private bool _started;
+    private bool _baselined;
+    private double? _dropReference;
+    private double _dropSince;
+    private int _lowTicks;
+    private double _lowSince;
+    private double _lowReference;
+    private int _highTicks;
+    private double _highSince;
+
+    /// <summary>The events this tick confirms, and those of the knob changes made through the web UI since the last tick.</summary>
+    public List<TimelineEvent> Observe(TimelineObservation tick, IReadOnlyList<KnobChange> knobChanges)
+    {
+        var events = new List<TimelineEvent>();
+        void Add(double at, string kind, string? service, string? instance, string text) =>
+            events.Add(new TimelineEvent(_nextId++, at, kind, service, instance, text));
+
+        if (!_started)
+        {
+            _started = true;
+            Add(tick.Now, TimelineKinds.Start, "webui", tick.WebUI.Instance, $"web UI {tick.WebUI.Version} on {tick.WebUI.Instance} started: its timeline begins here");
+        }
+
+        foreach (var knob in knobChanges)
+        {
+            _knobNotes[(knob.Service, knob.Name)] = tick.Now;
+            Add(tick.Now, TimelineKinds.Knob, knob.Service, null, $"{knob.Service} {knob.Name}: {knob.From ?? "default"} → {knob.To ?? "default"} (knob controls)");
+        }
+
+        if (_stale.Update(tick.Stale, tick.Now, ConfirmTicks) is { } store)
+        {
+            if (tick.Stale)
+            {
+                Add(store.Since, TimelineKinds.StoreDown, "store", null, "the store does not answer: the figures stand still");
+            }
+            else
+            {
+                Add(store.Since, TimelineKinds.StoreBack, "store", null, $"the store answers again, after {store.Since - store.PreviousSince:F0} s");
+            }
+        }
+
+        // A stale tick repeats the last dashboard: nothing in it is news.
+        if (tick.Stale)
+        {
+            return events;
+        }
+
+        if (!_baselined)
+        {
+            _baselined = true;
+            foreach (var (service, instances) in tick.Instances)
+            {
+                foreach (var instance in instances.Keys.Take(MaxTracked - _present.Count))
+                {
+                    _present[(service, instance)] = new Debounced<bool>(true);
+                }
+            }
+        }
+
+        Presence(tick, Add);
+        Versions(tick, Add);
+        Settings(tick, Add);
+        CeilingMoves(tick, Add);
+        Rate(tick, Add);
+        return events;
+    }
+
+    private void Presence(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    {
+        foreach (var service in Services)
+        {
+            var observed = tick.Instances.GetValueOrDefault(service) ?? new Dictionary<string, string>();
+            foreach (var instance in observed.Keys)
+            {
+                if (!_present.ContainsKey((service, instance)) && _present.Count < MaxTracked)
+                {
+                    _present[(service, instance)] = new Debounced<bool>(false);
+                }
+            }
+
+            var appeared = new List<(string Instance, double Since)>();
+            var gone = new List<(string Instance, double Since)>();
+            foreach (var ((_, instance), presence) in _present.Where(p => p.Key.Service == service).ToList())
+            {
+                if (presence.Update(observed.ContainsKey(instance), tick.Now, ConfirmTicks) is { } change)
+                {
+                    (presence.Value ? appeared : gone).Add((instance, change.Since));
+                }
+
+                if (!presence.Value && !presence.Pending)
+                {
+                    _present.Remove((service, instance));
+                }
+            }
+
+            Report(service, appeared, TimelineKinds.Appeared, "appeared", "answers", add);
+            Report(service, gone, TimelineKinds.Gone, "went away", "no longer answers", add);
+        }
+    }
+
+    /// <summary>One event an instance, or one for the lot when many changed at once.</summary>
+    private static void Report(
+        string service, List<(string Instance, double Since)> changed, string kind, string workerVerb, string peerVerb,
+        Action<double, string, string?, string?, string> add)
+    {
+        // Workers come and go by their own reports; rng and hasher instances by the workers' calls that they answer.
+        var verb = service == "worker" ? workerVerb : peerVerb;
+        if (changed.Count <= ListedPerEvent)
+        {
+            foreach (var (instance, since) in changed.OrderBy(c => c.Since).ThenBy(c => c.Instance, StringComparer.Ordinal))
+            {
+                add(since, kind, service, instance, service == "worker" ? $"worker {instance} {verb}" : $"{service} {instance} {verb}{(kind == TimelineKinds.Gone ? " any worker" : " the workers")}");
+            }
+
+            return;
+        }
+
+        var names = changed.Select(c => c.Instance).Order(StringComparer.Ordinal).ToList();
+        add(changed.Min(c => c.Since), kind, service, null,
+            $"{changed.Count} {service} instances {(kind == TimelineKinds.Gone ? "went away" : "appeared")}: {string.Join(", ", names.Take(ListedPerEvent))}, …");
+    }
+
+    private void Versions(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    {
+        foreach (var service in Services)
+        {
+            var versions = (tick.Instances.GetValueOrDefault(service)?.Values ?? []).Where(v => v != "?").Distinct().Order(StringComparer.Ordinal).ToList();
+            if (versions.Count == 0)
+            {
+                // No instance to ask: the versions are unknown, not changed.
+                continue;
+            }
+
+            var set = string.Join(", ", versions);
+            if (!_versions.TryGetValue(service, out var known))
+            {
+                _versions[service] = new Debounced<string>(set);
+            }
+            else if (known.Update(set, tick.Now, ConfirmTicks) is { } change)
+            {
+                add(change.Since, TimelineKinds.Version, service, null, $"{service} version {change.From} → {set}");
+            }
+        }
+    }
+
+    private void Settings(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    {
+        foreach (var (key, value) in tick.Settings)
+        {
+            if (!_settings.TryGetValue(key, out var known))
+            {
+                _settings[key] = new Debounced<string>(value);
+            }
+            else if (known.Update(value, tick.Now, ConfirmTicks) is { } change
+                && !(_knobNotes.TryGetValue(key, out var noted) && change.Since - noted <= KnobEchoSeconds))
+            {
+                add(change.Since, TimelineKinds.Knob, key.Service, null, $"{key.Service} {key.Name}: {change.From} → {value} (as the {key.Service}s report it)");
+            }
+        }
+    }
+
+    /// <summary>A move of the expected ceiling by more than a tenth, held for a few ticks (scaling rng, a concurrency knob).</summary>
+    private void CeilingMoves(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    {
+        if (tick.Ceiling is not { } ceiling || !double.IsFinite(ceiling) || ceiling < 0)
+        {
+            _ceilingTicks = 0;
+            return;
+        }
+
+        if (_ceiling is not { } known)
+        {
+            _ceiling = ceiling;
+            return;
+        }
+
+        if (Math.Abs(ceiling - known) <= CeilingChange * known)
+        {
+            _ceilingTicks = 0;
+            return;
+        }
+
+        if (_ceilingTicks++ == 0)
+        {
+            _ceilingSince = tick.Now;
+        }
+
+        if (_ceilingTicks >= ConfirmTicks)
+        {
+            add(_ceilingSince, TimelineKinds.Ceiling, tick.LimitedBy, null,
+                $"expected ceiling {known:F1} → {ceiling:F1} hashes/s{(tick.LimitedBy is { } part ? $", set by {part}" : "")}");
+            _ceiling = ceiling;
+            _ceilingTicks = 0;
+        }
+    }
+
+    private void Rate(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    {
+        if (_dropReference is { } reference)
+        {
+            if (tick.Rate >= RecoverFraction * reference)
+            {
+                if (_highTicks++ == 0)
+                {
+                    _highSince = tick.Now;
+                }
+
+                if (_highTicks >= RateConfirmTicks)
+                {
+                    add(_highSince, TimelineKinds.RateRecovered, null, null,
+                        $"rate back to {tick.Rate:F1} hashes/s, {_highSince - _dropSince:F0} s after it fell");
+                    Normal();
+                }
+            }
+            else
+            {
+                _highTicks = 0;
+                if (tick.Now - _dropSince >= SettleSeconds)
+                {
+                    Normal();
+                }
+            }
+
+            return;
+        }
+
+        var baseline = _lowTicks > 0 ? _lowReference : Median();
+        if (baseline >= MinBaseline && tick.Rate < DropFraction * baseline)
+        {
+            if (_lowTicks++ == 0)
+            {
+                _lowSince = tick.Now;
+                _lowReference = baseline;
+            }
+
+            if (_lowTicks >= RateConfirmTicks)
+            {
+                add(_lowSince, TimelineKinds.RateDrop, null, null, $"rate fell to {tick.Rate:F1} hashes/s, from about {_lowReference:F1}");
+                _dropReference = _lowReference;
+                _dropSince = _lowSince;
+                _lowTicks = 0;
+                _highTicks = 0;
+                return;
+            }
+        }
+        else
+        {
+            _lowTicks = 0;
+        }
+
+        _rates.Enqueue((tick.Now, tick.Rate));
+        while (_rates.Count > 0 && tick.Now - _rates.Peek().At > BaselineSeconds)
+        {
+            _rates.Dequeue();
+        }
+    }
+
+    private void Normal()
+    {
+        _dropReference = null;
+        _highTicks = 0;
+        _rates.Clear();
+    }
+
+    /// <summary>The usual rate: the median over the baseline span, once five seconds of it are known (else 0: none yet).</summary>
+    private double Median()
+    {
+        if (_rates.Count < 5)
+        {
+            return 0;
+        }
+
+        var sorted = _rates.Select(r => r.Rate).Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    /// <summary>A value that changes only once a new one held for some ticks; the change is dated from its first tick.</summary>
+    private sealed class Debounced<T>(T value)
+        where T : notnull
+    {
+        private T? _candidate;
+        private int _count;
+        private double _candidateSince;
+        private double _since = double.NaN;
+
+        public T Value { get; private set; } = value;
+
+        /// <summary>A different value is being seen, not yet for long enough.</summary>
+        public bool Pending => _count > 0;
+
+        /// <summary>The change this tick confirms: the value before, when the new one was first seen, and when the old one was.</summary>
+        public (T From, double Since, double PreviousSince)? Update(T observed, double now, int ticks)
+        {
+            if (EqualityComparer<T>.Default.Equals(observed, Value))
+            {
+                _count = 0;
+                return null;
+            }
+
+            if (_count == 0 || !EqualityComparer<T>.Default.Equals(observed, _candidate))
+            {
+                _candidate = observed;
+                _candidateSince = now;
+                _count = 0;
+            }
+
+            if (++_count < ticks)
+            {
+                return null;
+            }
+
+            var change = (Value, _candidateSince, _since);
+            Value = observed;
+            _since = _candidateSince;
+            _count = 0;
+            return change;
+        }
+    }
+}

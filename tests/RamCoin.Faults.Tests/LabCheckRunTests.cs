@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

@@ -1,8 +1,4 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.Playwright;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
 
 namespace RamCoin.Tests;
 

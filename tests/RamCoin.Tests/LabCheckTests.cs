@@ -1,7 +1,3 @@
-using System.Globalization;
-using RamCoin.Hosting;
-using RamCoin.Tests.Infrastructure;
-
 namespace RamCoin.Tests;
 
 /// <summary>

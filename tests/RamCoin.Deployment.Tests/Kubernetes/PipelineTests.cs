@@ -98,9 +98,9 @@ public sealed class PipelineTests
         Assert.Equal("/var/run/secrets/kubernetes.io/serviceaccount", pod.Spec.Containers.Single(c => c.Name == "kubectl").VolumeMounts.Single(m => m.Name == token.Name).MountPath);
 
         // The tests that need privileges are left out by name in Jenkins (GitHub's ci runs them): the names exist.
-        // NetworkNamespaceTests is in the fast project, which this one does not reference: its name is read from its source.
+        // NetworkNamespaceTests is in the faults project, which this one does not reference: its name is read from its source.
         var jenkinsfile = Repo.Read("Jenkinsfile");
-        Assert.Matches(@"namespace RamCoin\.Tests;[\s\S]*\bclass NetworkNamespaceTests\b", Repo.Read("tests/RamCoin.Tests/NetworkNamespaceTests.cs"));
+        Assert.Matches(@"namespace RamCoin\.Tests;[\s\S]*\bclass NetworkNamespaceTests\b", Repo.Read("tests/RamCoin.Faults.Tests/NetworkNamespaceTests.cs"));
         Assert.Equal(
             $"--filter-not-namespace {typeof(Engine.DockerEngine).Namespace} --filter-not-class {typeof(NativeAotTests).FullName} --filter-not-class RamCoin.Tests.NetworkNamespaceTests",
             Regex.Match(jenkinsfile, @"UNPRIVILEGED_TESTS = '([^']*)'").Groups[1].Value);

@@ -19,22 +19,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
             ServiceNames.Worker, new() { ["WORKER_ID"] = "worker-pod-1", ["WORKER_CONCURRENCY"] = "2", ["DIFFICULTY"] = "0" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RAMCOIN_VERSION"] = "7.7.7" }, peers: store.Peers());
         var page = await browser.NewPageAsync();
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                problems.Add("console: " + message.Text);
-            }
-        };
-        page.RequestFailed += (_, request) => problems.Add("failed: " + request.Url);
-        page.Response += (_, response) =>
-        {
-            if (response.Status >= 400)
-            {
-                problems.Add($"{response.Status}: {response.Url}");
-            }
-        };
+        var problems = await WatchAsync(page);
 
         await page.GotoAsync(webui.Address.ToString());
 

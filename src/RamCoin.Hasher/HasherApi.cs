@@ -1,12 +1,5 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
 
 namespace RamCoin.Hasher;
 
@@ -15,10 +8,7 @@ public static class HasherApi
     public static WebApplicationBuilder AddHasher(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<HasherOptions, HasherOptionsValidator>(
-            configuration,
-            (o, s) => o.ApplyProfile(s.Profile),
-            o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<HasherOptions, HasherOptionsValidator>(configuration, o => configuration.Bind(o));
         builder.Services.AddSingleton<HasherMetrics>();
         builder.Services.AddKnob<HasherOptions>("HASHER_DELAY_MS", o => o.DelayMs);
         // Concurrent: no limit, so no concurrency header.

@@ -1,10 +1,6 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-
 namespace RamCoin.Hasher;
 
-public sealed class HasherOptions
+public sealed class HasherOptions : IServiceDefaults
 {
     /// <summary>The largest body hasher reads: 1 MiB. Bigger bodies get 413.</summary>
     public const int MaxBodyBytes = 1_048_576;
@@ -13,9 +9,9 @@ public sealed class HasherOptions
     [ConfigurationKeyName("HASHER_DELAY_MS")]
     public int DelayMs { get; set; } = 100;
 
-    internal void ApplyProfile(Profile profile)
+    void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)
     {
-        if (profile == Profile.Fast)
+        if (settings.Profile == Profile.Fast)
         {
             DelayMs = 0;
         }

@@ -1,5 +1,4 @@
 using RamCoin.Hasher;
-using RamCoin.Hosting;
 
 // The service's own program: what its container image runs (Native AOT). The launcher hosts the same parts.
 return await ServiceMain.RunAsync(args, ServiceNames.Hasher, b => b.AddHasher(), a => a.MapHasherApi());

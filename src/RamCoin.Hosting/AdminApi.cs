@@ -1,15 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace RamCoin.Hosting;
 
@@ -103,7 +94,7 @@ public static class AdminApi
 
     public static IServiceCollection AddAdminApi(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddValidatedOptions<AdminOptions, AdminOptionsValidator>(configuration, (_, _) => { }, o => configuration.Bind(o));
+        services.AddValidatedOptions<AdminOptions, AdminOptionsValidator>(configuration, o => configuration.Bind(o));
         services.AddSingleton(_ => new FailedAttemptGate(FailedAttemptPause));
         return services;
     }

@@ -1,9 +1,4 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 
 namespace RamCoin.Hosting;
 
@@ -14,7 +9,7 @@ public static class LessonFaults
     public static void AddLessonKnobs(this WebApplicationBuilder builder, string readyTag)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(configuration, (_, _) => { }, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(configuration, o => configuration.Bind(o));
         builder.Services
             .AddKnob<LessonKnobs>("RAMCOIN_ERROR_RATE", o => o.ErrorRate)
             .AddKnob<LessonKnobs>("RAMCOIN_EXTRA_LATENCY_MS", o => o.ExtraLatencyMs)

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
-
 namespace RamCoin.Hosting;
 
 /// <summary>Faults a teacher injects on purpose, in every service; see the README's knobs table for the lessons.</summary>

@@ -1,10 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-
 namespace RamCoin.Hosting;
 
 /// <summary>
@@ -35,7 +28,7 @@ public static class LessonProcessFaults
     public static void AddKubernetesLessonKnobs(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<KubernetesLessonKnobs, KubernetesLessonKnobsValidator>(configuration, (_, _) => { }, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<KubernetesLessonKnobs, KubernetesLessonKnobsValidator>(configuration, o => configuration.Bind(o));
         builder.Services
             .AddKnob<KubernetesLessonKnobs>("RAMCOIN_CPU_BURN_MS", o => o.CpuBurnMs)
             .AddKnob<KubernetesLessonKnobs>("RAMCOIN_IGNORE_SIGTERM", o => o.IgnoreSigterm)

@@ -1,18 +1,10 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace RamCoin.Hosting;
 
@@ -120,7 +112,7 @@ public static class ServiceHost
     /// </summary>
     /// <param name="bind">Binds the configuration; a lambda at the call site so that the binder is source-generated.</param>
     public static OptionsBuilder<TOptions> AddValidatedOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
-        this IServiceCollection services, IConfiguration configuration, Action<TOptions, ServiceHostSettings> defaults, Action<TOptions> bind)
+        this IServiceCollection services, IConfiguration configuration, Action<TOptions> bind)
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>
     {
@@ -128,7 +120,7 @@ public static class ServiceHost
         // IOptionsMonitor recomputes the options when the configuration reloads (the admin API's changes).
         services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(new ConfigurationChangeTokenSource<TOptions>(configuration));
         return services.AddOptions<TOptions>()
-            .Configure<ServiceHostSettings>((o, s) => defaults(o, s))
+            .Configure<ServiceHostSettings>((o, s) => (o as IServiceDefaults)?.ApplyDefaults(s))
             .Configure(bind)
             .ValidateOnStart();
     }

@@ -1,4 +1,3 @@
-using RamCoin.Hosting;
 using RamCoin.Rng;
 
 // The service's own program: what its container image runs (Native AOT). The launcher hosts the same parts.

@@ -1,12 +1,4 @@
-using System.Globalization;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
 
 namespace RamCoin.Rng;
 
@@ -15,10 +7,7 @@ public static class RngApi
     public static WebApplicationBuilder AddRng(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<RngOptions, RngOptionsValidator>(
-            configuration,
-            (o, s) => o.ApplyProfile(s.Profile),
-            o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<RngOptions, RngOptionsValidator>(configuration, o => configuration.Bind(o));
         builder.Services
             .AddKnob<RngOptions>("RNG_DELAY_MS", o => o.DelayMs)
             .AddKnob<RngOptions>("RNG_CONCURRENCY", o => o.Concurrency);

@@ -1,10 +1,6 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-
 namespace RamCoin.Rng;
 
-public sealed class RngOptions
+public sealed class RngOptions : IServiceDefaults
 {
     /// <summary>The largest answer rng gives: 1 MiB. The original served 100 MB and blocked everyone meanwhile.</summary>
     public const int MaxBytes = 1_048_576;
@@ -21,9 +17,9 @@ public sealed class RngOptions
     [ConfigurationKeyName("RNG_QUEUE_LIMIT")]
     public int QueueLimit { get; set; } = 10_000;
 
-    internal void ApplyProfile(Profile profile)
+    void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)
     {
-        if (profile == Profile.Fast)
+        if (settings.Profile == Profile.Fast)
         {
             DelayMs = 0;
             Concurrency = 1024;

@@ -1,7 +1,4 @@
-using System.Globalization;
 using Garnet;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace RamCoin.Store;
 

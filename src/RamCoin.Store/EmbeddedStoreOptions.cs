@@ -1,8 +1,3 @@
-using System.Globalization;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-
 namespace RamCoin.Store;
 
 /// <summary>

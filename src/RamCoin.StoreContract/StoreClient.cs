@@ -1,7 +1,3 @@
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-using StackExchange.Redis;
-
 namespace RamCoin.StoreContract;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace RamCoin.StoreContract;
 
 public static class StoreConnection

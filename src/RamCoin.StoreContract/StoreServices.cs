@@ -1,7 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using RamCoin.Hosting;
-
 namespace RamCoin.StoreContract;
 
 public static class StoreServices
@@ -11,12 +7,6 @@ public static class StoreServices
     {
         services.AddValidatedOptions<StoreClientOptions, StoreClientOptionsValidator>(
             configuration,
-            (o, s) =>
-            {
-                o.Host = s.Peers.StoreHost;
-                o.HostName = s.Peers.StoreHost;
-                o.Port = s.Peers.StorePort;
-            },
             o =>
             {
                 configuration.Bind(o);

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using RamCoin.StoreContract;
 
 namespace RamCoin.WebUI;
 

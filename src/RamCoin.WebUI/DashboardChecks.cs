@@ -1,5 +1,3 @@
-using RamCoin.StoreContract;
-
 namespace RamCoin.WebUI;
 
 /// <summary>

@@ -1,11 +1,3 @@
-using System.Text.Json;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-using RamCoin.StoreContract;
-using StackExchange.Redis;
-
 namespace RamCoin.WebUI;
 
 /// <summary>

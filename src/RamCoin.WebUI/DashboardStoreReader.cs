@@ -1,8 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using RamCoin.Hosting;
-using RamCoin.StoreContract;
-using StackExchange.Redis;
 
 namespace RamCoin.WebUI;
 
@@ -34,28 +30,27 @@ public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings war
     public async Task<StoreSample> ReadAsync(double now)
     {
         var db = await store.GetDatabaseAsync();
-        var hashesTask = Value(db.StringGetAsync(StoreKeys.Hashes), StoreKeys.Hashes);
-        var coinsTask = Value(db.HashLengthAsync(StoreKeys.Wallet), StoreKeys.Wallet);
+        // A wrong type reads as what no counter holds: an empty string (not a number, skipped below) and -1 coins.
+        var hashesTask = Key(db.StringGetAsync(StoreKeys.Hashes), StoreKeys.Hashes, RedisValue.EmptyString);
+        var coinsTask = Key(db.HashLengthAsync(StoreKeys.Wallet), StoreKeys.Wallet, -1);
         var workerHashesTask = Key(db.HashGetAllAsync(StoreKeys.WorkerHashes), StoreKeys.WorkerHashes);
         var seenTask = Key(db.HashGetAllAsync(StoreKeys.WorkerSeen), StoreKeys.WorkerSeen);
         var recentTask = Key(db.ListRangeAsync(StoreKeys.RecentCoins, 0, StoreKeys.RecentCoinsKept - 1), StoreKeys.RecentCoins);
         await Task.WhenAll(hashesTask, coinsTask, workerHashesTask, seenTask, recentTask);
 
         long? hashes = null;
-        if (hashesTask.Result is { } h)
+        var h = hashesTask.Result;
+        if (h.IsNull)
         {
-            if (h.IsNull)
-            {
-                hashes = 0;
-            }
-            else if (h.TryParse(out long value) && value >= 0)
-            {
-                hashes = value;
-            }
-            else
-            {
-                warnings.Warn(StoreKeys.Hashes, "not a whole number; skipped");
-            }
+            hashes = 0;
+        }
+        else if (h.TryParse(out long value) && value >= 0)
+        {
+            hashes = value;
+        }
+        else
+        {
+            warnings.Warn(StoreKeys.Hashes, "not a whole number; skipped");
         }
 
         var workerTotals = Entries<long>(workerHashesTask.Result, StoreKeys.WorkerHashes, v => v.TryParse(out long n) && n is >= 0 and <= DashboardChecks.MaxCount ? n : null);
@@ -82,7 +77,7 @@ public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings war
             }
         }
 
-        return new StoreSample(hashes, coinsTask.Result, workerTotals, seen, reports, await RecentCoinsAsync(db, recentTask.Result ?? []));
+        return new StoreSample(hashes, coinsTask.Result is >= 0 and var coins ? coins : null, workerTotals, seen, reports, await RecentCoinsAsync(db, recentTask.Result ?? []));
     }
 
     /// <summary>The recent coins that are well formed, each with the wallet's bytes for its hash (the calculator checks them).</summary>
@@ -113,9 +108,11 @@ public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings war
         return [.. coins.Select((c, i) => new StoredCoin(c, bytes[i].IsNull ? null : (byte[])bytes[i]!))];
     }
 
-    /// <summary>A key's reply, or null (warned) when the key holds another type than ours: a wrong type is not an outage.</summary>
-    private async Task<T?> Key<T>(Task<T> read, string key)
-        where T : class
+    /// <summary>
+    /// A key's reply, or <paramref name="skipped"/> (warned) when the key holds another type than ours: a wrong type is
+    /// not an outage.
+    /// </summary>
+    private async Task<T?> Key<T>(Task<T> read, string key, T? skipped = default)
     {
         try
         {
@@ -124,21 +121,7 @@ public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings war
         catch (RedisServerException ex)
         {
             warnings.Warn(key, ex.Message + "; skipped");
-            return null;
-        }
-    }
-
-    private async Task<T?> Value<T>(Task<T> read, string key)
-        where T : struct
-    {
-        try
-        {
-            return await read;
-        }
-        catch (RedisServerException ex)
-        {
-            warnings.Warn(key, ex.Message + "; skipped");
-            return default;
+            return skipped;
         }
     }
 

@@ -1,14 +1,9 @@
 using System.Buffers;
-using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
 
 namespace RamCoin.WebUI;
 

@@ -1,7 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-
 namespace RamCoin.WebUI;
 
 /// <summary>The timeline's exports: the events with the rate series, as JSON and as CSV (for a spreadsheet or a lab report).</summary>

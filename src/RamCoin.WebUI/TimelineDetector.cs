@@ -1,6 +1,3 @@
-using System.Globalization;
-using RamCoin.StoreContract;
-
 namespace RamCoin.WebUI;
 
 /// <summary>

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text;
-using RamCoin.StoreContract;
 
 namespace RamCoin.WebUI;
 

@@ -1,14 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-using RamCoin.StoreContract;
 
 namespace RamCoin.WebUI;
 
@@ -29,15 +20,7 @@ public static class WebUIApi
     public static WebApplicationBuilder AddWebUI(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>(
-            configuration,
-            (o, s) =>
-            {
-                o.RngUrl = s.Peers.RngUrl;
-                o.HasherUrl = s.Peers.HasherUrl;
-                o.WorkerUrl = s.Peers.WorkerUrl;
-            },
-            o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>(configuration, o => configuration.Bind(o));
         builder.Services.AddHttpClient(KnobsProxy.Client, c =>
             {
                 c.Timeout = TimeSpan.FromSeconds(3);

@@ -1,11 +1,6 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-using RamCoin.StoreContract;
-
 namespace RamCoin.WebUI;
 
-public sealed class WebUIOptions
+public sealed class WebUIOptions : IServiceDefaults
 {
     /// <summary>
     /// The folder of static files served as the page; default: the <c>webui</c> folder beside the program.
@@ -44,6 +39,13 @@ public sealed class WebUIOptions
 
     public string ResolveFilesPath() =>
         Path.GetFullPath(string.IsNullOrWhiteSpace(FilesPath) ? Path.Combine(AppContext.BaseDirectory, "webui") : FilesPath);
+
+    void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)
+    {
+        RngUrl = settings.Peers.RngUrl;
+        HasherUrl = settings.Peers.HasherUrl;
+        WorkerUrl = settings.Peers.WorkerUrl;
+    }
 }
 
 public sealed class WebUIOptionsValidator : IValidateOptions<WebUIOptions>

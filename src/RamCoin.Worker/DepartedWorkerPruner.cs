@@ -1,10 +1,3 @@
-using System.Globalization;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using RamCoin.StoreContract;
-using StackExchange.Redis;
-
 namespace RamCoin.Worker;
 
 /// <summary>

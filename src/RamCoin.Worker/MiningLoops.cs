@@ -1,8 +1,3 @@
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-
 namespace RamCoin.Worker;
 
 /// <summary>

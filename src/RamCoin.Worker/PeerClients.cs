@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Net.Http.Headers;
 
 namespace RamCoin.Worker;

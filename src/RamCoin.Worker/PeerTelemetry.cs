@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using RamCoin.Hosting;
-using RamCoin.StoreContract;
 
 namespace RamCoin.Worker;
 

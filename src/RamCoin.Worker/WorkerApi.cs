@@ -1,14 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-using RamCoin.StoreContract;
 
 namespace RamCoin.Worker;
 
@@ -30,10 +22,7 @@ public static class WorkerApi
     public static WebApplicationBuilder AddWorker(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(
-            configuration,
-            (o, s) => o.ApplyDefaults(s),
-                o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(configuration, o => configuration.Bind(o));
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton<WorkerMetrics>();

@@ -1,11 +1,6 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Options;
-using RamCoin.Hosting;
-using RamCoin.StoreContract;
-
 namespace RamCoin.Worker;
 
-public sealed class WorkerOptions
+public sealed class WorkerOptions : IServiceDefaults
 {
     /// <summary>Mining loops run side by side in this worker (classic: 1, as one DockerCoins worker).</summary>
     [ConfigurationKeyName("WORKER_CONCURRENCY")]
@@ -69,7 +64,7 @@ public sealed class WorkerOptions
 
     public string InstanceIdOr(string hostName) => string.IsNullOrWhiteSpace(InstanceId) ? hostName : InstanceId.Trim();
 
-    internal void ApplyDefaults(ServiceHostSettings settings)
+    void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)
     {
         RngUrl = settings.Peers.RngUrl;
         HasherUrl = settings.Peers.HasherUrl;

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace RamCoin;
 
 /// <summary>One expectation of a lesson: met or not, what was measured, and what to do when it is not met.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace RamCoin;
 
 /// <summary>An event of the web UI's timeline, as <c>/timeline.json</c> gives it.</summary>

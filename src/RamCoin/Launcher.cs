@@ -1,7 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using RamCoin.Hosting;
-
 namespace RamCoin;
 
 /// <summary>Starts the chosen services in order, runs them until Ctrl-C or SIGTERM, and stops them in reverse.</summary>

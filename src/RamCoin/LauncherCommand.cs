@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using RamCoin.Hosting;
 
 namespace RamCoin;
 

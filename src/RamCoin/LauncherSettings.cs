@@ -1,4 +1,3 @@
-using RamCoin.Hosting;
 using RamCoin.Store;
 
 namespace RamCoin;

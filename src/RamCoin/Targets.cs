@@ -1,8 +1,4 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using RamCoin.Hasher;
-using RamCoin.Hosting;
 using RamCoin.Rng;
 using RamCoin.Store;
 using RamCoin.WebUI;

@@ -42,9 +42,10 @@ var viewerUrl = new Option<string?>("--url") { Description = "A web UI that is a
 var viewerPid = new Option<int?>("--pid") { Description = "With --url: the process serving it, for its RSS and CPU (/proc/<pid>)." };
 var connectSeconds = new Option<int>("--connect-seconds") { Description = "Time each count has to open its streams (200 and a first event).", DefaultValueFactory = _ => 30 };
 var parallel = new Option<int>("--parallel") { Description = "Streams connecting at once (a stream stops counting once it has its first event).", DefaultValueFactory = _ => 200 };
+var viewerClient = new Option<ViewerClient>("--client") { Description = "socket: each viewer a plain socket, its answer read as it arrives (the least CPU, so the lag is mostly the web UI's); http: HttpClient and SseParser each, as a .NET program would read it.", DefaultValueFactory = _ => ViewerClient.Socket };
 var viewers = new Command("viewers", "A classroom on the dashboard: N concurrent Server-Sent-Events streams (GET /events) against one web UI; connected, refused, events per client per second, lag, the web UI's RSS and CPU.")
 {
-    viewerCounts, viewerSeconds, viewerUrl, viewerPid, connectSeconds, parallel,
+    viewerCounts, viewerSeconds, viewerUrl, viewerPid, connectSeconds, parallel, viewerClient,
 };
 viewers.SetAction(async (parsed, cancellationToken) =>
 {
@@ -72,7 +73,7 @@ viewers.SetAction(async (parsed, cancellationToken) =>
     }
 
     return await Viewers.RunAsync(
-        new ViewersOptions(counts, parsed.GetValue(viewerSeconds), url, parsed.GetValue(viewerPid), parsed.GetValue(connectSeconds), parsed.GetValue(parallel)),
+        new ViewersOptions(counts, parsed.GetValue(viewerSeconds), url, parsed.GetValue(viewerPid), parsed.GetValue(connectSeconds), parsed.GetValue(parallel), parsed.GetValue(viewerClient)),
         cancellationToken);
 });
 run.Subcommands.Add(viewers);

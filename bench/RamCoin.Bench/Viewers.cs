@@ -3,13 +3,24 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http;
 using System.Net.ServerSentEvents;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
 namespace RamCoin.Bench;
 
-public sealed record ViewersOptions(IReadOnlyList<int> Counts, int Seconds, Uri? Url, int? Pid, int ConnectSeconds, int Parallel);
+public sealed record ViewersOptions(IReadOnlyList<int> Counts, int Seconds, Uri? Url, int? Pid, int ConnectSeconds, int Parallel, ViewerClient Client = ViewerClient.Socket);
+
+/// <summary>How the bench's viewers read their streams.</summary>
+public enum ViewerClient
+{
+    /// <summary>A plain socket each: the request written by hand, the answer read as it arrives (<see cref="EventStreamBytes"/>).</summary>
+    Socket,
+
+    /// <summary>HttpClient and SseParser each: what a .NET program would use, at several times the CPU per event.</summary>
+    Http,
+}
 
 /// <summary>One count of viewers: how many got a stream, what each received, and what the web UI process used meanwhile.</summary>
 public sealed record ViewersResult(
@@ -129,7 +140,12 @@ public static class Viewers
         using var gate = new SemaphoreSlim(options.Parallel);
         var window = new Window();
         var viewers = Enumerable.Range(0, count).Select(_ => new Viewer()).ToArray();
-        var tasks = viewers.Select(v => v.RunAsync(http, events, gate, window, TimeSpan.FromSeconds(options.ConnectSeconds), stop.Token)).ToArray();
+        var connectTimeout = TimeSpan.FromSeconds(options.ConnectSeconds);
+        var server = new IPEndPoint((await Dns.GetHostAddressesAsync(events.Host, cancellationToken))[0], events.Port);
+        var request = Encoding.ASCII.GetBytes($"GET {events.PathAndQuery} HTTP/1.1\r\nHost: {events.Authority}\r\nAccept: text/event-stream\r\n\r\n");
+        var tasks = viewers.Select(v => options.Client == ViewerClient.Socket
+            ? v.RunOnSocketAsync(server, request, gate, window, connectTimeout, stop.Token)
+            : v.RunAsync(http, events, gate, window, connectTimeout, stop.Token)).ToArray();
 
         // Connect: until every stream has its first event or failed, bounded by --connect-seconds.
         var connecting = Stopwatch.StartNew();
@@ -186,7 +202,7 @@ public static class Viewers
         static double? Ms(double value) => double.IsNaN(value) ? null : value;
         var report = new StringBuilder();
         report.AppendLine();
-        report.AppendLine(Inv, $"## RamCoin web UI viewers, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {options.Seconds} s per count");
+        report.AppendLine(Inv, $"## RamCoin web UI viewers, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {options.Seconds} s per count, {options.Client.ToString().ToLowerInvariant()} client");
         report.AppendLine();
         report.AppendLine("| streams | connected | refused | failed | events/client/s | lag p50 ms | lag p99 ms | web UI RSS MiB before → end | web UI CPU cores | bench CPU cores |");
         report.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
@@ -323,34 +339,9 @@ public static class Viewers
                     }
 
                     await using var stream = await response.Content.ReadAsStreamAsync(stop);
-                    var first = true;
                     await foreach (var item in SseParser.Create(stream, (_, data) => ParseNow(data)).EnumerateAsync(stop))
                     {
-                        var at = (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
-                        if (first)
-                        {
-                            first = false;
-                            ConnectedBeforeWindow = !window.Open;
-                            _state = ViewerState.Connected;
-                            gate.Release();
-                            released = true;
-                            continue;
-                        }
-
-                        if (!window.Open)
-                        {
-                            continue;
-                        }
-
-                        WindowEvents++;
-                        if (double.IsNaN(item.Data))
-                        {
-                            BadEvents++;
-                        }
-                        else
-                        {
-                            Lags.Add(at - item.Data);
-                        }
+                        released |= Received(item.Data, UnixNow(), gate, window);
                     }
 
                     // The server ended the stream.
@@ -382,6 +373,113 @@ public static class Viewers
                 }
             }
         }
+
+        /// <summary>
+        /// The same over a plain socket: the request written by hand, the answer read as it arrives. The time is taken as
+        /// soon as a read completes, before the bytes are parsed.
+        /// </summary>
+        public async Task RunOnSocketAsync(IPEndPoint server, byte[] request, SemaphoreSlim gate, Window window, TimeSpan connectTimeout, CancellationToken stop)
+        {
+            bool acquired = false, released = false;
+            try
+            {
+                await gate.WaitAsync(stop);
+                acquired = true;
+                using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                using (var connect = CancellationTokenSource.CreateLinkedTokenSource(stop))
+                {
+                    connect.CancelAfter(connectTimeout);
+                    await socket.ConnectAsync(server, connect.Token);
+                }
+
+                await socket.SendAsync(request, SocketFlags.None, stop);
+                var answer = new EventStreamBytes();
+                // Each viewer its own buffer (80 MB for 10,000): a larger frame comes in several reads.
+                var buffer = new byte[8 * 1024];
+                while (true)
+                {
+                    var n = await socket.ReceiveAsync(buffer, SocketFlags.None, stop);
+                    var at = UnixNow();
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    if (!answer.Feed(buffer.AsSpan(0, n), data => released |= Received(ParseNow(data), at, gate, window), out var error))
+                    {
+                        Fail(error!);
+                        return;
+                    }
+
+                    if (answer.Status is not (0 or 200))
+                    {
+                        Status = answer.Status;
+                        _state = ViewerState.Refused;
+                        return;
+                    }
+
+                    if (answer.Ended)
+                    {
+                        break;
+                    }
+                }
+
+                // The server ended the stream.
+                DroppedInWindow = window.Open;
+                if (_state == ViewerState.Pending)
+                {
+                    Fail("closed before a first event");
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Closed by the bench at the end of the count.
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
+            {
+                DroppedInWindow = _state == ViewerState.Connected && window.Open;
+                if (_state == ViewerState.Pending)
+                {
+                    Fail(ex is OperationCanceledException ? "connect timed out" : ex.Message);
+                }
+            }
+            finally
+            {
+                if (acquired && !released)
+                {
+                    gate.Release();
+                }
+            }
+        }
+
+        /// <summary>One event at <paramref name="at"/>: the first connects the viewer (true: the gate was released here), the others count in the window.</summary>
+        private bool Received(double now, double at, SemaphoreSlim gate, Window window)
+        {
+            if (_state == ViewerState.Pending)
+            {
+                ConnectedBeforeWindow = !window.Open;
+                _state = ViewerState.Connected;
+                gate.Release();
+                return true;
+            }
+
+            if (window.Open)
+            {
+                WindowEvents++;
+                if (double.IsNaN(now))
+                {
+                    BadEvents++;
+                }
+                else
+                {
+                    Lags.Add(at - now);
+                }
+            }
+
+            return false;
+        }
+
+        private static double UnixNow() => (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
 
         private void Fail(string error)
         {

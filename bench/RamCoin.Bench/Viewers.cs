@@ -296,6 +296,7 @@ public static class Viewers
     private sealed class Viewer
     {
         private volatile ViewerState _state;
+        private bool _released;
 
         public ViewerState State => _state;
 
@@ -313,13 +314,9 @@ public static class Viewers
 
         public List<double> Lags { get; } = [];
 
-        public async Task RunAsync(HttpClient http, Uri url, SemaphoreSlim gate, Window window, TimeSpan connectTimeout, CancellationToken stop)
-        {
-            bool acquired = false, released = false;
-            try
+        public Task RunAsync(HttpClient http, Uri url, SemaphoreSlim gate, Window window, TimeSpan connectTimeout, CancellationToken stop) =>
+            GuardAsync(gate, window, async () =>
             {
-                await gate.WaitAsync(stop);
-                acquired = true;
                 using var request = new HttpRequestMessage(HttpMethod.Get, url);
                 request.Headers.Accept.ParseAdd("text/event-stream");
                 HttpResponseMessage response;
@@ -333,17 +330,68 @@ public static class Viewers
                 {
                     if (response.StatusCode != HttpStatusCode.OK)
                     {
-                        Status = (int)response.StatusCode;
-                        _state = ViewerState.Refused;
+                        Refuse((int)response.StatusCode);
                         return;
                     }
 
                     await using var stream = await response.Content.ReadAsStreamAsync(stop);
                     await foreach (var item in SseParser.Create(stream, (_, data) => ParseNow(data)).EnumerateAsync(stop))
                     {
-                        released |= Received(item.Data, UnixNow(), gate, window);
+                        Received(item.Data, UnixNow(), gate, window);
+                    }
+                }
+            }, stop);
+
+        /// <summary>
+        /// The same over a plain socket: the request written by hand, the answer read as it arrives. The time is taken as
+        /// soon as a read completes, before the bytes are parsed.
+        /// </summary>
+        public Task RunOnSocketAsync(IPEndPoint server, byte[] request, SemaphoreSlim gate, Window window, TimeSpan connectTimeout, CancellationToken stop) =>
+            GuardAsync(gate, window, async () =>
+            {
+                using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                using (var connect = CancellationTokenSource.CreateLinkedTokenSource(stop))
+                {
+                    connect.CancelAfter(connectTimeout);
+                    await socket.ConnectAsync(server, connect.Token);
+                }
+
+                await socket.SendAsync(request, SocketFlags.None, stop);
+                var answer = new EventStreamBytes();
+                // Each viewer its own buffer (80 MB for 10,000): a larger frame comes in several reads.
+                var buffer = new byte[8 * 1024];
+                int n;
+                while (!answer.Ended && (n = await socket.ReceiveAsync(buffer, SocketFlags.None, stop)) > 0)
+                {
+                    var at = UnixNow();
+                    if (!answer.Feed(buffer.AsSpan(0, n), data => Received(ParseNow(data), at, gate, window), out var error))
+                    {
+                        Fail(error!);
+                        return;
                     }
 
+                    if (answer.Status is not (0 or 200))
+                    {
+                        Refuse(answer.Status);
+                        return;
+                    }
+                }
+            }, stop);
+
+        /// <summary>
+        /// Waits for a place among the streams connecting at once, reads the stream (<paramref name="read"/> returns
+        /// when the server ended it, or after a refusal or failure it recorded), and records how it ended.
+        /// </summary>
+        private async Task GuardAsync(SemaphoreSlim gate, Window window, Func<Task> read, CancellationToken stop)
+        {
+            var acquired = false;
+            try
+            {
+                await gate.WaitAsync(stop);
+                acquired = true;
+                await read();
+                if (_state is ViewerState.Pending or ViewerState.Connected)
+                {
                     // The server ended the stream.
                     DroppedInWindow = window.Open;
                     if (_state == ViewerState.Pending)
@@ -356,7 +404,7 @@ public static class Viewers
             {
                 // Closed by the bench at the end of the count.
             }
-            catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+            catch (Exception ex) when (ex is HttpRequestException or SocketException or IOException or OperationCanceledException)
             {
                 DroppedInWindow = _state == ViewerState.Connected && window.Open;
                 if (_state == ViewerState.Pending)
@@ -367,100 +415,23 @@ public static class Viewers
             finally
             {
                 // The next stream may connect once this one has its first event, or has none to wait for.
-                if (acquired && !released)
+                if (acquired && !_released)
                 {
                     gate.Release();
                 }
             }
         }
 
-        /// <summary>
-        /// The same over a plain socket: the request written by hand, the answer read as it arrives. The time is taken as
-        /// soon as a read completes, before the bytes are parsed.
-        /// </summary>
-        public async Task RunOnSocketAsync(IPEndPoint server, byte[] request, SemaphoreSlim gate, Window window, TimeSpan connectTimeout, CancellationToken stop)
-        {
-            bool acquired = false, released = false;
-            try
-            {
-                await gate.WaitAsync(stop);
-                acquired = true;
-                using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                using (var connect = CancellationTokenSource.CreateLinkedTokenSource(stop))
-                {
-                    connect.CancelAfter(connectTimeout);
-                    await socket.ConnectAsync(server, connect.Token);
-                }
-
-                await socket.SendAsync(request, SocketFlags.None, stop);
-                var answer = new EventStreamBytes();
-                // Each viewer its own buffer (80 MB for 10,000): a larger frame comes in several reads.
-                var buffer = new byte[8 * 1024];
-                while (true)
-                {
-                    var n = await socket.ReceiveAsync(buffer, SocketFlags.None, stop);
-                    var at = UnixNow();
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    if (!answer.Feed(buffer.AsSpan(0, n), data => released |= Received(ParseNow(data), at, gate, window), out var error))
-                    {
-                        Fail(error!);
-                        return;
-                    }
-
-                    if (answer.Status is not (0 or 200))
-                    {
-                        Status = answer.Status;
-                        _state = ViewerState.Refused;
-                        return;
-                    }
-
-                    if (answer.Ended)
-                    {
-                        break;
-                    }
-                }
-
-                // The server ended the stream.
-                DroppedInWindow = window.Open;
-                if (_state == ViewerState.Pending)
-                {
-                    Fail("closed before a first event");
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                // Closed by the bench at the end of the count.
-            }
-            catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
-            {
-                DroppedInWindow = _state == ViewerState.Connected && window.Open;
-                if (_state == ViewerState.Pending)
-                {
-                    Fail(ex is OperationCanceledException ? "connect timed out" : ex.Message);
-                }
-            }
-            finally
-            {
-                if (acquired && !released)
-                {
-                    gate.Release();
-                }
-            }
-        }
-
-        /// <summary>One event at <paramref name="at"/>: the first connects the viewer (true: the gate was released here), the others count in the window.</summary>
-        private bool Received(double now, double at, SemaphoreSlim gate, Window window)
+        /// <summary>One event at <paramref name="at"/>: the first connects the viewer (and gives its place to the next), the others count in the window.</summary>
+        private void Received(double now, double at, SemaphoreSlim gate, Window window)
         {
             if (_state == ViewerState.Pending)
             {
                 ConnectedBeforeWindow = !window.Open;
                 _state = ViewerState.Connected;
+                _released = true;
                 gate.Release();
-                return true;
+                return;
             }
 
             if (window.Open)
@@ -475,8 +446,12 @@ public static class Viewers
                     Lags.Add(at - now);
                 }
             }
+        }
 
-            return false;
+        private void Refuse(int status)
+        {
+            Status = status;
+            _state = ViewerState.Refused;
         }
 
         private static double UnixNow() => (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;

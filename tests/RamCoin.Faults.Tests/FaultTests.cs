@@ -7,8 +7,6 @@ namespace RamCoin.Tests;
 /// <summary>Break things on purpose, as students do: nothing counted may be lost or counted twice.</summary>
 public sealed class FaultTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [InlineData("garnet")]
     [InlineData("redis-server")]

@@ -20,8 +20,6 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
 {
     private const string Evil = "evil";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>Values no worker writes: empty, wrong JSON shapes, nulls, absurd numbers, huge, deep, binary.</summary>
     public static readonly RedisValue[] BadValues =
     [

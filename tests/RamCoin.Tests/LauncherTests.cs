@@ -8,8 +8,6 @@ namespace RamCoin.Tests;
 
 public sealed partial class LauncherTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task FastProfileMinesAndEverythingItCountedIsInTheStoreAfterARestart()
     {
@@ -207,15 +205,14 @@ public sealed partial class LauncherTests
     [Fact]
     public async Task AnAdminTokenFromASecretFileMatchesWithoutItsNewlineAndWrongTokensAreLogged()
     {
-        const string Token = "s3cret-teacher-token";
         var port = FreePort.Next();
         // A Kubernetes Secret made from a file (kubectl create secret --from-file) keeps the file's last newline.
-        await using var run = LauncherProcess.Start(["rng", "--rng-port", $"{port}", "--profile", "fast"], new Dictionary<string, string> { ["RAMCOIN_ADMIN_TOKEN"] = Token + "\n" });
+        await using var run = LauncherProcess.Start(["rng", "--rng-port", $"{port}", "--profile", "fast"], new Dictionary<string, string> { ["RAMCOIN_ADMIN_TOKEN"] = AdminKnobs.Token + "\n" });
         await run.WaitForOutputAsync("RamCoin is running");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
 
         using var wrong = await PutKnobAsync(http, "not-the-teacher-token");
-        using var right = await PutKnobAsync(http, Token);
+        using var right = await PutKnobAsync(http, AdminKnobs.Token);
 
         Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
         Assert.Equal(HttpStatusCode.OK, right.StatusCode);
@@ -226,8 +223,7 @@ public sealed partial class LauncherTests
 
     private static async Task<HttpResponseMessage> PutKnobAsync(HttpClient http, string token)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, "/admin/knobs") { Content = new StringContent("{\"RNG_DELAY_MS\": 250}", Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var request = AdminKnobs.Put("{\"RNG_DELAY_MS\": 250}", "Bearer " + token);
         return await http.SendAsync(request, Ct);
     }
 

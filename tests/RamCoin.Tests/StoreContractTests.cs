@@ -9,8 +9,6 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class StoreContractTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>Every package and project in a project's closure, transitive ones included, as the restore resolved them.</summary>
     private static List<string> Closure(string project)
     {

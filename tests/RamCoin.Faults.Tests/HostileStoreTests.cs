@@ -129,8 +129,7 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
         using var client = new HttpClient { BaseAddress = webui.Address, Timeout = Timeout.InfiniteTimeSpan };
         using var taken = await OpenStreamAsync(client);
 
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(webui.Address.ToString());
+        var page = await browser.OpenAsync(webui);
         await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("polling", new() { Timeout = 10_000 });
         await Assertions.Expect(page.Locator("#webui-version")).Not.ToBeEmptyAsync();
         await page.CloseAsync();

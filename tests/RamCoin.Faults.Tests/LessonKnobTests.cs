@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using Microsoft.Playwright;
 
 namespace RamCoin.Tests;
@@ -209,8 +208,7 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers(rng.Address, hasher.Address));
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(webui.Address.ToString());
+        var page = await browser.OpenAsync(webui);
 
         var hasherKnobs = page.Locator("fieldset[data-service=hasher]");
         await Assertions.Expect(hasherKnobs.Locator("input[name=RAMCOIN_CPU_BURN_MS]")).ToHaveValueAsync("0");

@@ -49,6 +49,14 @@ public sealed class BrowserFixture : IAsyncLifetime
         return await Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1500 } });
     }
 
+    /// <summary>A new page, opened at a running service's address (the web UI's root redirects to the dashboard).</summary>
+    public async Task<IPage> OpenAsync(RunningService service)
+    {
+        var page = await NewPageAsync();
+        await page.GotoAsync(service.Address.ToString());
+        return page;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Browser is not null)

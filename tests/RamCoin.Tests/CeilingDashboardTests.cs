@@ -4,7 +4,8 @@ namespace RamCoin.Tests;
 
 /// <summary>
 /// The expected ceiling in Chromium, from end to end: it follows a run-time change of rng's concurrency, and the
-/// measured rate follows it. Alone in its class: it waits out two 10 s rate windows, side by side with the others.
+/// measured rate follows it (two 10 s rate windows); and the projector mode. Apart from <see cref="CeilingTests"/>
+/// (no browser), so that the two run side by side.
 /// </summary>
 public sealed class CeilingDashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
@@ -19,8 +20,7 @@ public sealed class CeilingDashboardTests(BrowserFixture browser) : IClassFixtur
         await using var worker = await RunningService.StartAsync(
             ServiceNames.Worker, new() { ["WORKER_ID"] = "classroom", ["WORKER_CONCURRENCY"] = "10" }, peers: store.Peers(rng.Address, hasher.Address));
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers(rng.Address, hasher.Address));
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(webui.Address.ToString());
+        var page = await browser.OpenAsync(webui);
 
         await Assertions.Expect(page.Locator("#ceiling")).ToHaveTextAsync("10.0", new() { Timeout = 20_000 });
         await Assertions.Expect(page.Locator("#ceiling-explanation")).ToContainTextAsync("ceiling 10.0 h/s: 1 rng × 1 request at a time ÷ 100 ms; measured");
@@ -41,4 +41,56 @@ public sealed class CeilingDashboardTests(BrowserFixture browser) : IClassFixtur
         await Pages.SaveScreenshotAsync(page, "dashboard-ceiling.png");
         await page.CloseAsync();
     }
+
+    [Fact]
+    public async Task ProjectorModeShowsOnlyTheRateTheCeilingAndTheTimelineInLargeTypeAndSurvivesAReload()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher);
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_ID"] = "w1" }, peers: store.Peers(rng.Address, hasher.Address));
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers(rng.Address, hasher.Address));
+        var page = await browser.OpenAsync(webui);
+        await Assertions.Expect(page.Locator("#knobs")).ToBeVisibleAsync();
+        Assert.Equal("15px", await FontSizeAsync(page, "body"));
+
+        await page.Locator("#projector-toggle").ClickAsync();
+        await page.WaitForURLAsync("**/index.html?projector=1");
+        await AssertProjectorAsync(page);
+
+        await page.ReloadAsync();
+        await AssertProjectorAsync(page);
+        await Pages.SaveScreenshotAsync(page, "dashboard-projector.png", fullPage: false);
+
+        await page.Locator("#projector-toggle").ClickAsync();
+        await page.WaitForURLAsync(url => !url.Contains("projector", StringComparison.Ordinal));
+        await Assertions.Expect(page.Locator("#knobs")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#hashes")).ToBeVisibleAsync();
+        Assert.Equal("15px", await FontSizeAsync(page, "body"));
+        await page.CloseAsync();
+    }
+
+    private static async Task AssertProjectorAsync(IPage page)
+    {
+        await Assertions.Expect(page.Locator("#ceiling")).ToHaveTextAsync("3.3", new() { Timeout = 20_000 });
+        await Assertions.Expect(page.Locator("#rate")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#ceiling-explanation")).ToContainTextAsync("1 worker × 1 loop ÷ 300 ms");
+        await Assertions.Expect(page.Locator("#rate-chart canvas")).ToBeVisibleAsync();
+        Assert.Equal(1, await page.Locator("section#timeline").CountAsync());
+        foreach (var other in new[] { "#knobs", "#workers", "#wallet", "#hint", "#hashes", "#coins", "#webui-version" })
+        {
+            await Assertions.Expect(page.Locator(other)).ToBeHiddenAsync();
+        }
+
+        Assert.Equal("28px", await FontSizeAsync(page, "body"));
+        Assert.True(double.Parse((await FontSizeAsync(page, "#rate")).TrimEnd('p', 'x'), CultureInfo.InvariantCulture) >= 80, "the rate is readable from the back of the room");
+        // High contrast: white on black.
+        Assert.Equal("rgb(0, 0, 0)", await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor"));
+        Assert.Equal("rgb(255, 255, 255)", await page.EvaluateAsync<string>("getComputedStyle(document.body).color"));
+        await Assertions.Expect(page.Locator("#projector-toggle")).ToHaveTextAsync("leave projector mode");
+    }
+
+    private static Task<string> FontSizeAsync(IPage page, string selector) =>
+        page.EvalOnSelectorAsync<string>(selector, "e => getComputedStyle(e).fontSize");
 }

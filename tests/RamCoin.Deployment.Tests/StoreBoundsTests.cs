@@ -18,8 +18,6 @@ public sealed class StoreBoundsTests
 
     private const int FlushBytes = 1024;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task TheEmbeddedStoresDataDirectoryStaysBoundedOverManyWritesAndKeepsThemAcrossARestart()
     {

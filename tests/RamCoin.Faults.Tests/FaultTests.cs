@@ -7,8 +7,6 @@ namespace RamCoin.Tests;
 /// <summary>Break things on purpose, as students do: nothing counted may be lost or counted twice.</summary>
 public sealed class FaultTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [InlineData("garnet")]
     [InlineData("redis-server")]
@@ -123,27 +121,26 @@ public sealed class FaultTests
     public async Task KillNineOfTheLauncherKeepsEveryAcknowledgedWrite()
     {
         var dataDir = Directory.CreateTempSubdirectory("ramcoin-kill-").FullName;
-        var (webui, rng, hasher, worker, store) = (FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next());
-        string[] ports = ["--webui-port", $"{webui}", "--rng-port", $"{rng}", "--hasher-port", $"{hasher}", "--worker-port", $"{worker}", "--store-port", $"{store}"];
+        var ports = LauncherPorts.Free();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         try
         {
             JsonElement status;
             // DockerCoins' difficulty: coins within a second, where the fast profile's own takes many.
-            await using (var run = LauncherProcess.Start([.. ports, "--profile", "fast", "--data-dir", dataDir], new Dictionary<string, string> { ["DIFFICULTY"] = "0" }))
+            await using (var run = LauncherProcess.Start([.. ports.Options, "--profile", "fast", "--data-dir", dataDir], new Dictionary<string, string> { ["DIFFICULTY"] = "0" }))
             {
                 await run.WaitForOutputAsync("RamCoin is running");
                 await Eventually.TrueAsync(
-                    async () => (await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{worker}/status", Ct)).GetProperty("coinsWritten").GetInt64() >= 5,
+                    async () => (await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{ports.Worker}/status", Ct)).GetProperty("coinsWritten").GetInt64() >= 5,
                     "coins reach the store");
-                status = await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{worker}/status", Ct);
+                status = await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{ports.Worker}/status", Ct);
                 run.Process.Kill(); // SIGKILL: nothing flushes, nothing closes
                 await run.Process.WaitForExitAsync(Ct);
             }
 
-            await using var storeOnly = LauncherProcess.Start(["store", "--store-port", $"{store}", "--data-dir", dataDir]);
+            await using var storeOnly = LauncherProcess.Start(["store", "--store-port", $"{ports.Store}", "--data-dir", dataDir]);
             await storeOnly.WaitForOutputAsync("RamCoin is running");
-            await using var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{store}");
+            await using var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{ports.Store}");
             var db = client.GetDatabase();
             var counted = (long)await db.StringGetAsync(StoreKeys.Hashes);
             var coins = await db.HashLengthAsync(StoreKeys.Wallet);
@@ -163,9 +160,7 @@ public sealed class FaultTests
     [Fact]
     public async Task WebUIAnswersWithStaleValuesWhileTheStoreIsDownAndRecovers()
     {
-        var dataDir = Directory.CreateTempSubdirectory("ramcoin-webui-").FullName;
-        var port = FreePort.Next();
-        var store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+        var store = await StoreServer.StartPersistentAsync("garnet");
         try
         {
             await (await store.DatabaseAsync()).StringSetAsync(StoreKeys.Hashes, 1234);
@@ -193,8 +188,7 @@ public sealed class FaultTests
             // even on a loaded machine.
             Assert.True(worst < TimeSpan.FromMilliseconds(900), $"slowest answer {worst}");
 
-            await store.DisposeAsync();
-            store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+            store = await store.RestartAsync();
             await Eventually.TrueAsync(
                 async () => !(await webui.Client.GetFromJsonAsync<JsonElement>("/json", Ct)).GetProperty("stale").GetBoolean(),
                 "fresh values once the store is back");
@@ -202,7 +196,6 @@ public sealed class FaultTests
         finally
         {
             await store.DisposeAsync();
-            Directory.Delete(dataDir, recursive: true);
         }
     }
 }

@@ -20,8 +20,6 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
 {
     private const string Evil = "evil";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>Values no worker writes: empty, wrong JSON shapes, nulls, absurd numbers, huge, deep, binary.</summary>
     public static readonly RedisValue[] BadValues =
     [
@@ -131,8 +129,7 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
         using var client = new HttpClient { BaseAddress = webui.Address, Timeout = Timeout.InfiniteTimeSpan };
         using var taken = await OpenStreamAsync(client);
 
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(webui.Address.ToString());
+        var page = await browser.OpenAsync(webui);
         await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("polling", new() { Timeout = 10_000 });
         await Assertions.Expect(page.Locator("#webui-version")).Not.ToBeEmptyAsync();
         await page.CloseAsync();

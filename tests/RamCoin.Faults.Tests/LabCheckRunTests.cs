@@ -10,8 +10,6 @@ namespace RamCoin.Tests;
 [Collection(nameof(TimedLabRuns))]
 public sealed class LabCheckRunTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static Dictionary<string, string?> Worker(string id, string version) => new()
     {
         ["WORKER_ID"] = id,

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using Microsoft.Playwright;
 
 namespace RamCoin.Tests;
@@ -9,9 +8,7 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
-    private const string Token = "lesson-token-of-the-tests";
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private const string Token = AdminKnobs.Token;
 
     [Fact]
     public async Task AServiceBinaryShowsAndChangesItsKnobs()
@@ -99,14 +96,14 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
         using var hasher = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{hasherPort}"), Timeout = TimeSpan.FromSeconds(10) };
 
         // Set on hasher only: the process is the unit, so rng (same process) outlives SIGTERM too.
-        await PutKnobsAsync(hasher, new() { ["RAMCOIN_IGNORE_SIGTERM"] = true }, HttpStatusCode.OK);
+        await hasher.ChangeKnobsAsync(new() { ["RAMCOIN_IGNORE_SIGTERM"] = true });
         run.Terminate();
         await Task.Delay(TimeSpan.FromSeconds(2), Ct);
         Assert.False(run.HasExited, "the launcher is still running 2 s after SIGTERM");
         Assert.Equal(32, (await rng.GetByteArrayAsync("/32", Ct)).Length);
         Assert.Contains("ramcoin: SIGTERM ignored", run.Error, StringComparison.Ordinal);
 
-        await PutKnobsAsync(hasher, new() { ["RAMCOIN_IGNORE_SIGTERM"] = false }, HttpStatusCode.OK);
+        await hasher.ChangeKnobsAsync(new() { ["RAMCOIN_IGNORE_SIGTERM"] = false });
         run.Terminate();
         Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(6)), "with the knob off, SIGTERM stops the launcher");
         Assert.Equal(0, run.ExitCode);
@@ -160,10 +157,10 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
         await run.WaitForOutputAsync("RamCoin is running");
         using var hasher = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{hasherPort}"), Timeout = TimeSpan.FromSeconds(10) };
 
-        await PutKnobsAsync(hasher, new() { ["RAMCOIN_CRASH_AFTER_S"] = 2 }, HttpStatusCode.OK);
+        await hasher.ChangeKnobsAsync(new() { ["RAMCOIN_CRASH_AFTER_S"] = 2 });
         var clock = Stopwatch.StartNew();
         // Another knob's change does not postpone it.
-        await PutKnobsAsync(hasher, new() { ["RAMCOIN_EXTRA_LATENCY_MS"] = 1 }, HttpStatusCode.OK);
+        await hasher.ChangeKnobsAsync(new() { ["RAMCOIN_EXTRA_LATENCY_MS"] = 1 });
 
         Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(10)), "the launcher exits by itself");
         Assert.Equal(LessonProcessFaults.CrashExitCode, run.ExitCode);
@@ -196,7 +193,7 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
     {
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = Token }, Profile.Fast);
 
-        using var response = await PutKnobsAsync(rng.Client, new() { [name] = value }, HttpStatusCode.BadRequest);
+        using var response = await rng.Client.PutKnobsAsync(new() { [name] = value }, HttpStatusCode.BadRequest);
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains(message, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -211,8 +208,7 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers(rng.Address, hasher.Address));
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(webui.Address.ToString());
+        var page = await browser.OpenAsync(webui);
 
         var hasherKnobs = page.Locator("fieldset[data-service=hasher]");
         await Assertions.Expect(hasherKnobs.Locator("input[name=RAMCOIN_CPU_BURN_MS]")).ToHaveValueAsync("0");
@@ -228,15 +224,6 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
         }
 
         await page.CloseAsync();
-    }
-
-    private static async Task<HttpResponseMessage> PutKnobsAsync(HttpClient client, Dictionary<string, object> knobs, HttpStatusCode expected)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Put, "/admin/knobs") { Content = JsonContent.Create(knobs) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        var response = await client.SendAsync(request, Ct);
-        Assert.True(response.StatusCode == expected, $"PUT /admin/knobs answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(Ct)}");
-        return response;
     }
 
     /// <summary>A service's own program (what its container image runs) in a child process, on a loopback port.</summary>
@@ -287,7 +274,7 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
 
         public async Task PutKnobsAsync(Dictionary<string, object> knobs, HttpStatusCode expected)
         {
-            using var response = await LessonKnobTests.PutKnobsAsync(Client, knobs, expected);
+            using var response = await Client.PutKnobsAsync(knobs, expected);
         }
 
         public async Task PostManyAsync(int count)

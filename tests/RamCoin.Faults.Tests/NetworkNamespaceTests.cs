@@ -9,8 +9,6 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class NetworkNamespaceTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task CuttingAndRestoringTheLinkToRngLosesNothingAndMiningResumes()
     {

@@ -5,8 +5,6 @@ namespace RamCoin.Tests;
 /// <summary>The timeline in a real headless Chromium, against real services and a store that really goes away.</summary>
 public sealed class TimelineTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private static readonly Dictionary<string, string?> Worker = new()
     {
         ["WORKER_ID"] = "worker-pod-1",
@@ -29,7 +27,7 @@ public sealed class TimelineTests(BrowserFixture browser) : IClassFixture<Browse
             worker = await RunningService.StartAsync(ServiceNames.Worker, new(Worker) { ["RAMCOIN_VERSION"] = "1.0.0" }, Profile.Fast, peers.With(store));
             await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_TIMEOUT_MS"] = "500" }, peers: store.Peers());
             var page = await browser.NewPageAsync();
-            await page.AddInitScriptAsync(ViolationRecorder);
+            await page.AddInitScriptAsync(Pages.ViolationRecorder);
             var errors = new List<string>();
             page.Console += (_, message) =>
             {
@@ -62,10 +60,9 @@ public sealed class TimelineTests(BrowserFixture browser) : IClassFixture<Browse
             await Assertions.Expect(page.Locator("#timeline li[data-kind=store-down]")).ToHaveCountAsync(1);
             await ExpectMarkersAsync(page);
             Assert.Equal("timeline.csv", await page.Locator("a[href='timeline.csv']").GetAttributeAsync("href"));
-            Assert.Empty(await page.EvaluateAsync<string[]>("window.cspViolations"));
+            Assert.Empty(await Pages.ViolationsAsync(page));
             Assert.Empty(errors);
-            Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "TestResults"));
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "TestResults", "timeline.png"), FullPage = true });
+            await Pages.SaveScreenshotAsync(page, "timeline.png");
             await page.CloseAsync();
 
             // The exports: the same events, and the series with the outage as empty samples.
@@ -112,7 +109,4 @@ public sealed class TimelineTests(BrowserFixture browser) : IClassFixture<Browse
 
         await Assertions.Expect(page.Locator("#rate-chart .marker[data-kind=version]")).ToHaveAttributeAsync("title", new System.Text.RegularExpressions.Regex("worker version 1.0.0 → 2.0.0"));
     }
-
-    private const string ViolationRecorder =
-        "window.cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));";
 }

@@ -13,8 +13,6 @@ public sealed class WorkerStoreInputTests
 {
     private const string Me = "input-test";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public static TheoryData<string, string> Corruptions()
     {
         var data = new TheoryData<string, string>();

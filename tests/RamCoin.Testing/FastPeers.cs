@@ -1,18 +1,8 @@
 namespace RamCoin.Tests.Infrastructure;
 
 /// <summary>rng and hasher in the fast profile, the peers most worker tests mine against.</summary>
-public sealed class FastPeers : IAsyncDisposable
+public sealed record FastPeers(RunningService Rng, RunningService Hasher) : IAsyncDisposable
 {
-    private FastPeers(RunningService rng, RunningService hasher)
-    {
-        Rng = rng;
-        Hasher = hasher;
-    }
-
-    public RunningService Rng { get; }
-
-    public RunningService Hasher { get; }
-
     public static async Task<FastPeers> StartAsync() => new(
         await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast),
         await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast));

@@ -6,18 +6,8 @@ namespace RamCoin.Tests.Infrastructure;
 /// What a worker mines against: a real store (Garnet or redis-server) and rng and hasher in the fast profile.
 /// The test starts its workers on it and owns them; disposing the rig stops the peers and the store.
 /// </summary>
-public sealed class MiningRig : IAsyncDisposable
+public sealed record MiningRig(StoreServer Store, FastPeers Peers) : IAsyncDisposable
 {
-    private MiningRig(StoreServer store, FastPeers peers)
-    {
-        Store = store;
-        Peers = peers;
-    }
-
-    public StoreServer Store { get; }
-
-    public FastPeers Peers { get; }
-
     public static async Task<MiningRig> StartAsync(string storeKind = "garnet")
     {
         StoreServer.SkipUnlessRedisInstalled(storeKind);

@@ -11,6 +11,7 @@ public sealed class StoreServer : IAsyncDisposable
     private readonly LauncherProcess? _launcher;
     private ConnectionMultiplexer? _client;
     private string? _password;
+    private string? _ownedDataDir;
 
     private StoreServer(int port, IHost? garnet, Process? redis, LauncherProcess? launcher = null)
     {
@@ -68,6 +69,37 @@ public sealed class StoreServer : IAsyncDisposable
         var launcher = LauncherProcess.Start(["store", "--store-port", port.ToString(CultureInfo.InvariantCulture), "--data-dir", dataDir]);
         await launcher.WaitForOutputAsync("RamCoin is running");
         return new StoreServer(port, null, null, launcher);
+    }
+
+    /// <summary>
+    /// <see cref="StartProcessAsync"/> on a free port and a temporary data folder of its own, which
+    /// <see cref="RestartAsync"/> keeps and disposing deletes.
+    /// </summary>
+    public static async Task<StoreServer> StartPersistentAsync(string kind)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ramcoin-store-").FullName;
+        try
+        {
+            var server = await StartProcessAsync(kind, FreePort.Next(), dataDir);
+            server._ownedDataDir = dataDir;
+            return server;
+        }
+        catch
+        {
+            Directory.Delete(dataDir, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Stops a <see cref="StartPersistentAsync"/> store (if a kill has not) and starts it again on its port and data folder.</summary>
+    public async Task<StoreServer> RestartAsync()
+    {
+        var dataDir = _ownedDataDir ?? throw new InvalidOperationException("only a store from StartPersistentAsync restarts on its own data");
+        _ownedDataDir = null;
+        await DisposeAsync();
+        var server = await StartProcessAsync(Kind, Port, dataDir);
+        server._ownedDataDir = dataDir;
+        return server;
     }
 
     /// <summary>SIGKILL: no shutdown, no last write; what survives is what was on disk.</summary>
@@ -166,6 +198,11 @@ public sealed class StoreServer : IAsyncDisposable
             _redis.Kill();
             await _redis.WaitForExitAsync();
             _redis.Dispose();
+        }
+
+        if (_ownedDataDir is not null)
+        {
+            Directory.Delete(_ownedDataDir, recursive: true);
         }
     }
 }

@@ -15,8 +15,6 @@ public sealed class BadInputTests(AllServices services) : IClassFixture<AllServi
     private const string Worker = ServiceNames.Worker;
     private static readonly string[] HttpServices = [Rng, Hasher, WebUI, Worker];
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>service, method, path, body bytes (-1: none), chunked, extra header bytes, expected status.</summary>
     public static TheoryData<string, string, string, int, bool, int, int> Cases()
     {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using RamCoin.StoreContract;
 using RamCoin.WebUI;
+using static RamCoin.Tests.Infrastructure.MadeUpTicks;
 
 namespace RamCoin.Tests;
 
@@ -13,9 +14,6 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class DashboardCalculatorTests
 {
-    private const double T0 = 1_800_000_000;
-    private static readonly ServiceVersion WebUI = new("webui-1", "1.0");
-
     private static StoreSample Sample(
         long? hashes, long? coins = 0, Dictionary<string, long>? totals = null, Dictionary<string, double>? seen = null,
         Dictionary<string, WorkerReport>? reports = null, List<StoredCoin>? recent = null) =>
@@ -36,7 +34,7 @@ public sealed class DashboardCalculatorTests
         // 100 hashes a second for 30 s, but a burst of 10,000 at the start: it is out of the window by the end.
         for (var t = 0; t <= 30; t++)
         {
-            last = calculator.Compute(Sample(10_000 + (100L * t)), T0 + t, WebUI);
+            last = calculator.Compute(Sample(10_000 + (100L * t)), T0 + t, WebUIInstance);
         }
 
         Assert.Equal(100, last.Rate);
@@ -49,12 +47,12 @@ public sealed class DashboardCalculatorTests
     public void TheFirstSampleHasNoRateAndCoinsPerMinuteSpanTheMinute()
     {
         var calculator = new DashboardCalculator("0", T0);
-        Assert.Equal(0, calculator.Compute(Sample(500, coins: 7), T0, WebUI).Rate);
+        Assert.Equal(0, calculator.Compute(Sample(500, coins: 7), T0, WebUIInstance).Rate);
         Dashboard last = null!;
         for (var t = 1; t <= 90; t++)
         {
             // One coin every 2 s: 30 a minute, measured over the last minute only.
-            last = calculator.Compute(Sample(500 + t, coins: 7 + (t / 2)), T0 + t, WebUI);
+            last = calculator.Compute(Sample(500 + t, coins: 7 + (t / 2)), T0 + t, WebUIInstance);
         }
 
         Assert.Equal(30, last.CoinsPerMinute);
@@ -64,15 +62,15 @@ public sealed class DashboardCalculatorTests
     public void ACounterThatGoesDownGivesRateZeroAndAnUnusableOneCountsAsUnchanged()
     {
         var calculator = new DashboardCalculator("0", T0);
-        calculator.Compute(Sample(1_000_000), T0, WebUI);
+        calculator.Compute(Sample(1_000_000), T0, WebUIInstance);
         // A FLUSHALL: the counter restarts; the rate is 0, never negative.
-        var reset = calculator.Compute(Sample(10), T0 + 1, WebUI);
+        var reset = calculator.Compute(Sample(10), T0 + 1, WebUIInstance);
         Assert.Equal(0, reset.Rate);
         Assert.Equal(10, reset.Hashes);
 
         // A tick that could not read the counter (null) or got a negative one keeps the last value: no jump.
-        var missing = calculator.Compute(Sample(null), T0 + 2, WebUI);
-        var negative = calculator.Compute(Sample(-5, coins: -3), T0 + 3, WebUI);
+        var missing = calculator.Compute(Sample(null), T0 + 2, WebUIInstance);
+        var negative = calculator.Compute(Sample(-5, coins: -3), T0 + 3, WebUIInstance);
         Assert.Equal(10, missing.Hashes);
         Assert.Equal(10, negative.Hashes);
         Assert.Equal(0, negative.Coins);
@@ -83,12 +81,12 @@ public sealed class DashboardCalculatorTests
     public void HugeCountersNeitherOverflowNorGoNegative()
     {
         var calculator = new DashboardCalculator("0", T0);
-        calculator.Compute(Sample(0, totals: new() { ["w"] = 0 }, seen: new() { ["w"] = T0 }), T0, WebUI);
-        var big = calculator.Compute(Sample(long.MaxValue, coins: long.MaxValue, totals: new() { ["w"] = long.MaxValue }, seen: new() { ["w"] = T0 + 1 }), T0 + 1, WebUI);
+        calculator.Compute(Sample(0, totals: new() { ["w"] = 0 }, seen: new() { ["w"] = T0 }), T0, WebUIInstance);
+        var big = calculator.Compute(Sample(long.MaxValue, coins: long.MaxValue, totals: new() { ["w"] = long.MaxValue }, seen: new() { ["w"] = T0 + 1 }), T0 + 1, WebUIInstance);
         Assert.Equal(long.MaxValue, big.Hashes);
         Assert.True(big.Rate > 9e18, $"rate {big.Rate}");
         Assert.True(big.Workers.Single().Rate > 9e18);
-        var back = calculator.Compute(Sample(0, totals: new() { ["w"] = 0 }, seen: new() { ["w"] = T0 + 2 }), T0 + 2, WebUI);
+        var back = calculator.Compute(Sample(0, totals: new() { ["w"] = 0 }, seen: new() { ["w"] = T0 + 2 }), T0 + 2, WebUIInstance);
         Assert.Equal(0, back.Workers.Single().Rate);
         _ = Json(back);
     }
@@ -110,7 +108,7 @@ public sealed class DashboardCalculatorTests
                 seen["b"] = T0 + t - 2;
             }
 
-            last = calculator.Compute(Sample(totals.Values.Sum(), totals: totals, seen: seen), T0 + t, WebUI);
+            last = calculator.Compute(Sample(totals.Values.Sum(), totals: totals, seen: seen), T0 + t, WebUIInstance);
         }
 
         Assert.Equal(["a", "b"], last.Workers.Select(w => w.Instance));
@@ -126,7 +124,7 @@ public sealed class DashboardCalculatorTests
         var calculator = new DashboardCalculator("0", T0);
         var dashboard = calculator.Compute(
             Sample(1, totals: new() { ["nan"] = 1, ["never"] = 1, ["future"] = 1, ["negative"] = -1 }, seen: new() { ["nan"] = double.NaN, ["future"] = T0 + 100, ["negative"] = T0 }),
-            T0, WebUI);
+            T0, WebUIInstance);
         Assert.Equal("future", Assert.Single(dashboard.Workers).Instance);
         Assert.Equal(0, dashboard.Workers[0].SeenSecondsAgo);
         _ = Json(dashboard);
@@ -171,7 +169,7 @@ public sealed class DashboardCalculatorTests
         var calculator = new DashboardCalculator("0", T0);
         var bad = Report(100, Peer(double.NaN, 5), Peer(1, 5)) with { Version = "" };
         var dashboard = calculator.Compute(
-            Sample(1, totals: new() { ["w"] = 1 }, seen: new() { ["w"] = T0 }, reports: new() { ["w"] = bad }), T0, WebUI);
+            Sample(1, totals: new() { ["w"] = 1 }, seen: new() { ["w"] = T0 }, reports: new() { ["w"] = bad }), T0, WebUIInstance);
         Assert.Equal(0, dashboard.Rng.P50Ms);
         Assert.Null(dashboard.Hint);
         Assert.Equal("?", dashboard.Workers.Single().Version);
@@ -214,7 +212,7 @@ public sealed class DashboardCalculatorTests
         Assert.Equal("0", DashboardCalculator.Prefix(null));
 
         var calculator = new DashboardCalculator("", T0);
-        var dashboard = calculator.Compute(Sample(1, recent: [new(new(hash, T0, "w"), bytes), new(new(new string('a', 64), T0, "w"), bytes)]), T0, WebUI);
+        var dashboard = calculator.Compute(Sample(1, recent: [new(new(hash, T0, "w"), bytes), new(new(new string('a', 64), T0, "w"), bytes)]), T0, WebUIInstance);
         Assert.Equal([true, false], dashboard.RecentCoins.Select(c => c.Verified));
     }
 
@@ -222,20 +220,20 @@ public sealed class DashboardCalculatorTests
     public void AnUnavailableStoreRepeatsTheLastDashboardMarkedStaleSinceTheLastFreshOne()
     {
         var calculator = new DashboardCalculator("0", T0);
-        var empty = calculator.Unavailable(T0 + 1, WebUI);
+        var empty = calculator.Unavailable(T0 + 1, WebUIInstance);
         Assert.True(empty.Stale);
         Assert.Null(empty.StaleSince);
         Assert.Equal(0, empty.Hashes);
 
-        calculator.Compute(Sample(40), T0 + 2, WebUI);
-        calculator.Unavailable(T0 + 3, WebUI);
-        var stale = calculator.Unavailable(T0 + 4, WebUI);
+        calculator.Compute(Sample(40), T0 + 2, WebUIInstance);
+        calculator.Unavailable(T0 + 3, WebUIInstance);
+        var stale = calculator.Unavailable(T0 + 4, WebUIInstance);
         Assert.True(stale.Stale);
         Assert.Equal(T0 + 2, stale.StaleSince);
         Assert.Equal(40, stale.Hashes);
         Assert.Equal(T0 + 4, stale.Now);
         Assert.Equal(4, stale.UptimeSeconds);
-        Assert.False(calculator.Compute(Sample(41), T0 + 5, WebUI).Stale);
+        Assert.False(calculator.Compute(Sample(41), T0 + 5, WebUIInstance).Stale);
     }
 
     [Fact]
@@ -318,7 +316,7 @@ public sealed class DashboardCalculatorTests
         var calculator = new DashboardCalculator("0", T0);
         var dashboard = calculator.Compute(
             Sample(0, totals: new() { ["w"] = 0 }, seen: new() { ["w"] = T0 }, reports: new() { ["w"] = Loops(10, 100, new() { ["rng-1"] = Instance(1, 100) }) }),
-            T0, WebUI);
+            T0, WebUIInstance);
 
         var ceiling = Assert.IsType<Ceiling>(dashboard.Ceiling);
         Assert.Equal(10, ceiling.HashesPerSecond);
@@ -371,7 +369,7 @@ public sealed class DashboardCalculatorTests
             seen: new() { ["a"] = T0, ["b"] = T0, ["gone"] = T0 - 60 },
             reports: new() { ["a"] = Loops(3, 100, rng), ["b"] = Loops(3, 100, rng), ["gone"] = Loops(300, 100, rng) });
 
-        var ceiling = calculator.Compute(sample, T0, WebUI).Ceiling!;
+        var ceiling = calculator.Compute(sample, T0, WebUIInstance).Ceiling!;
 
         Assert.Equal(("workers", 20.0, "2 workers × 3 loops ÷ 300 ms (100 ms pause + rng 100 ms + hasher 100 ms)"), (ceiling.LimitedBy, ceiling.HashesPerSecond, ceiling.Explanation));
         Assert.Equal(1000, ceiling.Terms.Single(t => t.Part == "rng").HashesPerSecond);
@@ -433,8 +431,8 @@ public sealed class DashboardCalculatorTests
         // A worker that has not made a call yet: no latency, no instances, no pause.
         Assert.Null(CeilingOf(new WorkerReport("1.0", 0, 1, T0, Peer(0, 0), Peer(0, 0))));
         var calculator = new DashboardCalculator("0", T0);
-        Assert.Null(calculator.Compute(Sample(5), T0, WebUI).Ceiling);
-        Assert.Contains("\"ceiling\":null", Json(calculator.Compute(Sample(5), T0 + 1, WebUI)), StringComparison.Ordinal);
+        Assert.Null(calculator.Compute(Sample(5), T0, WebUIInstance).Ceiling);
+        Assert.Contains("\"ceiling\":null", Json(calculator.Compute(Sample(5), T0 + 1, WebUIInstance)), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -448,7 +446,7 @@ public sealed class DashboardCalculatorTests
     {
         var calculator = new DashboardCalculator("0", T0);
         var bad = Loops(10, 100, new() { ["rng-bad"] = Instance(concurrency, serviceMs, extraMs) });
-        var dashboard = calculator.Compute(Sample(1, totals: new() { ["w"] = 1 }, seen: new() { ["w"] = T0 }, reports: new() { ["w"] = bad }), T0, WebUI);
+        var dashboard = calculator.Compute(Sample(1, totals: new() { ["w"] = 1 }, seen: new() { ["w"] = T0 }, reports: new() { ["w"] = bad }), T0, WebUIInstance);
 
         Assert.False(DashboardChecks.Usable(bad));
         Assert.Null(dashboard.Ceiling);

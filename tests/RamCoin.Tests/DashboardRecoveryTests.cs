@@ -14,8 +14,7 @@ public sealed class DashboardRecoveryTests(BrowserFixture browser) : IClassFixtu
         await using var store = await StoreServer.StartGarnetAsync();
         var port = FreePort.Next();
         var old = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RAMCOIN_VERSION"] = "1.0.0" }, peers: store.Peers(), port: port);
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(old.Address.ToString());
+        var page = await browser.OpenAsync(old);
         await Assertions.Expect(page.Locator("#webui-version")).ToHaveTextAsync("1.0.0");
         await page.EvaluateAsync("window.loadedBeforeUpdate = true");
 
@@ -31,29 +30,24 @@ public sealed class DashboardRecoveryTests(BrowserFixture browser) : IClassFixtu
     [Fact]
     public async Task AStoreOutageShowsTheStaleNoticeAndThePageRecoversByItself()
     {
-        var dataDir = Directory.CreateTempSubdirectory("ramcoin-dash-").FullName;
-        var port = FreePort.Next();
-        var store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+        var store = await StoreServer.StartPersistentAsync("garnet");
         try
         {
             await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_TIMEOUT_MS"] = "500" }, peers: store.Peers());
-            var page = await browser.NewPageAsync();
-            await page.GotoAsync(webui.Address.ToString());
+            var page = await browser.OpenAsync(webui);
             await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("live");
             await Assertions.Expect(page.Locator("#stale")).ToBeHiddenAsync();
 
             await store.KillAsync();
             await Assertions.Expect(page.Locator("#stale")).ToContainTextAsync("Data stale since", new() { Timeout = 15_000 });
 
-            await store.DisposeAsync();
-            store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+            store = await store.RestartAsync();
             await Assertions.Expect(page.Locator("#stale")).ToBeHiddenAsync(new() { Timeout = 15_000 });
             await page.CloseAsync();
         }
         finally
         {
             await store.DisposeAsync();
-            Directory.Delete(dataDir, recursive: true);
         }
     }
 }

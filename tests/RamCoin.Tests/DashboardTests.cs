@@ -2,13 +2,9 @@ using Microsoft.Playwright;
 
 namespace RamCoin.Tests;
 
-/// <summary>The dashboard in a real headless Chromium, against real services.</summary>
+/// <summary>The dashboard in a real headless Chromium, against real services; and its content security policy.</summary>
 public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
-    private const string Token = "s3cret-teacher-token";
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task ShowsARisingRateTheWorkerInstancesVersionsAndVerifiedCoinsWithoutErrors()
     {
@@ -19,15 +15,15 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
             ServiceNames.Worker, new() { ["WORKER_ID"] = "worker-pod-1", ["WORKER_CONCURRENCY"] = "2", ["DIFFICULTY"] = "0" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RAMCOIN_VERSION"] = "7.7.7" }, peers: store.Peers());
         var page = await browser.NewPageAsync();
-        var problems = await WatchAsync(page);
+        var problems = await Pages.WatchAsync(page);
 
         await page.GotoAsync(webui.Address.ToString());
 
         await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("live");
         await Assertions.Expect(page.Locator("#webui-version")).ToHaveTextAsync("7.7.7");
-        await Eventually.TrueAsync(async () => Number(await page.Locator("#rate").TextContentAsync()) > 0, "the page shows a rate above zero");
-        var first = Number(await page.Locator("#hashes").TextContentAsync());
-        await Eventually.TrueAsync(async () => Number(await page.Locator("#hashes").TextContentAsync()) > first, "the hash count rises on the page");
+        await Eventually.TrueAsync(async () => await Pages.NumberAsync(page.Locator("#rate")) > 0, "the page shows a rate above zero");
+        var first = await Pages.NumberAsync(page.Locator("#hashes"));
+        await Eventually.TrueAsync(async () => await Pages.NumberAsync(page.Locator("#hashes")) > first, "the hash count rises on the page");
         await Assertions.Expect(page.Locator("#workers tbody")).ToContainTextAsync("worker-pod-1");
         await Assertions.Expect(page.Locator("#rng-instances tbody")).ToContainTextAsync("3.1.4");
         await Assertions.Expect(page.Locator("#hasher-instances tbody tr")).ToHaveCountAsync(1);
@@ -37,8 +33,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Assertions.Expect(page.Locator("#rate-chart canvas")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("#stale")).ToBeHiddenAsync();
 
-        Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "TestResults"));
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "TestResults", "dashboard.png"), FullPage = true });
+        await Pages.SaveScreenshotAsync(page, "dashboard.png");
         Assert.Empty(problems);
         await page.CloseAsync();
     }
@@ -47,11 +42,10 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
     public async Task KnobControlsChangeAServiceThroughTheWebUIWithTheTeachersToken()
     {
         await using var store = await StoreServer.StartGarnetAsync();
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = Token }, Profile.Fast);
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, AdminKnobs.Enabled, Profile.Fast);
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers(rng.Address, hasher.Address));
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(webui.Address.ToString());
+        var page = await browser.OpenAsync(webui);
         var rngKnobs = page.Locator("fieldset[data-service=rng]");
         await Assertions.Expect(rngKnobs.Locator("input[name=RNG_DELAY_MS]")).ToHaveValueAsync("0");
 
@@ -60,7 +54,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await rngKnobs.Locator("button").ClickAsync();
         await Assertions.Expect(page.Locator("#knobs-status")).ToContainTextAsync("Wrong token");
 
-        await page.Locator("#admin-token").FillAsync(Token);
+        await page.Locator("#admin-token").FillAsync(AdminKnobs.Token);
         await rngKnobs.Locator("button").ClickAsync();
         await Assertions.Expect(page.Locator("#knobs-status")).ToHaveTextAsync("rng: knobs applied.");
         var knobs = await rng.Client.GetFromJsonAsync<System.Text.Json.JsonElement>("/admin/knobs", Ct);
@@ -75,7 +69,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RAMCOIN_VERSION"] = "7.7.7" }, peers: store.Peers());
         await using var proxy = await PathPrefixProxy.StartAsync(webui.Address);
         var page = await browser.NewPageAsync();
-        var problems = await WatchAsync(page);
+        var problems = await Pages.WatchAsync(page);
 
         var document = await page.GotoAsync(proxy.Address.ToString());
 
@@ -88,7 +82,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await Assertions.Expect(page.Locator("fieldset[data-service=rng]")).ToHaveCountAsync(1);
         // The inline style ran (allowed by its hash), and so did every script, under the policy.
         Assert.Equal("15px", await page.EvaluateAsync<string>("getComputedStyle(document.body).fontSize"));
-        Assert.Empty(await ViolationsAsync(page));
+        Assert.Empty(await Pages.ViolationsAsync(page));
         Assert.Empty(problems);
         await page.CloseAsync();
     }
@@ -102,7 +96,7 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
             CopyFolder(Repo.PathOf("src/RamCoin.WebUI/files"), files);
             await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["WEBUI_FILES"] = files, ["REDIS_TIMEOUT_MS"] = "500" });
             var page = await browser.NewPageAsync();
-            await page.AddInitScriptAsync(ViolationRecorder);
+            await page.AddInitScriptAsync(Pages.ViolationRecorder);
             var index = Path.Combine(files, "index.html");
             await page.GotoAsync(webui.Address.ToString());
             Assert.Equal("15px", await page.EvaluateAsync<string>("getComputedStyle(document.body).fontSize"));
@@ -111,14 +105,14 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
             await File.WriteAllTextAsync(index, (await File.ReadAllTextAsync(index, Ct)).Replace("font-size: 15px", "font-size: 50px", StringComparison.Ordinal), Ct);
             await page.ReloadAsync();
             Assert.Equal("50px", await page.EvaluateAsync<string>("getComputedStyle(document.body).fontSize"));
-            Assert.Empty(await ViolationsAsync(page));
+            Assert.Empty(await Pages.ViolationsAsync(page));
 
             // What an attacker who gets markup into the page would add: it must not run.
             await File.WriteAllTextAsync(index, (await File.ReadAllTextAsync(index, Ct)).Replace("</body>", "<script>window.injected = true;</script></body>", StringComparison.Ordinal), Ct);
             await page.ReloadAsync();
             await Assertions.Expect(page.Locator("#connection")).Not.ToHaveTextAsync("connecting…");
             Assert.False(await page.EvaluateAsync<bool>("window.injected === true"), "the injected inline script ran");
-            Assert.Contains(await ViolationsAsync(page), v => v.StartsWith("script-src", StringComparison.Ordinal));
+            Assert.Contains(await Pages.ViolationsAsync(page), v => v.StartsWith("script-src", StringComparison.Ordinal));
             await page.CloseAsync();
         }
         finally
@@ -142,36 +136,6 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
         await page.CloseAsync();
     }
 
-    /// <summary>Console errors, failed requests and 4xx/5xx answers, collected while the test runs; CSP violations are counted in the page.</summary>
-    private static async Task<List<string>> WatchAsync(IPage page)
-    {
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                problems.Add("console: " + message.Text);
-            }
-        };
-        page.RequestFailed += (_, request) => problems.Add("failed: " + request.Url);
-        page.Response += (_, response) =>
-        {
-            if (response.Status >= 400)
-            {
-                problems.Add($"{response.Status}: {response.Url}");
-            }
-        };
-        await page.AddInitScriptAsync(ViolationRecorder);
-        return problems;
-    }
-
-    /// <summary>Injected by Playwright ahead of the page's own scripts (and outside its policy): records every violation.</summary>
-    private const string ViolationRecorder =
-        "window.cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));";
-
-    private static async Task<string[]> ViolationsAsync(IPage page) =>
-        await page.EvaluateAsync<string[]>("window.cspViolations || []");
-
     private static void CopyFolder(string from, string to)
     {
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
@@ -181,7 +145,4 @@ public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<Brows
             File.Copy(file, target);
         }
     }
-
-    private static double Number(string? text) =>
-        double.TryParse(text?.Replace(",", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : 0;
 }

@@ -10,8 +10,6 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class EventStreamConnectionTests : IAsyncLifetime
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     private StoreServer _store = null!;
     private RunningService _webui = null!;
 

@@ -12,8 +12,6 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class H2cTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>A client that speaks HTTP/2 with prior knowledge, as the worker does for h2c:// URLs.</summary>
     private static HttpClient Http2Client() => new()
     {

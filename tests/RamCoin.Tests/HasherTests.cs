@@ -8,8 +8,6 @@ public sealed class HasherTests
 {
     private static readonly Dictionary<string, string?> NoDelay = new() { ["HASHER_DELAY_MS"] = "0" };
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task RootSaysHasherIsRunningOnThisHost()
     {

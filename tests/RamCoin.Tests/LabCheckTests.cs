@@ -6,8 +6,6 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class LabCheckTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>Runs the command as <c>ramcoin check</c> runs it, in this process: its exit code and everything it printed.</summary>
     private static async Task<(int ExitCode, string Output)> CheckAsync(string lesson, RunningService webui, params string[] more)
     {

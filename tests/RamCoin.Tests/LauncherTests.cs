@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Text;
 using System.Text.RegularExpressions;
 using RamCoin.StoreContract;
 using StackExchange.Redis;
@@ -8,20 +7,18 @@ namespace RamCoin.Tests;
 
 public sealed partial class LauncherTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task FastProfileMinesAndEverythingItCountedIsInTheStoreAfterARestart()
     {
         var dataDir = Directory.CreateTempSubdirectory("ramcoin-test-").FullName;
-        var (webui, rng, hasher, worker, store) = (FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next());
-        string[] ports = ["--webui-port", $"{webui}", "--rng-port", $"{rng}", "--hasher-port", $"{hasher}", "--worker-port", $"{worker}", "--store-port", $"{store}"];
+        var ports = LauncherPorts.Free();
+        var (webui, rng, hasher, worker, store) = (ports.WebUI, ports.Rng, ports.Hasher, ports.Worker, ports.Store);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         long coins;
         string output;
         try
         {
-            await using (var run = LauncherProcess.Start([.. ports, "--profile", "fast", "--data-dir", dataDir]))
+            await using (var run = LauncherProcess.Start([.. ports.Options, "--profile", "fast", "--data-dir", dataDir]))
             {
                 await run.WaitForOutputAsync("RamCoin is running");
                 Assert.Contains($"Open http://127.0.0.1:{webui}/", run.Output, StringComparison.Ordinal);
@@ -122,75 +119,6 @@ public sealed partial class LauncherTests
     }
 
     [Theory]
-    [InlineData("store --bind 0.0.0.0", "", "0.0.0.0")]
-    [InlineData("store --bind ::", "", "::")]
-    [InlineData("--bind 0.0.0.0", "", "0.0.0.0")] // all targets: refused before any service starts
-    [InlineData("store --bind 0.0.0.0", "RAMCOIN_ALLOW_OPEN_STORE=false", "0.0.0.0")]
-    [InlineData("store --bind 0.0.0.0", "REDIS_PASSWORD=", "0.0.0.0")]
-    public async Task AStoreOpenBeyondLoopbackWithoutAPasswordIsRefusedWithExitCode2(string args, string environment, string bind)
-    {
-        LauncherProcess.RequireIsolation();
-        var port = FreePort.Next();
-        await using var run = LauncherProcess.StartIsolated([.. args.Split(' '), "--store-port", $"{port}", "--in-memory"], Variables(environment));
-
-        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)), "ramcoin refuses at once, rather than running an open store");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Equal(
-            $"ramcoin: --bind / RAMCOIN_BIND: the store would listen on {bind}:{port} without a password, so anyone who reaches that port "
-            + "could read and change the wallet. Set REDIS_PASSWORD (the worker and webui use it too), or allow it on a private network "
-            + "with --allow-open-store / RAMCOIN_ALLOW_OPEN_STORE=true.",
-            run.Error.Trim());
-    }
-
-    [Theory]
-    [InlineData("", "REDIS_PASSWORD=s3cret-store-password", false)]
-    [InlineData("--allow-open-store", "", true)]
-    [InlineData("", "RAMCOIN_ALLOW_OPEN_STORE=true", true)]
-    public async Task WithAPasswordOrAnExplicitOptOutTheStoreListensBeyondLoopback(string option, string environment, bool warns)
-    {
-        LauncherProcess.RequireIsolation();
-        await using var run = LauncherProcess.StartIsolated(
-            ["store", "--bind", "0.0.0.0", "--store-port", $"{FreePort.Next()}", "--in-memory", .. option.Split(' ', StringSplitOptions.RemoveEmptyEntries)],
-            Variables(environment));
-
-        await run.WaitForOutputAsync("RamCoin is running");
-        // The opt-out is never silent: the store's log says who can reach the wallet.
-        await Eventually.TrueAsync(() => !warns || run.Output.Contains("without a password (RAMCOIN_ALLOW_OPEN_STORE)", StringComparison.Ordinal), "the store warns");
-        Assert.Equal(warns, run.Output.Contains("without a password", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task AnOptOutThatIsNotTrueOrFalseIsABadOption()
-    {
-        await using var run = LauncherProcess.Start(["store", "--store-port", $"{FreePort.Next()}", "--in-memory"], Variables("RAMCOIN_ALLOW_OPEN_STORE=yes"));
-
-        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)));
-        Assert.Equal(2, run.ExitCode);
-        Assert.Equal("ramcoin: RAMCOIN_ALLOW_OPEN_STORE: 'yes' is not true or false.", run.Error.Trim());
-    }
-
-    [Theory]
-    [InlineData("127.0.0.1", null, false, true)]
-    [InlineData("::1", null, false, true)]
-    [InlineData("127.0.0.2", null, false, true)]
-    [InlineData("0.0.0.0", null, false, false)]
-    [InlineData("10.1.2.3", "", false, false)]
-    [InlineData("0.0.0.0", "s3cret", false, true)]
-    [InlineData("0.0.0.0", null, true, true)]
-    public void TheEmbeddedStoreItselfRefusesToListenBeyondLoopbackWithoutAPassword(string bind, string? password, bool allowOpen, bool valid)
-    {
-        // The same rule when the store is hosted without the launcher's command line (tests, another host).
-        var result = new RamCoin.Store.EmbeddedStoreOptionsValidator().Validate(
-            null, new RamCoin.Store.EmbeddedStoreOptions { Bind = bind, Password = password, AllowOpen = allowOpen });
-
-        Assert.Equal(valid, result.Succeeded);
-        if (!valid)
-        {
-            Assert.StartsWith($"RAMCOIN_BIND: the store would listen on {bind}:6379 without a password", Assert.Single(result.Failures!), StringComparison.Ordinal);
-        }
-    }
-
-    [Theory]
     [InlineData("1.0-ü", "1.0-ü")]
     [InlineData("v1\u0007", "v1\\u0007")]
     public async Task AVersionThatCannotBeAHeaderStopsTheServiceWithExitCode2(string version, string shown)
@@ -207,15 +135,14 @@ public sealed partial class LauncherTests
     [Fact]
     public async Task AnAdminTokenFromASecretFileMatchesWithoutItsNewlineAndWrongTokensAreLogged()
     {
-        const string Token = "s3cret-teacher-token";
         var port = FreePort.Next();
         // A Kubernetes Secret made from a file (kubectl create secret --from-file) keeps the file's last newline.
-        await using var run = LauncherProcess.Start(["rng", "--rng-port", $"{port}", "--profile", "fast"], new Dictionary<string, string> { ["RAMCOIN_ADMIN_TOKEN"] = Token + "\n" });
+        await using var run = LauncherProcess.Start(["rng", "--rng-port", $"{port}", "--profile", "fast"], new Dictionary<string, string> { ["RAMCOIN_ADMIN_TOKEN"] = AdminKnobs.Token + "\n" });
         await run.WaitForOutputAsync("RamCoin is running");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
 
         using var wrong = await PutKnobAsync(http, "not-the-teacher-token");
-        using var right = await PutKnobAsync(http, Token);
+        using var right = await PutKnobAsync(http, AdminKnobs.Token);
 
         Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
         Assert.Equal(HttpStatusCode.OK, right.StatusCode);
@@ -226,14 +153,9 @@ public sealed partial class LauncherTests
 
     private static async Task<HttpResponseMessage> PutKnobAsync(HttpClient http, string token)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, "/admin/knobs") { Content = new StringContent("{\"RNG_DELAY_MS\": 250}", Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var request = AdminKnobs.Put("{\"RNG_DELAY_MS\": 250}", "Bearer " + token);
         return await http.SendAsync(request, Ct);
     }
-
-    /// <summary>"A=1 B=2" as environment variables; "" for none.</summary>
-    private static Dictionary<string, string> Variables(string text) =>
-        text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(v => v.Split('=', 2)).ToDictionary(v => v[0], v => v[1]);
 
     [Fact]
     public async Task AnUnusableDataDirectoryGivesAOneLineError()

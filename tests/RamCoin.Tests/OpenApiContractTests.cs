@@ -6,8 +6,6 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class OpenApiContractTests(AllServices services) : IClassFixture<AllServices>
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public static TheoryData<string> Services() => [ServiceNames.Rng, ServiceNames.Hasher, ServiceNames.Worker, ServiceNames.WebUI];
 
     [Theory]

@@ -6,8 +6,6 @@ public sealed class RngTests
 {
     private static readonly Dictionary<string, string?> NoDelay = new() { ["RNG_DELAY_MS"] = "0" };
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task RootSaysRngIsRunningOnThisHost()
     {

@@ -12,8 +12,6 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class SettingsTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [InlineData(ServiceNames.Rng, "RAMCOIN_REQUEST_TIMEOUT_MS", "5", "RAMCOIN_REQUEST_TIMEOUT_MS must be from 100 to 600000 (it is '5').")]
     [InlineData(ServiceNames.Hasher, "RAMCOIN_ACCESS_LOG", "yes", "RAMCOIN_ACCESS_LOG must be true or false (it is 'yes').")]

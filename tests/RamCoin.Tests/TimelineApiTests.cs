@@ -1,19 +1,13 @@
-using System.Net.Http.Headers;
-
 namespace RamCoin.Tests;
 
 /// <summary>The timeline's endpoints on a real web UI: a knob changed through it is an event in both exports and the history.</summary>
 public sealed class TimelineApiTests
 {
-    private const string Token = "s3cret-teacher-token";
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task AKnobChangedThroughTheWebUIIsInTheTimelineWithItsValueBeforeAndTheHistoryServesIt()
     {
         await using var store = await StoreServer.StartGarnetAsync();
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = Token }, Profile.Fast);
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, AdminKnobs.Enabled, Profile.Fast);
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers(rng.Address));
 
         // As the page does: read the knobs, then change one.
@@ -22,9 +16,7 @@ public sealed class TimelineApiTests
             Assert.Equal(HttpStatusCode.OK, knobs.StatusCode);
         }
 
-        using var put = new HttpRequestMessage(HttpMethod.Put, "/knobs/rng") { Content = new StringContent("{\"RNG_DELAY_MS\": \"250\"}") };
-        put.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        put.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        using var put = AdminKnobs.Put("{\"RNG_DELAY_MS\": \"250\"}", path: "/knobs/rng");
         using (var changed = await webui.Client.SendAsync(put, Ct))
         {
             Assert.Equal(HttpStatusCode.OK, changed.StatusCode);

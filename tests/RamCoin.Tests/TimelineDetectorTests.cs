@@ -1,5 +1,6 @@
 using RamCoin.StoreContract;
 using RamCoin.WebUI;
+using static RamCoin.Tests.Infrastructure.MadeUpTicks;
 
 namespace RamCoin.Tests;
 
@@ -9,13 +10,10 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class TimelineDetectorTests
 {
-    private const double T0 = 1_800_000_000;
-    private static readonly ServiceVersion WebUI = new("webui-1", "1.0");
-
     private static TimelineObservation Tick(
         double t, double rate = 10, bool stale = false, Dictionary<string, string>? workers = null, Dictionary<string, string>? rng = null,
         string? delay = null) =>
-        new(T0 + t, stale, rate, WebUI,
+        new(T0 + t, stale, rate, WebUIInstance,
             new Dictionary<string, IReadOnlyDictionary<string, string>>
             {
                 ["worker"] = workers ?? new() { ["w1"] = "1.0" },
@@ -285,5 +283,5 @@ public sealed class TimelineDetectorTests
     }
 
     private static Dashboard Dashboard(double t, List<WorkerView> workers) => new(
-        T0 + t, false, null, t, (long)t, 0, 1, 0, WebUI, workers, new PeerView(0, 0, 0, []), new PeerView(0, 0, 0, []), null, []);
+        T0 + t, false, null, t, (long)t, 0, 1, 0, WebUIInstance, workers, new PeerView(0, 0, 0, []), new PeerView(0, 0, 0, []), null, []);
 }

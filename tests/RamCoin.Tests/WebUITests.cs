@@ -8,8 +8,6 @@ namespace RamCoin.Tests;
 
 public sealed partial class WebUITests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task RootRedirectsToIndexHtmlWithARelativeUrl()
     {
@@ -123,7 +121,7 @@ public sealed partial class WebUITests
         using var empty = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Bearer ");
         using var basic = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Basic dGVhY2g6ZXI=");
         // A body far past the cap, refused before anything reaches rng.
-        using var huge = await PutKnobsAsync(webui, "rng", $"{{\"RNG_DELAY_MS\": \"{new string('9', 64 * 1024)}\"}}", "Bearer s3cret-teacher-token");
+        using var huge = await PutKnobsAsync(webui, "rng", $"{{\"RNG_DELAY_MS\": \"{new string('9', 64 * 1024)}\"}}", "Bearer " + AdminKnobs.Token);
 
         await ProblemAssert.IsProblemAsync(none, HttpStatusCode.Unauthorized);
         await ProblemAssert.IsProblemAsync(empty, HttpStatusCode.Unauthorized);
@@ -144,7 +142,7 @@ public sealed partial class WebUITests
         await using var upstream = await FakeAdminApi.StartAsync(status, contentType, body);
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RNG_URL"] = upstream.Url });
 
-        using var response = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Bearer s3cret-teacher-token");
+        using var response = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Bearer " + AdminKnobs.Token);
 
         if (expected == 200)
         {
@@ -181,13 +179,12 @@ public sealed partial class WebUITests
     [Fact]
     public async Task TheKnobPassThroughReachesAnH2cPeer()
     {
-        const string Token = "s3cret-teacher-token";
         var h2cPort = FreePort.Next();
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = Token, ["RAMCOIN_H2C_PORT"] = $"{h2cPort}" }, Profile.Fast);
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = AdminKnobs.Token, ["RAMCOIN_H2C_PORT"] = $"{h2cPort}" }, Profile.Fast);
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RNG_URL"] = $"h2c://127.0.0.1:{h2cPort}" });
 
         var knobs = await webui.Client.GetFromJsonAsync<JsonElement>("/knobs", Ct);
-        using var change = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Bearer " + Token);
+        using var change = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Bearer " + AdminKnobs.Token);
 
         Assert.Equal("0", knobs.GetProperty("rng").GetProperty("RNG_DELAY_MS").GetString());
         Assert.Equal(HttpStatusCode.OK, change.StatusCode);
@@ -235,8 +232,7 @@ public sealed partial class WebUITests
 
     private static async Task<HttpResponseMessage> PutKnobsAsync(RunningService webui, string service, string body, string authorization)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, $"/knobs/{service}") { Content = Json(body) };
-        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        using var request = AdminKnobs.Put(body, authorization, $"/knobs/{service}");
         return await webui.Client.SendAsync(request, Ct);
     }
 

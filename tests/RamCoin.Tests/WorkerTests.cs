@@ -6,8 +6,6 @@ namespace RamCoin.Tests;
 
 public sealed class WorkerTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [InlineData("garnet")]
     [InlineData("redis-server")]

@@ -22,8 +22,6 @@ public sealed class ComposeTests
         "deploy/swarm/stack.yaml",
     };
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [MemberData(nameof(Files))]
     public async Task DockerComposeValidatesIt(string files)

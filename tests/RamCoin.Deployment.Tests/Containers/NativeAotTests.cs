@@ -13,8 +13,6 @@ public sealed class NativeAotTests(NativeBinaries binaries) : IClassFixture<Nati
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task RngAndHasherBinariesAnswerTheContract()
     {

@@ -11,8 +11,6 @@ namespace RamCoin.Tests.Containers;
 /// </summary>
 public sealed class RegistryTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Theory]
     [InlineData("compose")]
     [InlineData("kubernetes")]

@@ -17,8 +17,6 @@ public sealed partial class ComposeEngineTests(DockerEngine engine)
     private static readonly string[] ComposeServices = ["hasher", "redis", "rng", "webui", "worker"];
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public void TheCommandsRunHereAreTheReadmes()
     {

@@ -49,8 +49,6 @@ public sealed partial class DockerEngine : IAsyncLifetime
 
     public IReadOnlyDictionary<string, string?> Environment => _environment;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public async ValueTask InitializeAsync()
     {
         if (Which("docker") is null || Which("docker-compose") is null || (Which("dockerd") is null && !await AnswersAsync()))

@@ -21,8 +21,6 @@ public sealed class ImageTests(DockerEngine engine)
         "--sysctl", "net.ipv4.ip_unprivileged_port_start=0", "--tmpfs", "/tmp",
     ];
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task EveryServiceImageRunsAsNonRootAndItsHealthCheckTurnsHealthy()
     {

@@ -9,8 +9,6 @@ public sealed class RegistryFlowTests(DockerEngine engine)
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public void TheCommandsRunHereAreTheReadmes()
     {

@@ -22,8 +22,6 @@ public sealed partial class SwarmTests(DockerEngine engine, BrowserFixture brows
     public const string Stack = "ramcointest";
     private const string Network = Stack + "_ramcoin";
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task TheStackMinesScalesUpdatesTheWebUIUnderAnOpenPageAndRollsBackABrokenTag()
     {

@@ -19,8 +19,6 @@ public sealed class PipelineScriptTests
     private const string VersionHeader = "X-RamCoin-Version";
     private static readonly string[] Services = ["rng", "hasher", "worker", "webui"];
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public static TheoryData<string, string, string> Renders() => new()
     {
         { "classic", "registry", "abc1234" },

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -69,7 +68,7 @@ public static class RngApi
             }
 
             metrics.Bytes.Add(n);
-            return TypedResults.Bytes(RandomNumberGenerator.GetBytes(n), "application/octet-stream");
+            return TypedResults.Bytes(RandomBytes.Get(n), "application/octet-stream");
         }
         finally
         {

@@ -26,8 +26,11 @@ public sealed class RngClient(PeerChannel peer, PeerTelemetry telemetry) : IDisp
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
-            using var response = await peer.Pipeline.ExecuteAsync(
+            // Outcomes, not exceptions, through the pipeline: two async layers fewer per call than ExecuteAsync.
+            var outcome = await peer.Pipeline.ExecuteOutcomeAsync(
                 static (context, state) => AttemptAsync(state.peer, state.Uri, state.bytes, context.CancellationToken), context, (peer, last.Uri, bytes));
+            outcome.ThrowIfException();
+            using var response = outcome.Result!;
             response.EnsureSuccessStatusCode();
             answered = response;
             return bytes;
@@ -40,17 +43,18 @@ public sealed class RngClient(PeerChannel peer, PeerTelemetry telemetry) : IDisp
     }
 
     /// <summary>One try, its answer read inside it: the per-try timeout covers the body too, and a retry starts afresh.</summary>
-    private static async ValueTask<HttpResponseMessage> AttemptAsync(PeerChannel peer, Uri uri, byte[] bytes, CancellationToken cancellationToken)
+    private static async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(PeerChannel peer, Uri uri, byte[] bytes, CancellationToken cancellationToken)
     {
-        var response = await peer.SendAsync(HttpMethod.Get, uri, null, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            // The pipeline decides: retried, counted by the circuit breaker, or thrown by the caller.
-            return response;
-        }
-
+        HttpResponseMessage? response = null;
         try
         {
+            response = await peer.SendAsync(HttpMethod.Get, uri, null, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                // The pipeline decides: retried, counted by the circuit breaker, or thrown by the caller.
+                return Outcome.FromResult(response);
+            }
+
             // One byte more than asked tells an answer of the right length from a longer one.
             var buffer = ArrayPool<byte>.Shared.Rent(bytes.Length + 1);
             try
@@ -68,12 +72,12 @@ public sealed class RngClient(PeerChannel peer, PeerTelemetry telemetry) : IDisp
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            return response;
+            return Outcome.FromResult(response);
         }
-        catch
+        catch (Exception ex)
         {
-            response.Dispose();
-            throw;
+            response?.Dispose();
+            return Outcome.FromException<HttpResponseMessage>(ex);
         }
     }
 
@@ -98,8 +102,9 @@ public sealed class HasherClient(PeerChannel peer, PeerTelemetry telemetry) : ID
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
-            using var response = await peer.Pipeline.ExecuteAsync(
-                static (context, state) => AttemptAsync(state.peer, state.bytes, context), context, (peer, bytes));
+            var outcome = await peer.Pipeline.ExecuteOutcomeAsync(static (context, state) => AttemptAsync(state.peer, state.bytes, context), context, (peer, bytes));
+            outcome.ThrowIfException();
+            using var response = outcome.Result!;
             response.EnsureSuccessStatusCode();
             answered = response;
             return context.Properties.GetValue(Answer, "");
@@ -111,18 +116,19 @@ public sealed class HasherClient(PeerChannel peer, PeerTelemetry telemetry) : ID
         }
     }
 
-    private static async ValueTask<HttpResponseMessage> AttemptAsync(PeerChannel peer, byte[] bytes, ResilienceContext context)
+    private static async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(PeerChannel peer, byte[] bytes, ResilienceContext context)
     {
-        var content = new ByteArrayContent(bytes);
-        content.Headers.ContentType = OctetStream;
-        var response = await peer.SendAsync(HttpMethod.Post, peer.BaseAddress, content, context.CancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-
+        HttpResponseMessage? response = null;
         try
         {
+            var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = OctetStream;
+            response = await peer.SendAsync(HttpMethod.Post, peer.BaseAddress, content, context.CancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                return Outcome.FromResult(response);
+            }
+
             var buffer = ArrayPool<byte>.Shared.Rent(MaxAnswerBytes + 1);
             try
             {
@@ -135,12 +141,12 @@ public sealed class HasherClient(PeerChannel peer, PeerTelemetry telemetry) : ID
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            return response;
+            return Outcome.FromResult(response);
         }
-        catch
+        catch (Exception ex)
         {
-            response.Dispose();
-            throw;
+            response?.Dispose();
+            return Outcome.FromException<HttpResponseMessage>(ex);
         }
     }
 

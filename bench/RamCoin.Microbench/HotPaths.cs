@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
+using System.Text;
 using BenchmarkDotNet.Attributes;
 using RamCoin.Hasher;
+using RamCoin.Rng;
 using RamCoin.Worker;
 
 namespace RamCoin.Microbench;
@@ -14,12 +16,20 @@ public class HotPaths
 {
     private readonly byte[] _bytes = RandomNumberGenerator.GetBytes(32);
     private string _hex = "";
+    private byte[] _answer = [];
 
     [GlobalSetup]
-    public void Setup() => _hex = Sha256Hex.Of(_bytes);
+    public void Setup()
+    {
+        _hex = Sha256Hex.Of(_bytes);
+        _answer = Encoding.ASCII.GetBytes(_hex);
+    }
 
-    [Benchmark(Description = "rng: 32 random bytes (array, as TypedResults.Bytes needs)")]
-    public byte[] RandomBytes() => RandomNumberGenerator.GetBytes(32);
+    [Benchmark(Description = "rng before: 32 random bytes from the OS's CSPRNG, one call each")]
+    public byte[] RandomBytesEach() => RandomNumberGenerator.GetBytes(32);
+
+    [Benchmark(Description = "rng now: 32 random bytes from a per-thread 4 KiB CSPRNG block")]
+    public byte[] RandomBytesBuffered() => RandomBytes.Get(32);
 
     [Benchmark(Baseline = true, Description = "hasher before: IncrementalHash per request, digest array")]
     public string HashIncremental()
@@ -37,4 +47,14 @@ public class HotPaths
 
     [Benchmark(Description = "worker now: SearchValues, vectorised")]
     public bool CheckHexSearchValues() => HasherClient.IsSha256Hex(_hex);
+
+    [Benchmark(Description = "worker before: answer decoded as a string, trimmed, checked, lowered")]
+    public string AnswerViaString()
+    {
+        var hex = Encoding.UTF8.GetString(_answer).Trim();
+        return HasherClient.IsSha256Hex(hex) ? hex.ToLowerInvariant() : "";
+    }
+
+    [Benchmark(Description = "worker now: answer bytes checked and turned into the digest once")]
+    public string? AnswerFromBytes() => HasherClient.Sha256Hex(_answer);
 }

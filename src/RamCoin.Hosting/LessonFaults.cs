@@ -24,31 +24,33 @@ public static class LessonFaults
     public static void UseLessonFaults(this WebApplication app)
     {
         var knobs = app.Services.GetRequiredService<IOptionsMonitor<LessonKnobs>>();
-        app.Use(async (context, next) =>
+        app.Use((context, next) =>
         {
-            if (!IsOwnEndpoint(context.Request.Path))
-            {
-                await next(context);
-                return;
-            }
-
+            // Without a fault set, no async state and no path check per request: the usual case, at full speed.
             var current = knobs.CurrentValue;
-            if (current.ExtraLatencyMs > 0)
-            {
-                // Said in a header, so that the dashboard's expected ceiling counts it in the workers' loop time.
-                context.Response.Headers[ServiceIdentity.ExtraLatencyMsHeader] = current.ExtraLatencyMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await Task.Delay(current.ExtraLatencyMs, context.RequestAborted);
-            }
-
-            if (current.ErrorRate > 0 && Random.Shared.NextDouble() < current.ErrorRate)
-            {
-                await ServiceHost.Problem(StatusCodes.Status500InternalServerError, "Injected error",
-                    $"RAMCOIN_ERROR_RATE is {current.ErrorRate}: this answer failed on purpose.").ExecuteAsync(context);
-                return;
-            }
-
-            await next(context);
+            return (current.ExtraLatencyMs <= 0 && current.ErrorRate <= 0) || !IsOwnEndpoint(context.Request.Path)
+                ? next(context)
+                : ApplyAsync(context, next, current);
         });
+    }
+
+    private static async Task ApplyAsync(HttpContext context, RequestDelegate next, LessonKnobs current)
+    {
+        if (current.ExtraLatencyMs > 0)
+        {
+            // Said in a header, so that the dashboard's expected ceiling counts it in the workers' loop time.
+            context.Response.Headers[ServiceIdentity.ExtraLatencyMsHeader] = current.ExtraLatencyMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Task.Delay(current.ExtraLatencyMs, context.RequestAborted);
+        }
+
+        if (current.ErrorRate > 0 && Random.Shared.NextDouble() < current.ErrorRate)
+        {
+            await ServiceHost.Problem(StatusCodes.Status500InternalServerError, "Injected error",
+                $"RAMCOIN_ERROR_RATE is {current.ErrorRate}: this answer failed on purpose.").ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
     }
 
     /// <summary>Probes, metrics and the admin API stay honest, so a fault can be seen and turned off.</summary>

@@ -49,13 +49,13 @@ public static class RequestLimits
 
     public static void UseRequestLimits(this WebApplication app)
     {
-        app.Use(async (context, next) =>
+        // Not async: a request within the limits goes on with no state machine of its own.
+        app.Use((context, next) =>
         {
             var request = context.Request;
             if (request.Path.Value?.Length + request.QueryString.Value?.Length > MaxUrlLength)
             {
-                await Write(context, StatusCodes.Status414UriTooLong, "URL too long", $"URLs are limited to {MaxUrlLength} characters.");
-                return;
+                return Write(context, StatusCodes.Status414UriTooLong, "URL too long", $"URLs are limited to {MaxUrlLength} characters.");
             }
 
             long headerBytes = 0;
@@ -69,13 +69,9 @@ public static class RequestLimits
                 }
             }
 
-            if (headerBytes > MaxHeaderBytes)
-            {
-                await Write(context, StatusCodes.Status431RequestHeaderFieldsTooLarge, "Headers too large", $"Request headers are limited to {MaxHeaderBytes} bytes.");
-                return;
-            }
-
-            await next(context);
+            return headerBytes > MaxHeaderBytes
+                ? Write(context, StatusCodes.Status431RequestHeaderFieldsTooLarge, "Headers too large", $"Request headers are limited to {MaxHeaderBytes} bytes.")
+                : next(context);
         });
         app.UseRequestTimeouts();
     }

@@ -9,16 +9,27 @@ namespace RamCoin.Hosting;
 /// </summary>
 public sealed class ServiceCapacity(Func<(int? Concurrency, int ServiceMs)> current)
 {
+    /// <summary>The header values as last formatted: formatted again only when a knob changes, not per response.</summary>
+    private Formatted _last = new(null, -1, null, "");
+
     public void WriteTo(IHeaderDictionary headers)
     {
         var (concurrency, serviceMs) = current();
-        if (concurrency is int limit)
+        var last = _last;
+        if (last.Concurrency != concurrency || last.ServiceMs != serviceMs)
         {
-            headers[ServiceIdentity.ConcurrencyHeader] = limit.ToString(CultureInfo.InvariantCulture);
+            _last = last = new Formatted(concurrency, serviceMs, concurrency?.ToString(CultureInfo.InvariantCulture), serviceMs.ToString(CultureInfo.InvariantCulture));
         }
 
-        headers[ServiceIdentity.ServiceMsHeader] = serviceMs.ToString(CultureInfo.InvariantCulture);
+        if (last.ConcurrencyText is { } limit)
+        {
+            headers[ServiceIdentity.ConcurrencyHeader] = limit;
+        }
+
+        headers[ServiceIdentity.ServiceMsHeader] = last.ServiceMsText;
     }
+
+    private sealed record Formatted(int? Concurrency, int ServiceMs, string? ConcurrencyText, string ServiceMsText);
 }
 
 public static class ServiceCapacityRegistration
@@ -30,6 +41,10 @@ public static class ServiceCapacityRegistration
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptionsMonitor<TOptions>>();
-            return new ServiceCapacity(() => (concurrency(options.CurrentValue), serviceMs(options.CurrentValue)));
+            return new ServiceCapacity(() =>
+            {
+                var current = options.CurrentValue;
+                return (concurrency(current), serviceMs(current));
+            });
         });
 }

@@ -5,6 +5,9 @@ namespace RamCoin.Hosting;
 /// <summary>Who answers: the service name, the host (the pod name in Kubernetes) and the version.</summary>
 public sealed record ServiceIdentity(string Service, string HostName, string Version)
 {
+    /// <summary>What every RamCoin header's name starts with.</summary>
+    public const string HeaderPrefix = "X-RamCoin-";
+
     /// <summary>Header that names the instance that answered (the pod name), so callers can see load balancing.</summary>
     public const string InstanceHeader = "X-RamCoin-Instance";
 

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace RamCoin.Rng;
 
 public static class RngApi
@@ -58,7 +56,7 @@ public static class RngApi
             }
 
             metrics.Bytes.Add(n);
-            return TypedResults.Bytes(RandomNumberGenerator.GetBytes(n), "application/octet-stream");
+            return TypedResults.Bytes(RandomBytes.Get(n), "application/octet-stream");
         }
         finally
         {

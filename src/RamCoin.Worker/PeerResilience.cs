@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
+using Polly.Telemetry;
 
 namespace RamCoin.Worker;
 
 /// <summary>
-/// Retries, a circuit breaker and a per-try timeout for the calls to rng and hasher (Polly, through
-/// Microsoft.Extensions.Http.Resilience), tuned so that work resumes within a second of a peer coming back.
+/// Retries, a circuit breaker and a per-try timeout for the calls to rng and hasher (Polly, with
+/// Microsoft.Extensions.Http.Resilience's HTTP strategies), tuned so that work resumes within a second of a peer coming back.
 /// </summary>
 /// <remarks>
 /// The standard handler's other two strategies are left out: its rate limiter (the worker's loops already bound
@@ -14,6 +15,22 @@ namespace RamCoin.Worker;
 /// </remarks>
 public static class PeerResilience
 {
+    /// <summary>
+    /// The pipeline of one peer, with Polly's telemetry (<c>resilience.polly.strategy.events</c>: retries, circuit
+    /// and timeout events, tagged as Microsoft.Extensions.Http.Resilience tagged them).
+    /// </summary>
+    public static ResiliencePipeline<HttpResponseMessage> Build(string name, WorkerOptions options, ILoggerFactory logs)
+    {
+        // An empty instance name, as the client factory's pipelines had: the same pipeline_instance="" label.
+        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { Name = name, InstanceName = "" };
+        Configure(pipeline, options);
+        var telemetry = new TelemetryOptions { LoggerFactory = logs };
+        telemetry.MeteringEnrichers.Add(new StatusCodeEnricher());
+        pipeline.ConfigureTelemetry(telemetry);
+        pipeline.TelemetryListener = new StrategyEventsOnly(pipeline.TelemetryListener!);
+        return pipeline.Build();
+    }
+
     public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, WorkerOptions options)
     {
         var attempt = TimeSpan.FromMilliseconds(options.TimeoutMs);
@@ -42,5 +59,38 @@ public static class PeerResilience
                 SamplingDuration = attempt * 2 > TimeSpan.FromSeconds(5) ? attempt * 2 : TimeSpan.FromSeconds(5),
             })
             .AddTimeout(attempt);
+    }
+}
+
+/// <summary>
+/// Passes on the strategies' events (retries, circuit, timeouts) and drops the per-call ones: each call reported
+/// "PipelineExecuting" (a tagged counter update), "PipelineExecuted" and "ExecutionAttempt" (whose duration
+/// histograms are dropped in <see cref="Hosting.Telemetry"/> and whose logs are off), at the fast profile's rates a
+/// measured cost for nothing a lesson reads.
+/// </summary>
+internal sealed class StrategyEventsOnly(TelemetryListener inner) : TelemetryListener
+{
+    public override void Write<TResult, TArgs>(in TelemetryEventArguments<TResult, TArgs> args)
+    {
+        // Type tests on the generic argument: the JIT folds them, nothing is boxed.
+        if (typeof(TArgs) == typeof(PipelineExecutingArguments) || typeof(TArgs) == typeof(PipelineExecutedArguments)
+            || typeof(TArgs) == typeof(ExecutionAttemptArguments))
+        {
+            return;
+        }
+
+        inner.Write(in args);
+    }
+}
+
+/// <summary>The answer's status code as <c>error.type</c>, the tag Microsoft.Extensions.Http.Resilience's handler added.</summary>
+internal sealed class StatusCodeEnricher : MeteringEnricher
+{
+    public override void Enrich<TResult, TArgs>(in EnrichmentContext<TResult, TArgs> context)
+    {
+        if (context.TelemetryEvent.Outcome is { Result: HttpResponseMessage response })
+        {
+            context.Tags.Add(new("error.type", ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture)));
+        }
     }
 }

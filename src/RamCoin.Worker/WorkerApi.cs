@@ -1,6 +1,5 @@
-using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Http.Resilience;
 
 namespace RamCoin.Worker;
 
@@ -31,8 +30,9 @@ public static class WorkerApi
             .AddKnob<WorkerOptions>("WORKER_DELAY_MS", o => o.DelayMs)
             .AddKnob<WorkerOptions>("DIFFICULTY", o => o.Difficulty);
         builder.Services.AddSingleton(sp => new MiningStats(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxPendingCoins));
-        AddPeerClient<RngClient>(builder.Services, o => o.RngUrl);
-        AddPeerClient<HasherClient>(builder.Services, o => o.HasherUrl);
+        // The pipelines keep the names the client factory gave them: the same pipeline_name in the resilience metrics.
+        builder.Services.AddSingleton(sp => new RngClient(Channel(sp, "RngClient-peer", o => o.RngUrl), sp.GetRequiredService<WorkerTelemetry>().Rng));
+        builder.Services.AddSingleton(sp => new HasherClient(Channel(sp, "HasherClient-peer", o => o.HasherUrl), sp.GetRequiredService<WorkerTelemetry>().Hasher));
         // Registered before the loops so that it stops after them: the last flush sees every finished loop.
         builder.Services.AddSingleton<HashCounterFlusher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HashCounterFlusher>());
@@ -63,34 +63,12 @@ public static class WorkerApi
             coinsFound, coinsWritten, coinsFound - coinsWritten - stats.CoinsDropped, stats.CoinsDropped, stats.Errors));
     }
 
-    private static void AddPeerClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(IServiceCollection services, Func<WorkerOptions, string> url)
-        where TClient : class =>
-        services.AddHttpClient<TClient>((sp, http) =>
-            {
-                var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
-                var (baseAddress, http2) = PeerAddresses.Endpoint(url(options));
-                http.BaseAddress = baseAddress;
-                // The resilience pipeline owns the timeouts.
-                http.Timeout = Timeout.InfiniteTimeSpan;
-                if (http2)
-                {
-                    http.DefaultRequestVersion = System.Net.HttpVersion.Version20;
-                    http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
-                }
-            })
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                // Like DockerCoins' connection per request, short-lived connections spread the calls over
-                // every replica behind one DNS name or Kubernetes Service when rng or hasher is scaled.
-                PooledConnectionLifetime = TimeSpan.FromSeconds(1),
-                ConnectTimeout = TimeSpan.FromSeconds(2),
-                // Over h2c, one connection per 100 loops (Kestrel's stream limit), not a queue behind one.
-                EnableMultipleHttp2Connections = true,
-            })
-            // No per-request log scopes and lines from the client factory: the worker logs failures itself.
-            .RemoveAllLoggers()
-            .AddResilienceHandler("peer", (pipeline, context) =>
-                PeerResilience.Configure(pipeline, context.ServiceProvider.GetRequiredService<IOptions<WorkerOptions>>().Value));
+    /// <summary>A peer's client and its channel, made once from the options: the channel's pool and pipeline live as long as the service.</summary>
+    private static PeerChannel Channel(IServiceProvider services, string name, Func<WorkerOptions, string> url)
+    {
+        var options = services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+        return new PeerChannel(name, url(options), options, services.GetRequiredService<IMeterFactory>(), services.GetRequiredService<ILoggerFactory>());
+    }
 }
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]

@@ -125,6 +125,43 @@ public sealed class InstrumentationTests
     }
 
     [Fact]
+    public async Task RetryEventsKeepTheirLabelsAndCallsAreNotCountedAsEvents()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, new() { ["RAMCOIN_ERROR_RATE"] = "0.5" }, Profile.Fast);
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "20", ["WORKER_CONCURRENCY"] = "2" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
+        var stats = worker.Get<MiningStats>();
+        await Eventually.TrueAsync(() => stats.Computed > 20 && stats.Errors > 0, "the worker mines through hasher's injected errors");
+
+        var text = await PrometheusText.ScrapeAsync(worker.Client);
+
+        // The labels the client factory's resilience handler gave them: pipeline, strategy, and the answer's status.
+        Assert.True(PrometheusText.Sum(text, "resilience_polly_strategy_events_total",
+            "event_name=\"OnRetry\"", "pipeline_name=\"HasherClient-peer\"", "pipeline_instance=\"\"", "strategy_name=\"Retry\"", "error_type=\"500\"") > 0);
+        // Each call was counted as a "PipelineExecuting" event too: a tagged counter update per call, for nothing a lesson reads.
+        Assert.Equal(0, PrometheusText.Sum(text, "resilience_polly_strategy_events_total", "event_name=\"PipelineExecuting\""));
+        Assert.True(PrometheusText.Sum(text, "http_client_request_duration_seconds_count", "http_request_method=\"POST\"", "http_response_status_code=\"500\"") > 0,
+            "the client's request metric still counts every try");
+    }
+
+    [Fact]
+    public async Task TheCircuitOpensOnADeadPeerAndSaysSo()
+    {
+        await using var rig = await MiningRig.StartAsync();
+        await using var broken = await StartWorkerWithoutRngAsync(rig);
+        var stats = broken.Get<MiningStats>();
+
+        // At least 20 failed calls in the sampling window open the circuit: loops then fail at once, without a call.
+        await Eventually.TrueAsync(async () => PrometheusText.Sum(await PrometheusText.ScrapeAsync(broken.Client), "ramcoin_worker_loop_errors_total", "kind=\"circuit_open\"") > 0,
+            "loops fail on the open circuit");
+        var text = await PrometheusText.ScrapeAsync(broken.Client);
+        Assert.True(PrometheusText.Sum(text, "resilience_polly_strategy_events_total", "event_name=\"OnCircuitOpened\"", "pipeline_name=\"RngClient-peer\"", "strategy_name=\"CircuitBreaker\"") > 0);
+        Assert.Equal(0, stats.Computed);
+    }
+
+    [Fact]
     public async Task ADelaySetThroughTheAdminApiShowsInTheLatencyHistogram()
     {
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, AdminKnobs.Enabled, Profile.Fast);

@@ -44,6 +44,39 @@ public sealed class RngTests
         Assert.True(first.Distinct().Count() > 8, "32 random bytes have many distinct values");
     }
 
+    [Fact]
+    public async Task AnswersNeverRepeatBytesAcrossTheBufferedBlocks()
+    {
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, NoDelay);
+
+        // 300 answers of 32 bytes span three of the 4 KiB blocks the bytes are drawn from, on several threads.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 300).Select(_ => rng.Client.GetByteArrayAsync("/32", Ct)));
+
+        Assert.All(answers, a => Assert.Equal(32, a.Length));
+        Assert.Equal(answers.Length, answers.Select(Convert.ToHexString).Distinct().Count());
+        // The bytes served are wiped from the block: a reused or unwiped block would show as zeros or repeats.
+        Assert.True(answers.All(a => a.Distinct().Count() > 8), "every answer has many distinct values");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(RandomBytes.MaxBuffered)]
+    [InlineData(RandomBytes.MaxBuffered + 1)]
+    [InlineData(5000)]
+    public void RandomBytesHaveTheLengthAskedForAndDiffer(int count)
+    {
+        var first = RandomBytes.Get(count);
+        var second = RandomBytes.Get(count);
+
+        Assert.Equal(count, first.Length);
+        Assert.Equal(count, second.Length);
+        if (count >= 16)
+        {
+            Assert.NotEqual(first, second);
+        }
+    }
+
     [Theory]
     [InlineData("-1")]
     [InlineData("abc")]

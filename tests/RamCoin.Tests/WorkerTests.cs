@@ -1,3 +1,7 @@
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using RamCoin.StoreContract;
 using RamCoin.Worker;
 using StackExchange.Redis;
@@ -125,6 +129,78 @@ public sealed class WorkerTests
 
         await Eventually.TrueAsync(() => stats.Errors >= 3, "three timed-out calls in a few seconds, not one call stuck for 30 s");
         Assert.Equal(0, stats.Computed);
+    }
+
+    [Fact]
+    public async Task AnAnswerWhoseBodyStallsTimesOutInsteadOfBlockingTheLoop()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        // An rng that sends its headers and half of its 32 bytes, then nothing more.
+        await using var rng = await StandInAsync(async context =>
+        {
+            context.Response.ContentLength = 32;
+            await context.Response.Body.WriteAsync(new byte[16], context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        });
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new() { ["WORKER_TIMEOUT_MS"] = "200", ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "1" },
+            Profile.Fast,
+            store.Peers(rng.Address, hasher.Address));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Errors >= 3, "the per-try timeout covers the body: three failed loops, not one stuck forever");
+        Assert.Equal(0, stats.Computed);
+    }
+
+    [Theory]
+    [InlineData(31)]
+    [InlineData(33)]
+    [InlineData(100_000)]
+    public async Task AnRngAnswerOfTheWrongLengthIsRefused(int length)
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        await using var rng = await StandInAsync(context => context.Response.Body.WriteAsync(new byte[length], context.RequestAborted).AsTask());
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "2" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Errors >= 3, "answers of the wrong length fail their loops");
+        Assert.Equal(0, stats.Computed);
+    }
+
+    [Theory]
+    [InlineData("3FA1C0FFEE3FA1C0FFEE3FA1C0FFEE3FA1C0FFEE3FA1C0FFEE3FA1C0FFEE3FA1", "3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1")]
+    [InlineData("3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1\n", "3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1")]
+    [InlineData("\uFEFF 3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1\r\n", "3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1")]
+    [InlineData("3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa", null)]
+    [InlineData("3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1a", null)]
+    [InlineData("3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fag", null)]
+    [InlineData("3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3f\u00e9", null)]
+    [InlineData("3fa1c0ffee3fa1c0ffee3fa1c0 ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1", null)]
+    [InlineData("", null)]
+    public void TheHashersAnswerIsSixtyFourHexDigitsLowered(string answer, string? digest) =>
+        Assert.Equal(digest, HasherClient.Sha256Hex(Encoding.UTF8.GetBytes(answer)));
+
+    /// <summary>A stand-in peer on a loopback port: plain Kestrel, every request answered by <paramref name="answer"/>.</summary>
+    private static async Task<StandIn> StandInAsync(RequestDelegate answer)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        app.Run(answer);
+        await app.StartAsync(Ct);
+        return new StandIn(app);
+    }
+
+    private sealed class StandIn(WebApplication app) : IAsyncDisposable
+    {
+        public Uri Address { get; } = new(app.Urls.First());
+
+        public ValueTask DisposeAsync() => app.DisposeAsync();
     }
 
     [Fact]

@@ -53,7 +53,9 @@ public sealed class Child : IAsyncDisposable
     public void MarkCpu() => _mark = (CpuSeconds(), DateTime.UtcNow);
 
     /// <summary>CPU used since <see cref="MarkCpu"/>, in cores (1.0 = one core busy).</summary>
-    public double CoresSinceMark() => (CpuSeconds() - _mark.Cpu) / (DateTime.UtcNow - _mark.At).TotalSeconds;
+    public double CoresSinceMark() => CpuSecondsSinceMark() / (DateTime.UtcNow - _mark.At).TotalSeconds;
+
+    public double CpuSecondsSinceMark() => CpuSeconds() - _mark.Cpu;
 
     public async ValueTask DisposeAsync()
     {

@@ -15,26 +15,59 @@ var externalWorkers = new Option<string?>("--external-workers") { Description = 
 var externalStore = new Option<string>("--external-store") { Description = "host:port of the external system's Redis (its 'hashes' counter; bench/dockercoins.sh's: 127.0.0.1:16379).", DefaultValueFactory = _ => "127.0.0.1:6379" };
 var env = new Option<string[]>("--env") { Description = "Extra NAME=VALUE settings for every RamCoin process, or SERVICE:NAME=VALUE for one (rng, hasher, worker, webui, store; repeatable).", AllowMultipleArgumentsPerToken = true };
 var noPublish = new Option<bool>("--no-publish") { Description = "Reuse the Native AOT binaries of an earlier run (bench/out) instead of publishing them again." };
+var dockerCoins = new Option<string?>("--dockercoins") { Description = "container.training's dockercoins folder: measure the original DockerCoins in this run (bench/dockercoins.sh; sets the --external-* options)." };
 
 var run = new RootCommand("Benchmarks RamCoin's fast profile: hashes/s, latency, CPU and RSS, with ratios to a bare Kestrel endpoint measured in the same run.")
 {
-    seconds, warmup, wrkSeconds, loops, layouts, skipReferences, externalRng, externalHasher, externalServices, externalWorkers, externalStore, env, noPublish,
+    seconds, warmup, wrkSeconds, loops, layouts, skipReferences, externalRng, externalHasher, externalServices, externalWorkers, externalStore, env, noPublish, dockerCoins,
 };
-run.SetAction(async (parsed, cancellationToken) => await Harness.RunAsync(
-    new HarnessOptions(
+run.SetAction(async (parsed, cancellationToken) =>
+{
+    var options = new HarnessOptions(
         parsed.GetValue(seconds), parsed.GetValue(warmup), parsed.GetValue(wrkSeconds), parsed.GetValue(loops),
         [.. parsed.GetValue(layouts)!.Split(',', StringSplitOptions.RemoveEmptyEntries)], parsed.GetValue(skipReferences),
-        parsed.GetValue(externalRng), parsed.GetValue(externalHasher), parsed.GetValue(externalServices), parsed.GetValue(externalWorkers), parsed.GetValue(externalStore)!, parsed.GetValue(env) ?? [], parsed.GetValue(noPublish)),
-    cancellationToken));
+        parsed.GetValue(externalRng), parsed.GetValue(externalHasher), parsed.GetValue(externalServices), parsed.GetValue(externalWorkers), parsed.GetValue(externalStore)!, parsed.GetValue(env) ?? [], parsed.GetValue(noPublish));
+    if (parsed.GetValue(dockerCoins) is { } folder)
+    {
+        if (DockerCoins.Options(options, folder, Harness.RepoRoot()) is not { } with)
+        {
+            Console.Error.WriteLine($"ramcoin-bench: --dockercoins: '{folder}' has no rng/rng.py, hasher/hasher.rb and worker/worker.py: give container.training's dockercoins folder.");
+            return 2;
+        }
+
+        options = with;
+    }
+
+    return await Harness.RunAsync(options, cancellationToken);
+});
 
 var port = new Option<int>("--port") { Required = true };
-var bare = new Command("bare", "Serve the bare reference endpoints (GET /{n}, POST /) on 127.0.0.1:<port>.") { port };
+var h2cPort = new Option<int?>("--h2c-port") { Description = "A second port that speaks HTTP/2 only (h2c, prior knowledge), for L₂." };
+var bare = new Command("bare", "Serve the bare reference endpoints (GET /{n}, POST /) on 127.0.0.1:<port> (HTTP/1.1) and <h2c-port> (HTTP/2).") { port, h2cPort };
 bare.SetAction(async (parsed, cancellationToken) =>
 {
-    await BareServer.RunAsync(parsed.GetValue(port), cancellationToken);
+    await BareServer.RunAsync(parsed.GetValue(port), parsed.GetValue(h2cPort), cancellationToken);
     return 0;
 });
 run.Subcommands.Add(bare);
+
+var memoryEnv = new Option<string[]>("--env") { Description = "NAME=VALUE for every binary, or SERVICE:NAME=VALUE for one (repeatable).", AllowMultipleArgumentsPerToken = true };
+var memoryOut = new Option<string?>("--out") { Description = "The folder of the Native AOT binaries (<out>/rng/RamCoin.Rng ...; default bench/out, from an earlier run)." };
+var memorySettle = new Option<int>("--settle") { Description = "Seconds after the start before reading.", DefaultValueFactory = _ => 10 };
+var memory = new Command("memory", "Idle memory of the Native AOT binaries (a classic-profile system; RSS, anonymous, mapped files, the GC's view), without publishing.") { memoryEnv, memoryOut, memorySettle };
+memory.SetAction(async (parsed, cancellationToken) =>
+{
+    var root = Harness.RepoRoot();
+    await Harness.ShAsync("dotnet", ["build", Path.Combine(root, "src/RamCoin/RamCoin.csproj"), "-c", "Release", "-nologo", "-v", "q", "--disable-build-servers"]);
+    var readings = await MemoryReport.IdleAotAsync(
+        Path.GetFullPath(parsed.GetValue(memoryOut) ?? Path.Combine(root, "bench/out")), Path.Combine(root, "src/RamCoin/bin/Release/net10.0/ramcoin.dll"),
+        parsed.GetValue(memoryEnv) ?? [], parsed.GetValue(memorySettle), cancellationToken);
+    var report = new System.Text.StringBuilder();
+    MemoryReport.Append(report, readings);
+    Console.Write(report.ToString());
+    return 0;
+});
+run.Subcommands.Add(memory);
 
 var viewerCounts = new Option<string>("--counts") { Description = $"Numbers of concurrent GET /events streams, comma-separated, each at most {Viewers.MaxStreams:N0}.", DefaultValueFactory = _ => "100,1000,5000,10000" };
 var viewerSeconds = new Option<int>("--seconds") { Description = "Measured seconds of each count, once its streams are open.", DefaultValueFactory = _ => 20 };

@@ -25,7 +25,7 @@ public enum ViewerClient
 /// <summary>One count of viewers: how many got a stream, what each received, and what the web UI process used meanwhile.</summary>
 public sealed record ViewersResult(
     int Count, int Connected, int Refused, int Failed, int Dropped, double EventsPerClientSecond, double LagP50Ms, double LagP99Ms,
-    long BadEvents, double? RssBefore, double? RssEnd, double? WebUICores, double BenchCores, string Notes);
+    double ArrivalP50Ms, double ArrivalP99Ms, long BadEvents, double? RssBefore, double? RssEnd, double? WebUICores, double BenchCores, string Notes);
 
 /// <summary>
 /// A classroom on the dashboard: N concurrent <c>GET /events</c> streams against one web UI, each for a bounded time.
@@ -174,6 +174,7 @@ public static class Viewers
 
         var connected = viewers.Where(v => v.ConnectedBeforeWindow).ToArray();
         var lags = connected.SelectMany(v => v.Lags).Order().ToArray();
+        var arrivals = connected.SelectMany(v => v.ArrivalLags).Order().ToArray();
         var refusals = viewers.Where(v => v.State == ViewerState.Refused).GroupBy(v => v.Status).OrderBy(g => g.Key).Select(g => $"{g.Key} × {g.Count():N0}");
         var failures = viewers.Where(v => v.State is ViewerState.Failed or ViewerState.Pending)
             .GroupBy(v => v.State == ViewerState.Pending ? $"no first event in {options.ConnectSeconds} s" : v.Error).OrderByDescending(g => g.Count()).Take(3)
@@ -188,6 +189,8 @@ public static class Viewers
             connected.Length == 0 ? 0 : connected.Sum(v => v.WindowEvents) / (double)connected.Length / elapsed,
             Percentile(lags, 0.50) * 1000,
             Percentile(lags, 0.99) * 1000,
+            Percentile(arrivals, 0.50) * 1000,
+            Percentile(arrivals, 0.99) * 1000,
             viewers.Sum(v => v.BadEvents),
             rssBefore,
             rssEnd,
@@ -204,11 +207,11 @@ public static class Viewers
         report.AppendLine();
         report.AppendLine(Inv, $"## RamCoin web UI viewers, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {options.Seconds} s per count, {options.Client.ToString().ToLowerInvariant()} client");
         report.AppendLine();
-        report.AppendLine("| streams | connected | refused | failed | events/client/s | lag p50 ms | lag p99 ms | web UI RSS MiB before → end | web UI CPU cores | bench CPU cores |");
-        report.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+        report.AppendLine("| streams | connected | refused | failed | events/client/s | lag p50 ms | lag p99 ms | read lag p50 ms | read lag p99 ms | web UI RSS MiB before → end | web UI CPU cores | bench CPU cores |");
+        report.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
         foreach (var r in results)
         {
-            report.AppendLine(Inv, $"| {r.Count:N0} | {r.Connected:N0} | {r.Refused:N0} | {r.Failed:N0} | {r.EventsPerClientSecond:F2} | {Opt(Ms(r.LagP50Ms), "F1")} | {Opt(Ms(r.LagP99Ms), "F1")} | {Opt(r.RssBefore, "F0")} → {Opt(r.RssEnd, "F0")} | {Opt(r.WebUICores, "F2")} | {r.BenchCores:F2} |");
+            report.AppendLine(Inv, $"| {r.Count:N0} | {r.Connected:N0} | {r.Refused:N0} | {r.Failed:N0} | {r.EventsPerClientSecond:F2} | {Opt(Ms(r.ArrivalP50Ms), "F1")} | {Opt(Ms(r.ArrivalP99Ms), "F1")} | {Opt(Ms(r.LagP50Ms), "F1")} | {Opt(Ms(r.LagP99Ms), "F1")} | {Opt(r.RssBefore, "F0")} → {Opt(r.RssEnd, "F0")} | {Opt(r.WebUICores, "F2")} | {r.BenchCores:F2} |");
         }
 
         report.AppendLine();
@@ -221,8 +224,10 @@ public static class Viewers
 
         report.AppendLine();
         report.AppendLine("connected: a 200 and a first event; refused: any other status (503 once streams are capped); failed: no answer, a reset or no first event in time.");
-        report.AppendLine("Lag: receive time minus the event's \"now\" (the web UI's clock when it began its store read), over every event but each stream's first (a replay).");
-        report.AppendLine("The bench runs on the same cores as the web UI: at thousands of streams its own CPU (last column) adds to the lag.");
+        report.AppendLine("Lag: the time the event's last bytes reached the viewer's socket (the kernel's stamp, SO_TIMESTAMPNS; the socket client only) minus the event's \"now\"");
+        report.AppendLine("(the web UI's clock when it began its store read), over every event but each stream's first (a replay). Read lag: the time the bench's read completed instead.");
+        report.AppendLine("The bench runs on the same cores as the web UI: its CPU (last column) slows the web UI's sends, which the lag shows, and at thousands of streams it waits for");
+        report.AppendLine("a core itself before its reads complete, which only the read lag shows (a classroom's laptops each read their own stream).");
         return report.ToString();
     }
 
@@ -314,6 +319,9 @@ public static class Viewers
 
         public List<double> Lags { get; } = [];
 
+        /// <summary>The same lags by the kernel's arrival stamp (<see cref="ArrivalStamps"/>); empty with the http client.</summary>
+        public List<double> ArrivalLags { get; } = [];
+
         public Task RunAsync(HttpClient http, Uri url, SemaphoreSlim gate, Window window, TimeSpan connectTimeout, CancellationToken stop) =>
             GuardAsync(gate, window, async () =>
             {
@@ -337,7 +345,7 @@ public static class Viewers
                     await using var stream = await response.Content.ReadAsStreamAsync(stop);
                     await foreach (var item in SseParser.Create(stream, (_, data) => ParseNow(data)).EnumerateAsync(stop))
                     {
-                        Received(item.Data, UnixNow(), gate, window);
+                        Received(item.Data, UnixNow(), double.NaN, gate, window);
                     }
                 }
             }, stop);
@@ -360,11 +368,32 @@ public static class Viewers
                 var answer = new EventStreamBytes();
                 // Each viewer its own buffer (80 MB for 10,000): a larger frame comes in several reads.
                 var buffer = new byte[8 * 1024];
-                int n;
-                while (!answer.Ended && (n = await socket.ReceiveAsync(buffer, SocketFlags.None, stop)) > 0)
+                var stamped = ArrivalStamps.Enable(socket);
+                while (!answer.Ended)
                 {
+                    int n;
+                    var arrived = double.NaN;
+                    if (stamped)
+                    {
+                        // Wait until bytes are there (a zero-byte read takes none), then take them with their stamp.
+                        await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, stop);
+                        if ((n = ArrivalStamps.Receive(socket, buffer, out arrived)) < 0)
+                        {
+                            continue;
+                        }
+                    }
+                    else
+                    {
+                        n = await socket.ReceiveAsync(buffer, SocketFlags.None, stop);
+                    }
+
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
                     var at = UnixNow();
-                    if (!answer.Feed(buffer.AsSpan(0, n), data => Received(ParseNow(data), at, gate, window), out var error))
+                    if (!answer.Feed(buffer.AsSpan(0, n), data => Received(ParseNow(data), at, arrived, gate, window), out var error))
                     {
                         Fail(error!);
                         return;
@@ -423,7 +452,7 @@ public static class Viewers
         }
 
         /// <summary>One event at <paramref name="at"/>: the first connects the viewer (and gives its place to the next), the others count in the window.</summary>
-        private void Received(double now, double at, SemaphoreSlim gate, Window window)
+        private void Received(double now, double at, double arrived, SemaphoreSlim gate, Window window)
         {
             if (_state == ViewerState.Pending)
             {
@@ -444,6 +473,10 @@ public static class Viewers
                 else
                 {
                     Lags.Add(at - now);
+                    if (!double.IsNaN(arrived))
+                    {
+                        ArrivalLags.Add(arrived - now);
+                    }
                 }
             }
         }

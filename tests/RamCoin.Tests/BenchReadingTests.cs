@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using System.Text;
 using RamCoin.Bench;
 
 namespace RamCoin.Tests;
@@ -80,4 +82,37 @@ public sealed class BenchReadingTests
         Assert.Equal(new GcView(3, 8, 13), gc);
         Assert.Null(GcView.Parse("process_cpu_seconds_total 1\n"));
     }
+
+    [Fact]
+    public async Task ArrivalStampsGiveTheBytesAndTheKernelsTimeOfTheirArrival()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!, Ct);
+        using var server = await listener.AcceptAsync(Ct);
+        Assert.True(ArrivalStamps.Enable(client));
+        var buffer = new byte[64];
+
+        // Nothing there yet: no wait, no bytes.
+        Assert.Equal(-1, ArrivalStamps.Receive(client, buffer, out _));
+
+        var before = UnixNow();
+        await server.SendAsync("data: 1\n\n"u8.ToArray(), SocketFlags.None, Ct);
+        var sent = UnixNow();
+        // Read a while later: the stamp is the arrival, not the read.
+        await Task.Delay(300, Ct);
+        await client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, Ct);
+        var n = ArrivalStamps.Receive(client, buffer, out var arrived);
+
+        Assert.Equal("data: 1\n\n", Encoding.ASCII.GetString(buffer, 0, n));
+        Assert.InRange(arrived, before - 0.001, sent + 0.001);
+
+        server.Shutdown(SocketShutdown.Send);
+        await client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, Ct);
+        Assert.Equal(0, ArrivalStamps.Receive(client, buffer, out _));
+    }
+
+    private static double UnixNow() => (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
 }

@@ -10,7 +10,6 @@ public static class HasherApi
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<HasherOptions, HasherOptionsValidator>(configuration, o => configuration.Bind(o));
         builder.Services.AddSingleton<HasherMetrics>();
-        builder.Services.AddKnob<HasherOptions>("HASHER_DELAY_MS", o => o.DelayMs);
         // Concurrent: no limit, so no concurrency header.
         builder.Services.AddServiceCapacity<HasherOptions>(_ => null, o => o.DelayMs);
         return builder;
@@ -18,8 +17,7 @@ public static class HasherApi
 
     public static RouteGroupBuilder MapHasherApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("").WithTags(ServiceNames.Hasher);
-        group.MapRunningOn("HASHER");
+        var group = app.MapApiGroup(ServiceNames.Hasher);
         group.MapPost("/", HashBodyAsync)
             .WithName("HashBody").WithSummary("Lowercase SHA-256 hex of the body (any content type, at most 1 MiB), no newline, after HASHER_DELAY_MS")
             .Produces(StatusCodes.Status200OK, contentType: "text/plain").ProducesProblem(StatusCodes.Status400BadRequest)

@@ -6,7 +6,7 @@ public sealed class HasherOptions : IServiceDefaults
     public const int MaxBodyBytes = 1_048_576;
 
     /// <summary>Pause before each answer (classic: 100 ms, DockerCoins' <c>sleep 0.1</c>); requests run concurrently.</summary>
-    [ConfigurationKeyName("HASHER_DELAY_MS")]
+    [Knob, ConfigurationKeyName("HASHER_DELAY_MS")]
     public int DelayMs { get; set; } = 100;
 
     void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)

@@ -11,19 +11,19 @@ public sealed class KubernetesLessonKnobs
     public const int MaxCrashAfterS = 86_400;
 
     /// <summary>CPU time spent on each request to the service's own endpoints: an HPA on CPU scales.</summary>
-    [ConfigurationKeyName("RAMCOIN_CPU_BURN_MS")]
+    [Knob, ConfigurationKeyName("RAMCOIN_CPU_BURN_MS")]
     public int CpuBurnMs { get; set; }
 
     /// <summary>SIGTERM is ignored while true, so only SIGKILL stops the process: the grace-period lesson.</summary>
-    [ConfigurationKeyName("RAMCOIN_IGNORE_SIGTERM")]
+    [Knob, ConfigurationKeyName("RAMCOIN_IGNORE_SIGTERM")]
     public bool IgnoreSigterm { get; set; }
 
     /// <summary>Resident memory that grows by this many MiB a minute: the OOMKilled lesson.</summary>
-    [ConfigurationKeyName("RAMCOIN_LEAK_MB_PER_MINUTE")]
+    [Knob, ConfigurationKeyName("RAMCOIN_LEAK_MB_PER_MINUTE")]
     public int LeakMbPerMinute { get; set; }
 
     /// <summary>The service stops with exit code 3 this many seconds after the knob is set (at start: after the start): CrashLoopBackOff.</summary>
-    [ConfigurationKeyName("RAMCOIN_CRASH_AFTER_S")]
+    [Knob, ConfigurationKeyName("RAMCOIN_CRASH_AFTER_S")]
     public int CrashAfterS { get; set; }
 }
 

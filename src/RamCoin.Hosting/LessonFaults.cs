@@ -10,11 +10,6 @@ public static class LessonFaults
     {
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(configuration, o => configuration.Bind(o));
-        builder.Services
-            .AddKnob<LessonKnobs>("RAMCOIN_ERROR_RATE", o => o.ErrorRate)
-            .AddKnob<LessonKnobs>("RAMCOIN_EXTRA_LATENCY_MS", o => o.ExtraLatencyMs)
-            .AddKnob<LessonKnobs>("RAMCOIN_SLOW_START_MS", o => o.SlowStartMs)
-            .AddKnob<LessonKnobs>("RAMCOIN_FORCE_UNREADY", o => o.ForceUnready);
         // A singleton: it remembers when the service started (a check is otherwise made anew for each probe).
         builder.Services.AddSingleton<LessonReadiness>();
         // Readiness only: a slow or unready pod is taken out of its Service, not restarted.

@@ -4,19 +4,19 @@ namespace RamCoin.Hosting;
 public sealed class LessonKnobs
 {
     /// <summary>Share of requests (0 to 1) answered with an injected 500: retries, circuit breakers, error metrics.</summary>
-    [ConfigurationKeyName("RAMCOIN_ERROR_RATE")]
+    [Knob, ConfigurationKeyName("RAMCOIN_ERROR_RATE")]
     public double ErrorRate { get; set; }
 
     /// <summary>Added to every answer: latency histograms, timeouts, the bottleneck hint.</summary>
-    [ConfigurationKeyName("RAMCOIN_EXTRA_LATENCY_MS")]
+    [Knob, ConfigurationKeyName("RAMCOIN_EXTRA_LATENCY_MS")]
     public int ExtraLatencyMs { get; set; }
 
     /// <summary>Readiness fails this long after start: readiness probes, rolling updates that wait.</summary>
-    [ConfigurationKeyName("RAMCOIN_SLOW_START_MS")]
+    [Knob, ConfigurationKeyName("RAMCOIN_SLOW_START_MS")]
     public int SlowStartMs { get; set; }
 
     /// <summary>Readiness fails while true: a pod taken out of its Service without being restarted.</summary>
-    [ConfigurationKeyName("RAMCOIN_FORCE_UNREADY")]
+    [Knob, ConfigurationKeyName("RAMCOIN_FORCE_UNREADY")]
     public bool ForceUnready { get; set; }
 }
 

@@ -29,11 +29,6 @@ public static class LessonProcessFaults
     {
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<KubernetesLessonKnobs, KubernetesLessonKnobsValidator>(configuration, o => configuration.Bind(o));
-        builder.Services
-            .AddKnob<KubernetesLessonKnobs>("RAMCOIN_CPU_BURN_MS", o => o.CpuBurnMs)
-            .AddKnob<KubernetesLessonKnobs>("RAMCOIN_IGNORE_SIGTERM", o => o.IgnoreSigterm)
-            .AddKnob<KubernetesLessonKnobs>("RAMCOIN_LEAK_MB_PER_MINUTE", o => o.LeakMbPerMinute)
-            .AddKnob<KubernetesLessonKnobs>("RAMCOIN_CRASH_AFTER_S", o => o.CrashAfterS);
         builder.Services.AddHostedService<LessonProcessFaultsService>();
     }
 

@@ -108,15 +108,17 @@ public static class ServiceHost
 
     /// <summary>
     /// Registers an options class: defaults from the profile and peers first, then the configuration
-    /// (environment, command line), validated at start so that a bad value stops the service with its name.
+    /// (environment, command line), validated at start so that a bad value stops the service with its name;
+    /// its <see cref="KnobAttribute"/> settings go to the admin API.
     /// </summary>
     /// <param name="bind">Binds the configuration; a lambda at the call site so that the binder is source-generated.</param>
-    public static OptionsBuilder<TOptions> AddValidatedOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
+    public static OptionsBuilder<TOptions> AddValidatedOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
         this IServiceCollection services, IConfiguration configuration, Action<TOptions> bind)
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>
     {
         services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+        services.AddKnobs<TOptions>();
         // IOptionsMonitor recomputes the options when the configuration reloads (the admin API's changes).
         services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(new ConfigurationChangeTokenSource<TOptions>(configuration));
         return services.AddOptions<TOptions>()
@@ -158,8 +160,18 @@ public static class ServiceHost
         return app;
     }
 
-    /// <summary>DockerCoins' <c>GET /</c>: "RNG running on &lt;host&gt;", answered at once, calling nothing.</summary>
-    public static RouteHandlerBuilder MapRunningOn(this IEndpointRouteBuilder group, string label) =>
+    /// <summary>
+    /// The route group of a service's own API, tagged with its name, with DockerCoins' <c>GET /</c>:
+    /// "RNG running on &lt;host&gt;" (the name in capitals), answered at once, calling nothing.
+    /// </summary>
+    public static RouteGroupBuilder MapApiGroup(this IEndpointRouteBuilder app, string service)
+    {
+        var group = app.MapGroup("").WithTags(service);
+        MapRunningOn(group, service.ToUpperInvariant());
+        return group;
+    }
+
+    private static RouteHandlerBuilder MapRunningOn(IEndpointRouteBuilder group, string label) =>
         group.MapGet("/", (ServiceIdentity identity) => TypedResults.Text($"{label} running on {identity.HostName}\n"))
             .WithName("RunningOn").WithSummary($"\"{label} running on <host>\", at once, calling nothing").Produces(StatusCodes.Status200OK, contentType: "text/plain");
 

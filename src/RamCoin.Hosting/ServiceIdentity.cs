@@ -5,23 +5,23 @@ namespace RamCoin.Hosting;
 /// <summary>Who answers: the service name, the host (the pod name in Kubernetes) and the version.</summary>
 public sealed record ServiceIdentity(string Service, string HostName, string Version)
 {
-    /// <summary>What every RamCoin header's name starts with.</summary>
+    /// <summary>What every RamCoin header's name starts with (the worker reads only these); the names below are made from it.</summary>
     public const string HeaderPrefix = "X-RamCoin-";
 
     /// <summary>Header that names the instance that answered (the pod name), so callers can see load balancing.</summary>
-    public const string InstanceHeader = "X-RamCoin-Instance";
+    public const string InstanceHeader = HeaderPrefix + "Instance";
 
     /// <summary>Header with the answering service's version, so a rolling update shows up where the calls land.</summary>
-    public const string VersionHeader = "X-RamCoin-Version";
+    public const string VersionHeader = HeaderPrefix + "Version";
 
     /// <summary>Requests the service serves at once (rng: RNG_CONCURRENCY); absent: no limit. For the dashboard's expected ceiling.</summary>
-    public const string ConcurrencyHeader = "X-RamCoin-Concurrency";
+    public const string ConcurrencyHeader = HeaderPrefix + "Concurrency";
 
     /// <summary>The configured time one request holds its place (rng, hasher: their delay), as set now.</summary>
-    public const string ServiceMsHeader = "X-RamCoin-Service-Ms";
+    public const string ServiceMsHeader = HeaderPrefix + "Service-Ms";
 
     /// <summary>RAMCOIN_EXTRA_LATENCY_MS when above 0: added before the service's own work, outside its concurrency limit.</summary>
-    public const string ExtraLatencyMsHeader = "X-RamCoin-Extra-Latency-Ms";
+    public const string ExtraLatencyMsHeader = HeaderPrefix + "Extra-Latency-Ms";
 
     /// <summary>The longest RAMCOIN_VERSION: it goes in every response's header and on the dashboard.</summary>
     public const int MaxVersionLength = 128;

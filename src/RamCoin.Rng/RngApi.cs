@@ -6,9 +6,6 @@ public static class RngApi
     {
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<RngOptions, RngOptionsValidator>(configuration, o => configuration.Bind(o));
-        builder.Services
-            .AddKnob<RngOptions>("RNG_DELAY_MS", o => o.DelayMs)
-            .AddKnob<RngOptions>("RNG_CONCURRENCY", o => o.Concurrency);
         builder.Services.AddServiceCapacity<RngOptions>(o => o.Concurrency, o => o.DelayMs);
         builder.Services.AddSingleton<RngGate>();
         builder.Services.AddSingleton<RngMetrics>();
@@ -17,8 +14,7 @@ public static class RngApi
 
     public static RouteGroupBuilder MapRngApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("").WithTags(ServiceNames.Rng);
-        group.MapRunningOn("RNG");
+        var group = app.MapApiGroup(ServiceNames.Rng);
         group.MapGet("/{count}", GetRandomBytesAsync)
             .WithName("GetRandomBytes").WithSummary("count random bytes (0 to 1,048,576), after RNG_DELAY_MS, at most RNG_CONCURRENCY at once")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")

@@ -6,11 +6,11 @@ public sealed class RngOptions : IServiceDefaults
     public const int MaxBytes = 1_048_576;
 
     /// <summary>Pause before each answer (classic: 100 ms, DockerCoins' <c>time.sleep(0.1)</c>).</summary>
-    [ConfigurationKeyName("RNG_DELAY_MS")]
+    [Knob, ConfigurationKeyName("RNG_DELAY_MS")]
     public int DelayMs { get; set; } = 100;
 
     /// <summary>Requests served at once (classic: 1, which makes rng the bottleneck the scaling lessons find).</summary>
-    [ConfigurationKeyName("RNG_CONCURRENCY")]
+    [Knob, ConfigurationKeyName("RNG_CONCURRENCY")]
     public int Concurrency { get; set; } = 1;
 
     /// <summary>Requests that may wait in line; past this, rng answers 503 instead of queueing forever.</summary>

@@ -14,4 +14,13 @@ public sealed record PeerReport(double P50Ms, double P95Ms, double P99Ms, int In
 /// (the X-RamCoin-Concurrency, -Service-Ms and -Extra-Latency-Ms headers). Optional, so that old and new workers mix:
 /// no ServiceMs means the instance said nothing (an old rng, an old worker); ServiceMs without Concurrency means no limit.
 /// </summary>
-public sealed record PeerInstanceReport(long Calls, string Version, int? Concurrency = null, int? ServiceMs = null, int? ExtraLatencyMs = null);
+public sealed record PeerInstanceReport(long Calls, string Version, int? Concurrency = null, int? ServiceMs = null, int? ExtraLatencyMs = null)
+{
+    /// <summary>
+    /// The largest concurrency and milliseconds (here and in latencies and delays) that a report may carry: the web UI
+    /// skips a report past them, so the worker takes a peer's header past them as absent.
+    /// </summary>
+    public const int MaxConcurrency = 1_000_000;
+
+    public const int MaxMs = 3_600_000;
+}

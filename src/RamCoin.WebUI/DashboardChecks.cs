@@ -13,9 +13,8 @@ public static class DashboardChecks
     /// <summary>More than any worker computes (a year at a million hashes a second is 3e13): a larger count is not one.</summary>
     public const long MaxCount = 1_000_000_000_000_000;
 
-    private const double MaxMs = 3_600_000;
     private const int MaxInstances = 1_000;
-    private const int MaxConcurrency = 1_000_000;
+    private const int MaxMs = PeerInstanceReport.MaxMs;
 
     /// <summary>A worker instance, rng or hasher host, or version as it may be shown.</summary>
     public static bool Name(string? name) => !string.IsNullOrEmpty(name) && name.Length <= MaxName && !name.Any(char.IsControl);
@@ -25,7 +24,7 @@ public static class DashboardChecks
 
     public static bool Usable(WorkerReport report) =>
         Name(report.Version)
-        && report.DelayMs is >= 0 and <= (int)MaxMs
+        && report.DelayMs is >= 0 and <= MaxMs
         && report.Concurrency is >= 0 and <= 1_000_000
         && double.IsFinite(report.At)
         && report.Rng is { } rng && Usable(rng)
@@ -37,9 +36,9 @@ public static class DashboardChecks
         && peer.Calls is >= 0 and <= MaxCount
         && peer.Instances is { Count: <= MaxInstances } instances
         && instances.All(i => Name(i.Key) && i.Value is { Calls: >= 0 and <= MaxCount } value && Name(value.Version)
-            && value.Concurrency is null or (>= 1 and <= MaxConcurrency)
-            && value.ServiceMs is null or (>= 0 and <= (int)MaxMs)
-            && value.ExtraLatencyMs is null or (>= 0 and <= (int)MaxMs));
+            && value.Concurrency is null or (>= 1 and <= PeerInstanceReport.MaxConcurrency)
+            && value.ServiceMs is null or (>= 0 and <= MaxMs)
+            && value.ExtraLatencyMs is null or (>= 0 and <= MaxMs));
 
     public static bool Usable(RecentCoin coin) =>
         coin.Hash is { Length: 64 } hash && hash.All(char.IsAsciiHexDigitLower)

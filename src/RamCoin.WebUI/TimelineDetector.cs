@@ -107,30 +107,30 @@ public sealed class TimelineDetector
     public List<TimelineEvent> Observe(TimelineObservation tick, IReadOnlyList<KnobChange> knobChanges)
     {
         var events = new List<TimelineEvent>();
-        void Add(double at, string kind, string? service, string? instance, string text) =>
+        void Add(double at, TimelineKind kind, string? service, string? instance, string text) =>
             events.Add(new TimelineEvent(_nextId++, at, kind, service, instance, text));
 
         if (!_started)
         {
             _started = true;
-            Add(tick.Now, TimelineKinds.Start, "webui", tick.WebUI.Instance, $"web UI {tick.WebUI.Version} on {tick.WebUI.Instance} started: its timeline begins here");
+            Add(tick.Now, TimelineKind.Start, "webui", tick.WebUI.Instance, $"web UI {tick.WebUI.Version} on {tick.WebUI.Instance} started: its timeline begins here");
         }
 
         foreach (var knob in knobChanges)
         {
             _knobNotes[(knob.Service, knob.Name)] = tick.Now;
-            Add(tick.Now, TimelineKinds.Knob, knob.Service, null, $"{knob.Service} {knob.Name}: {knob.From ?? "default"} → {knob.To ?? "default"} (knob controls)");
+            Add(tick.Now, TimelineKind.Knob, knob.Service, null, $"{knob.Service} {knob.Name}: {knob.From ?? "default"} → {knob.To ?? "default"} (knob controls)");
         }
 
         if (_stale.Update(tick.Stale, tick.Now, ConfirmTicks) is { } store)
         {
             if (tick.Stale)
             {
-                Add(store.Since, TimelineKinds.StoreDown, "store", null, "the store does not answer: the figures stand still");
+                Add(store.Since, TimelineKind.StoreDown, "store", null, "the store does not answer: the figures stand still");
             }
             else
             {
-                Add(store.Since, TimelineKinds.StoreBack, "store", null, $"the store answers again, after {store.Since - store.PreviousSince:F0} s");
+                Add(store.Since, TimelineKind.StoreBack, "store", null, $"the store answers again, after {store.Since - store.PreviousSince:F0} s");
             }
         }
 
@@ -160,7 +160,7 @@ public sealed class TimelineDetector
         return events;
     }
 
-    private void Presence(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    private void Presence(TimelineObservation tick, Action<double, TimelineKind, string?, string?, string> add)
     {
         foreach (var service in Services)
         {
@@ -188,15 +188,15 @@ public sealed class TimelineDetector
                 }
             }
 
-            Report(service, appeared, TimelineKinds.Appeared, "appeared", "answers", add);
-            Report(service, gone, TimelineKinds.Gone, "went away", "no longer answers", add);
+            Report(service, appeared, TimelineKind.Appeared, "appeared", "answers", add);
+            Report(service, gone, TimelineKind.Gone, "went away", "no longer answers", add);
         }
     }
 
     /// <summary>One event an instance, or one for the lot when many changed at once.</summary>
     private static void Report(
-        string service, List<(string Instance, double Since)> changed, string kind, string workerVerb, string peerVerb,
-        Action<double, string, string?, string?, string> add)
+        string service, List<(string Instance, double Since)> changed, TimelineKind kind, string workerVerb, string peerVerb,
+        Action<double, TimelineKind, string?, string?, string> add)
     {
         // Workers come and go by their own reports; rng and hasher instances by the workers' calls that they answer.
         var verb = service == "worker" ? workerVerb : peerVerb;
@@ -204,7 +204,7 @@ public sealed class TimelineDetector
         {
             foreach (var (instance, since) in changed.OrderBy(c => c.Since).ThenBy(c => c.Instance, StringComparer.Ordinal))
             {
-                add(since, kind, service, instance, service == "worker" ? $"worker {instance} {verb}" : $"{service} {instance} {verb}{(kind == TimelineKinds.Gone ? " any worker" : " the workers")}");
+                add(since, kind, service, instance, service == "worker" ? $"worker {instance} {verb}" : $"{service} {instance} {verb}{(kind == TimelineKind.Gone ? " any worker" : " the workers")}");
             }
 
             return;
@@ -212,10 +212,10 @@ public sealed class TimelineDetector
 
         var names = changed.Select(c => c.Instance).Order(StringComparer.Ordinal).ToList();
         add(changed.Min(c => c.Since), kind, service, null,
-            $"{changed.Count} {service} instances {(kind == TimelineKinds.Gone ? "went away" : "appeared")}: {string.Join(", ", names.Take(ListedPerEvent))}, …");
+            $"{changed.Count} {service} instances {(kind == TimelineKind.Gone ? "went away" : "appeared")}: {string.Join(", ", names.Take(ListedPerEvent))}, …");
     }
 
-    private void Versions(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    private void Versions(TimelineObservation tick, Action<double, TimelineKind, string?, string?, string> add)
     {
         foreach (var service in Services)
         {
@@ -233,12 +233,12 @@ public sealed class TimelineDetector
             }
             else if (known.Update(set, tick.Now, ConfirmTicks) is { } change)
             {
-                add(change.Since, TimelineKinds.Version, service, null, $"{service} version {change.From} → {set}");
+                add(change.Since, TimelineKind.Version, service, null, $"{service} version {change.From} → {set}");
             }
         }
     }
 
-    private void Settings(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    private void Settings(TimelineObservation tick, Action<double, TimelineKind, string?, string?, string> add)
     {
         foreach (var (key, value) in tick.Settings)
         {
@@ -249,13 +249,13 @@ public sealed class TimelineDetector
             else if (known.Update(value, tick.Now, ConfirmTicks) is { } change
                 && !(_knobNotes.TryGetValue(key, out var noted) && change.Since - noted <= KnobEchoSeconds))
             {
-                add(change.Since, TimelineKinds.Knob, key.Service, null, $"{key.Service} {key.Name}: {change.From} → {value} (as the {key.Service}s report it)");
+                add(change.Since, TimelineKind.Knob, key.Service, null, $"{key.Service} {key.Name}: {change.From} → {value} (as the {key.Service}s report it)");
             }
         }
     }
 
     /// <summary>A move of the expected ceiling by more than a tenth, held for a few ticks (scaling rng, a concurrency knob).</summary>
-    private void CeilingMoves(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    private void CeilingMoves(TimelineObservation tick, Action<double, TimelineKind, string?, string?, string> add)
     {
         if (tick.Ceiling is not { } ceiling || !double.IsFinite(ceiling) || ceiling < 0)
         {
@@ -282,14 +282,14 @@ public sealed class TimelineDetector
 
         if (_ceilingTicks >= ConfirmTicks)
         {
-            add(_ceilingSince, TimelineKinds.Ceiling, tick.LimitedBy, null,
+            add(_ceilingSince, TimelineKind.Ceiling, tick.LimitedBy, null,
                 $"expected ceiling {known:F1} → {ceiling:F1} hashes/s{(tick.LimitedBy is { } part ? $", set by {part}" : "")}");
             _ceiling = ceiling;
             _ceilingTicks = 0;
         }
     }
 
-    private void Rate(TimelineObservation tick, Action<double, string, string?, string?, string> add)
+    private void Rate(TimelineObservation tick, Action<double, TimelineKind, string?, string?, string> add)
     {
         if (_dropReference is { } reference)
         {
@@ -302,7 +302,7 @@ public sealed class TimelineDetector
 
                 if (_highTicks >= RateConfirmTicks)
                 {
-                    add(_highSince, TimelineKinds.RateRecovered, null, null,
+                    add(_highSince, TimelineKind.RateRecovered, null, null,
                         $"rate back to {tick.Rate:F1} hashes/s, {_highSince - _dropSince:F0} s after it fell");
                     Normal();
                 }
@@ -330,7 +330,7 @@ public sealed class TimelineDetector
 
             if (_lowTicks >= RateConfirmTicks)
             {
-                add(_lowSince, TimelineKinds.RateDrop, null, null, $"rate fell to {tick.Rate:F1} hashes/s, from about {_lowReference:F1}");
+                add(_lowSince, TimelineKind.RateDrop, null, null, $"rate fell to {tick.Rate:F1} hashes/s, from about {_lowReference:F1}");
                 _dropReference = _lowReference;
                 _dropSince = _lowSince;
                 _lowTicks = 0;

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace RamCoin.WebUI;
 
 /// <summary>
@@ -5,21 +7,21 @@ namespace RamCoin.WebUI;
 /// outage and its end, the rate falling by more than half and coming back, the expected ceiling moving. <see cref="Id"/> counts up in this
 /// web UI, so a page can tell the events it has from new ones.
 /// </summary>
-public sealed record TimelineEvent(long Id, double At, string Kind, string? Service, string? Instance, string Text);
+public sealed record TimelineEvent(long Id, double At, TimelineKind Kind, string? Service, string? Instance, string Text);
 
-/// <summary>The kinds of <see cref="TimelineEvent"/>, as the JSON, the CSV and the page's markers name them.</summary>
-public static class TimelineKinds
+/// <summary>The kinds of <see cref="TimelineEvent"/>; the JSON, the CSV and the page's markers name them in kebab case ("store-down").</summary>
+[JsonConverter(typeof(TimelineKindConverter))]
+public enum TimelineKind
 {
-    public const string Start = "start";
-    public const string Appeared = "appeared";
-    public const string Gone = "gone";
-    public const string Version = "version";
-    public const string Knob = "knob";
-    public const string StoreDown = "store-down";
-    public const string StoreBack = "store-back";
-    public const string RateDrop = "rate-drop";
-    public const string RateRecovered = "rate-recovered";
-    public const string Ceiling = "ceiling";
+    Start, Appeared, Gone, Version, Knob, StoreDown, StoreBack, RateDrop, RateRecovered, Ceiling,
+}
+
+/// <summary>A kind as a string, by the one naming rule: the enum member in kebab case.</summary>
+public sealed class TimelineKindConverter() : JsonStringEnumConverter<TimelineKind>(Naming)
+{
+    private static readonly JsonNamingPolicy Naming = JsonNamingPolicy.KebabCaseLower;
+
+    public static string Name(TimelineKind kind) => Naming.ConvertName(kind.ToString());
 }
 
 /// <summary>

@@ -126,7 +126,7 @@ public sealed class TimelineRecorder
             var texts = new List<string>();
             while (next < events.Count && events[next].At < end)
             {
-                texts.Add($"{events[next].Kind}: {events[next].Text}");
+                texts.Add($"{TimelineKindConverter.Name(events[next].Kind)}: {events[next].Text}");
                 next++;
             }
 

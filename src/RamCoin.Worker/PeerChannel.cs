@@ -48,15 +48,87 @@ public sealed class PeerChannel : IDisposable
 
     public ResiliencePipeline<HttpResponseMessage> Pipeline { get; }
 
-    /// <summary>One attempt: a new request each time, so that a retry never resends a used message.</summary>
-    public Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri uri, HttpContent? content, CancellationToken cancellationToken) =>
-        _invoker.SendAsync(new HttpRequestMessage(method, uri) { Version = _version, VersionPolicy = _versionPolicy, Content = content }, cancellationToken);
+    /// <summary>
+    /// One call through the pipeline, timed by <paramref name="telemetry"/>: the request made by <paramref name="content"/>
+    /// (null: no body) and, on success, its answer (at most <paramref name="maxAnswerBytes"/> kept) turned into the
+    /// result by <paramref name="read"/>, which throws to refuse it.
+    /// </summary>
+    public async Task<TResult> CallAsync<TState, TResult>(
+        PeerTelemetry telemetry, HttpMethod method, Uri uri, Func<TState, HttpContent>? content, int maxAnswerBytes, TState state,
+        AnswerReader<TState, TResult> read, CancellationToken cancellationToken)
+    {
+        var started = telemetry.Begin();
+        HttpResponseMessage? answered = null;
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            // Outcomes, not exceptions, through the pipeline: two async layers fewer per call than ExecuteAsync.
+            var outcome = await Pipeline.ExecuteOutcomeAsync(
+                static (context, attempt) => attempt.Peer.AttemptAsync(attempt, context), context,
+                new Attempt<TState, TResult>(this, method, uri, content, maxAnswerBytes, state, read));
+            outcome.ThrowIfException();
+            using var response = outcome.Result!;
+            response.EnsureSuccessStatusCode();
+            answered = response;
+            return context.Properties.GetValue(Answer<TResult>(), default!);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+            telemetry.End(started, answered);
+        }
+    }
+
+    /// <summary>Where a try leaves its result for the call (no allocation: the context is pooled).</summary>
+    private static ResiliencePropertyKey<TResult> Answer<TResult>() => new("ramcoin.answer");
+
+    /// <summary>One try, its answer read inside it: the per-try timeout covers the body too, and a retry starts afresh.</summary>
+    private async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync<TState, TResult>(Attempt<TState, TResult> attempt, ResilienceContext context)
+    {
+        HttpResponseMessage? response = null;
+        try
+        {
+            // A new request each time, so that a retry never resends a used message.
+            var request = new HttpRequestMessage(attempt.Method, attempt.Uri)
+            {
+                Version = _version,
+                VersionPolicy = _versionPolicy,
+                Content = attempt.Content?.Invoke(attempt.State),
+            };
+            response = await _invoker.SendAsync(request, context.CancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                // The pipeline decides: retried, counted by the circuit breaker, or thrown by the caller.
+                return Outcome.FromResult(response);
+            }
+
+            // One byte more than kept tells an answer that fits from a longer one.
+            var buffer = ArrayPool<byte>.Shared.Rent(attempt.MaxAnswerBytes + 1);
+            try
+            {
+                var length = await ReadBodyAsync(response.Content, buffer.AsMemory(0, attempt.MaxAnswerBytes + 1), context.CancellationToken);
+                var answer = buffer.AsSpan(0, (int)Math.Min(length, attempt.MaxAnswerBytes + 1));
+                context.Properties.Set(Answer<TResult>(), attempt.Read(answer, length, attempt.State));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            return Outcome.FromResult(response);
+        }
+        catch (Exception ex)
+        {
+            response?.Dispose();
+            return Outcome.FromException<HttpResponseMessage>(ex);
+        }
+    }
 
     /// <summary>
     /// Reads a small answer whole into <paramref name="buffer"/> and returns its length; a longer one is read to its end
     /// and counted, not kept (the caller refuses it). A cut connection fails as HttpClient's buffering failed it.
     /// </summary>
-    public static async ValueTask<long> ReadBodyAsync(HttpContent content, Memory<byte> buffer, CancellationToken cancellationToken)
+    private static async ValueTask<long> ReadBodyAsync(HttpContent content, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         try
         {
@@ -96,4 +168,13 @@ public sealed class PeerChannel : IDisposable
     }
 
     public void Dispose() => _invoker.Dispose();
+
+    private readonly record struct Attempt<TState, TResult>(
+        PeerChannel Peer, HttpMethod Method, Uri Uri, Func<TState, HttpContent>? Content, int MaxAnswerBytes, TState State, AnswerReader<TState, TResult> Read);
 }
+
+/// <summary>
+/// Turns a successful answer into a call's result, or throws to refuse it: <paramref name="answer"/> holds its first
+/// bytes (one more than the call keeps, when it is longer), <paramref name="length"/> its whole length.
+/// </summary>
+public delegate TResult AnswerReader<in TState, out TResult>(ReadOnlySpan<byte> answer, long length, TState state);

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text;
-using Polly;
 
 namespace RamCoin.Worker;
 
@@ -11,7 +10,7 @@ public sealed class RngClient(PeerChannel peer, PeerTelemetry telemetry) : IDisp
     /// <summary>The worker always asks for the same count: its URL is made once, not per call.</summary>
     private (int Count, Uri Uri) _last = (-1, peer.BaseAddress);
 
-    public async Task<byte[]> GetBytesAsync(int count, CancellationToken cancellationToken)
+    public Task<byte[]> GetBytesAsync(int count, CancellationToken cancellationToken)
     {
         var last = _last;
         if (last.Count != count)
@@ -19,66 +18,11 @@ public sealed class RngClient(PeerChannel peer, PeerTelemetry telemetry) : IDisp
             _last = last = (count, new Uri(peer.BaseAddress, count.ToString(CultureInfo.InvariantCulture)));
         }
 
-        var bytes = new byte[count];
-        var started = telemetry.Begin();
-        HttpResponseMessage? answered = null;
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        try
-        {
-            // Outcomes, not exceptions, through the pipeline: two async layers fewer per call than ExecuteAsync.
-            var outcome = await peer.Pipeline.ExecuteOutcomeAsync(
-                static (context, state) => AttemptAsync(state.peer, state.Uri, state.bytes, context.CancellationToken), context, (peer, last.Uri, bytes));
-            outcome.ThrowIfException();
-            using var response = outcome.Result!;
-            response.EnsureSuccessStatusCode();
-            answered = response;
-            return bytes;
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-            telemetry.End(started, answered);
-        }
+        return peer.CallAsync(telemetry, HttpMethod.Get, last.Uri, null, count, count, ReadBytes, cancellationToken);
     }
 
-    /// <summary>One try, its answer read inside it: the per-try timeout covers the body too, and a retry starts afresh.</summary>
-    private static async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(PeerChannel peer, Uri uri, byte[] bytes, CancellationToken cancellationToken)
-    {
-        HttpResponseMessage? response = null;
-        try
-        {
-            response = await peer.SendAsync(HttpMethod.Get, uri, null, cancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                // The pipeline decides: retried, counted by the circuit breaker, or thrown by the caller.
-                return Outcome.FromResult(response);
-            }
-
-            // One byte more than asked tells an answer of the right length from a longer one.
-            var buffer = ArrayPool<byte>.Shared.Rent(bytes.Length + 1);
-            try
-            {
-                var length = await PeerChannel.ReadBodyAsync(response.Content, buffer.AsMemory(0, bytes.Length + 1), cancellationToken);
-                if (length != bytes.Length)
-                {
-                    throw new InvalidDataException($"rng answered {length} bytes instead of {bytes.Length}.");
-                }
-
-                buffer.AsSpan(0, bytes.Length).CopyTo(bytes);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
-            return Outcome.FromResult(response);
-        }
-        catch (Exception ex)
-        {
-            response?.Dispose();
-            return Outcome.FromException<HttpResponseMessage>(ex);
-        }
-    }
+    private static byte[] ReadBytes(ReadOnlySpan<byte> answer, long length, int count) =>
+        length == count ? answer.ToArray() : throw new InvalidDataException($"rng answered {length} bytes instead of {count}.");
 
     public void Dispose() => peer.Dispose();
 }
@@ -90,64 +34,17 @@ public sealed class HasherClient(PeerChannel peer, PeerTelemetry telemetry) : ID
     private const int MaxAnswerBytes = 128;
 
     private static readonly MediaTypeHeaderValue OctetStream = new("application/octet-stream");
-    private static readonly ResiliencePropertyKey<string> Answer = new("ramcoin.hash");
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
     private static readonly SearchValues<byte> UpperHex = SearchValues.Create("ABCDEF"u8);
 
-    public async Task<string> HashAsync(byte[] bytes, CancellationToken cancellationToken)
-    {
-        var started = telemetry.Begin();
-        HttpResponseMessage? answered = null;
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        try
-        {
-            var outcome = await peer.Pipeline.ExecuteOutcomeAsync(static (context, state) => AttemptAsync(state.peer, state.bytes, context), context, (peer, bytes));
-            outcome.ThrowIfException();
-            using var response = outcome.Result!;
-            response.EnsureSuccessStatusCode();
-            answered = response;
-            return context.Properties.GetValue(Answer, "");
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-            telemetry.End(started, answered);
-        }
-    }
+    public Task<string> HashAsync(byte[] bytes, CancellationToken cancellationToken) =>
+        peer.CallAsync(telemetry, HttpMethod.Post, peer.BaseAddress, Content, MaxAnswerBytes, bytes, ReadHash, cancellationToken);
 
-    private static async ValueTask<Outcome<HttpResponseMessage>> AttemptAsync(PeerChannel peer, byte[] bytes, ResilienceContext context)
-    {
-        HttpResponseMessage? response = null;
-        try
-        {
-            var content = new ByteArrayContent(bytes);
-            content.Headers.ContentType = OctetStream;
-            response = await peer.SendAsync(HttpMethod.Post, peer.BaseAddress, content, context.CancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                return Outcome.FromResult(response);
-            }
+    private static HttpContent Content(byte[] bytes) => new ByteArrayContent(bytes) { Headers = { ContentType = OctetStream } };
 
-            var buffer = ArrayPool<byte>.Shared.Rent(MaxAnswerBytes + 1);
-            try
-            {
-                var length = await PeerChannel.ReadBodyAsync(response.Content, buffer.AsMemory(0, MaxAnswerBytes + 1), context.CancellationToken);
-                var hex = length <= MaxAnswerBytes ? Sha256Hex(buffer.AsSpan(0, (int)length)) : null;
-                context.Properties.Set(Answer, hex ?? throw new InvalidDataException("hasher answered something that is not a SHA-256 hex digest."));
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
-            return Outcome.FromResult(response);
-        }
-        catch (Exception ex)
-        {
-            response?.Dispose();
-            return Outcome.FromException<HttpResponseMessage>(ex);
-        }
-    }
+    private static string ReadHash(ReadOnlySpan<byte> answer, long length, byte[] _) =>
+        (length <= MaxAnswerBytes ? Sha256Hex(answer) : null)
+        ?? throw new InvalidDataException("hasher answered something that is not a SHA-256 hex digest.");
 
     /// <summary>
     /// The lowercase digest in an answer (UTF-8, around it whitespace or a byte-order mark, as a text answer may

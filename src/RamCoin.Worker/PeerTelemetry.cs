@@ -18,9 +18,6 @@ public sealed class PeerTelemetry
 {
     private const int MaxSamples = 20_000;
 
-    /// <summary>The ranges the web UI accepts (DashboardChecks): a peer's header outside them is taken as absent.</summary>
-    private const int MaxConcurrency = 1_000_000;
-    private const int MaxMs = 3_600_000;
     private static readonly long Window = Stopwatch.Frequency * 5;
 
     private readonly Lock _gate = new();
@@ -50,9 +47,10 @@ public sealed class PeerTelemetry
         var instance = headers.Instance ?? response.RequestMessage?.RequestUri?.Authority ?? "?";
         var facts = new InstanceFacts(
             headers.Version ?? "?",
-            Number(headers.Concurrency, 1, MaxConcurrency),
-            Number(headers.ServiceMs, 0, MaxMs),
-            Number(headers.ExtraLatencyMs, 0, MaxMs));
+            // The ranges the web UI accepts: a peer's header outside them is taken as absent.
+            Number(headers.Concurrency, 1, PeerInstanceReport.MaxConcurrency),
+            Number(headers.ServiceMs, 0, PeerInstanceReport.MaxMs),
+            Number(headers.ExtraLatencyMs, 0, PeerInstanceReport.MaxMs));
         lock (_gate)
         {
             _samples.Enqueue((now, Stopwatch.GetElapsedTime(started, now).TotalMilliseconds, instance));

@@ -26,9 +26,6 @@ public static class WorkerApi
         builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<StoreKeyWarnings>();
-        builder.Services
-            .AddKnob<WorkerOptions>("WORKER_DELAY_MS", o => o.DelayMs)
-            .AddKnob<WorkerOptions>("DIFFICULTY", o => o.Difficulty);
         builder.Services.AddSingleton(sp => new MiningStats(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxPendingCoins));
         // The pipelines keep the names the client factory gave them: the same pipeline_name in the resilience metrics.
         builder.Services.AddSingleton(sp => new RngClient(Channel(sp, "RngClient-peer", o => o.RngUrl), sp.GetRequiredService<WorkerTelemetry>().Rng));
@@ -45,8 +42,7 @@ public static class WorkerApi
 
     public static RouteGroupBuilder MapWorkerApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("").WithTags(ServiceNames.Worker);
-        group.MapRunningOn("WORKER");
+        var group = app.MapApiGroup(ServiceNames.Worker);
         group.MapGet("/status", GetStatus).WithName("GetStatus").WithSummary("This instance's totals, to compare with the store");
         return group;
     }

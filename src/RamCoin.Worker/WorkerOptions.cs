@@ -7,7 +7,7 @@ public sealed class WorkerOptions : IServiceDefaults
     public int Concurrency { get; set; } = 1;
 
     /// <summary>Pause at the start of each loop (classic: 100 ms, DockerCoins' <c>time.sleep(0.1)</c>).</summary>
-    [ConfigurationKeyName("WORKER_DELAY_MS")]
+    [Knob, ConfigurationKeyName("WORKER_DELAY_MS")]
     public int DelayMs { get; set; } = 100;
 
     [ConfigurationKeyName("RNG_URL")]
@@ -20,7 +20,7 @@ public sealed class WorkerOptions : IServiceDefaults
     /// A hash that starts with this hex prefix is a coin (classic: "0", one hash in 16; fast: <see cref="FastDifficulty"/>).
     /// At least one digit: an empty prefix would make every hash a coin.
     /// </summary>
-    [ConfigurationKeyName(CoinDifficulty.Setting)]
+    [Knob, ConfigurationKeyName(CoinDifficulty.Setting)]
     public string Difficulty { get; set; } = CoinDifficulty.Classic;
 
     /// <summary>Longest wait for one rng or hasher answer; a frozen peer must never block a loop forever.</summary>

@@ -132,12 +132,9 @@ public sealed class LabCheckRunTests
     {
         // DockerCoins' classic timings: ten loops of 300 ms could do 33 hashes/s; one rng serving one request at a
         // time for 100 ms holds them to 10.
-        await using var store = await StoreServer.StartGarnetAsync();
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng);
-        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher);
-        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers());
-        await using var workers = await RunningService.StartAsync(
-            ServiceNames.Worker, new() { ["WORKER_CONCURRENCY"] = "10", ["WORKER_ID"] = "ten-loops" }, peers: store.Peers(rng.Address, hasher.Address));
+        await using var rig = await ClassicRig.StartAsync();
+        var webui = rig.WebUI;
+        await using var workers = await rig.StartWorkerAsync("ten-loops", loops: 10);
         await Eventually.TrueAsync(async () => (await ReadAsync(webui, "dashboard.json")).Contains("ten-loops", StringComparison.Ordinal), "the web UI sees the worker");
         SkipUnlessTheDashboardHasACeiling(await ReadAsync(webui, "dashboard.json"));
 

@@ -168,12 +168,22 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
         Assert.Contains("hasher stopped on purpose (RAMCOIN_CRASH_AFTER_S)", run.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>Bad values of the Kubernetes knobs, each past one end of its range or not of its type, and what they are told.</summary>
+    public static TheoryData<string, string, string> BadValues => new()
+    {
+        { "RAMCOIN_CPU_BURN_MS", "-1", "RAMCOIN_CPU_BURN_MS must be from 0 to 1000 (it is -1)." },
+        { "RAMCOIN_CPU_BURN_MS", "1001", "RAMCOIN_CPU_BURN_MS must be from 0 to 1000 (it is 1001)." },
+        { "RAMCOIN_CPU_BURN_MS", "lots", "RAMCOIN_CPU_BURN_MS must be a whole number (it is 'lots')." },
+        { "RAMCOIN_LEAK_MB_PER_MINUTE", "-5", "RAMCOIN_LEAK_MB_PER_MINUTE must be from 0 to 6000 (it is -5)." },
+        { "RAMCOIN_LEAK_MB_PER_MINUTE", "6001", "RAMCOIN_LEAK_MB_PER_MINUTE must be from 0 to 6000 (it is 6001)." },
+        { "RAMCOIN_CRASH_AFTER_S", "-1", "RAMCOIN_CRASH_AFTER_S must be from 0 to 86400 (it is -1)." },
+        { "RAMCOIN_CRASH_AFTER_S", "86401", "RAMCOIN_CRASH_AFTER_S must be from 0 to 86400 (it is 86401)." },
+        { "RAMCOIN_CRASH_AFTER_S", "soon", "RAMCOIN_CRASH_AFTER_S must be a whole number (it is 'soon')." },
+        { "RAMCOIN_IGNORE_SIGTERM", "maybe", "RAMCOIN_IGNORE_SIGTERM must be true or false (it is 'maybe')." },
+    };
+
     [Theory]
-    [InlineData("RAMCOIN_CPU_BURN_MS", "-1", "RAMCOIN_CPU_BURN_MS must be from 0 to 1000 (it is -1).")]
-    [InlineData("RAMCOIN_LEAK_MB_PER_MINUTE", "6001", "RAMCOIN_LEAK_MB_PER_MINUTE must be from 0 to 6000 (it is 6001).")]
-    [InlineData("RAMCOIN_CRASH_AFTER_S", "86401", "RAMCOIN_CRASH_AFTER_S must be from 0 to 86400 (it is 86401).")]
-    [InlineData("RAMCOIN_CPU_BURN_MS", "lots", "RAMCOIN_CPU_BURN_MS must be a whole number (it is 'lots').")]
-    [InlineData("RAMCOIN_IGNORE_SIGTERM", "maybe", "RAMCOIN_IGNORE_SIGTERM must be true or false (it is 'maybe').")]
+    [MemberData(nameof(BadValues))]
     public async Task ABadValueStopsTheServiceAtStartWithExitCode2AndItsName(string name, string value, string message)
     {
         await using var hasher = ServiceBinary.Start("hasher", new() { [name] = value });
@@ -184,11 +194,7 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
     }
 
     [Theory]
-    [InlineData("RAMCOIN_CPU_BURN_MS", "1001", "RAMCOIN_CPU_BURN_MS must be from 0 to 1000 (it is 1001).")]
-    [InlineData("RAMCOIN_LEAK_MB_PER_MINUTE", "-5", "RAMCOIN_LEAK_MB_PER_MINUTE must be from 0 to 6000 (it is -5).")]
-    [InlineData("RAMCOIN_CRASH_AFTER_S", "-1", "RAMCOIN_CRASH_AFTER_S must be from 0 to 86400 (it is -1).")]
-    [InlineData("RAMCOIN_CRASH_AFTER_S", "soon", "RAMCOIN_CRASH_AFTER_S must be a whole number (it is 'soon').")]
-    [InlineData("RAMCOIN_IGNORE_SIGTERM", "maybe", "RAMCOIN_IGNORE_SIGTERM must be true or false (it is 'maybe').")]
+    [MemberData(nameof(BadValues))]
     public async Task ABadValueThroughTheAdminApiIsRefusedWithAProblemAndChangesNothing(string name, string value, string message)
     {
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = Token }, Profile.Fast);

@@ -13,16 +13,28 @@ public sealed class WorkerStoreInputTests
 {
     private const string Me = "input-test";
 
+    /// <summary>What a careless student might write, by name: the key it spoils, and how.</summary>
+    private static readonly Dictionary<string, (string Key, Func<IDatabase, string, Task> Spoil)> Spoiled = new()
+    {
+        ["hashes-is-a-hash"] = (StoreKeys.Hashes, (db, key) => db.HashSetAsync(key, "oops", 1)),
+        ["hashes-is-not-a-number"] = (StoreKeys.Hashes, (db, key) => db.StringSetAsync(key, "lots")),
+        // The largest value: any batch overflows it (with 10 below, a first batch of under 11 hashes on a loaded
+        // machine still fitted, and was written).
+        ["hashes-would-overflow"] = (StoreKeys.Hashes, (db, key) => db.StringSetAsync(key, long.MaxValue)),
+        ["wallet-is-a-string"] = (StoreKeys.Wallet, (db, key) => db.StringSetAsync(key, "empty")),
+        ["worker-hashes-is-a-list"] = (StoreKeys.WorkerHashes, (db, key) => db.ListRightPushAsync(key, "x")),
+        ["flushes-is-a-string"] = (StoreKeys.WorkerFlushes, (db, key) => db.StringSetAsync(key, "x")),
+        ["seen-is-a-string"] = (StoreKeys.WorkerSeen, (db, key) => db.StringSetAsync(key, "x")),
+        ["telemetry-is-a-list"] = (StoreKeys.WorkerTelemetry, (db, key) => db.ListRightPushAsync(key, "x")),
+        ["recent-coins-is-a-hash"] = (StoreKeys.RecentCoins, (db, key) => db.HashSetAsync(key, "x", 1)),
+    };
+
     public static TheoryData<string, string> Corruptions()
     {
         var data = new TheoryData<string, string>();
         foreach (var kind in new[] { "garnet", "redis-server" })
         {
-            foreach (var corruption in new[]
-            {
-                "hashes-is-a-hash", "hashes-is-not-a-number", "hashes-would-overflow", "wallet-is-a-string",
-                "worker-hashes-is-a-list", "flushes-is-a-string", "seen-is-a-string", "telemetry-is-a-list", "recent-coins-is-a-hash",
-            })
+            foreach (var corruption in Spoiled.Keys)
             {
                 data.Add(kind, corruption);
             }
@@ -37,7 +49,8 @@ public sealed class WorkerStoreInputTests
     {
         await using var rig = await MiningRig.StartAsync(kind);
         var db = await rig.DatabaseAsync();
-        var key = await CorruptAsync(db, corruption);
+        var (key, spoil) = Spoiled[corruption];
+        await spoil(db, key);
         await using var worker = await StartWorkerAsync(rig);
         var stats = worker.Get<MiningStats>();
         var warnings = worker.Get<StoreKeyWarnings>();
@@ -237,45 +250,6 @@ public sealed class WorkerStoreInputTests
 
     private static Task<RunningService> StartWorkerAsync(MiningRig rig, string id = Me) =>
         rig.StartWorkerAsync(new() { ["WORKER_ID"] = id, ["WORKER_CONCURRENCY"] = "2" });
-
-    /// <summary>Writes what a careless student might, and answers the key that now holds it.</summary>
-    private static async Task<string> CorruptAsync(IDatabase db, string corruption)
-    {
-        switch (corruption)
-        {
-            case "hashes-is-a-hash":
-                await db.HashSetAsync(StoreKeys.Hashes, "oops", 1);
-                return StoreKeys.Hashes;
-            case "hashes-is-not-a-number":
-                await db.StringSetAsync(StoreKeys.Hashes, "lots");
-                return StoreKeys.Hashes;
-            case "hashes-would-overflow":
-                // The largest value: any batch overflows it (with 10 below, a first batch of under 11 hashes on a
-                // loaded machine still fitted, and was written).
-                await db.StringSetAsync(StoreKeys.Hashes, long.MaxValue);
-                return StoreKeys.Hashes;
-            case "wallet-is-a-string":
-                await db.StringSetAsync(StoreKeys.Wallet, "empty");
-                return StoreKeys.Wallet;
-            case "worker-hashes-is-a-list":
-                await db.ListRightPushAsync(StoreKeys.WorkerHashes, "x");
-                return StoreKeys.WorkerHashes;
-            case "flushes-is-a-string":
-                await db.StringSetAsync(StoreKeys.WorkerFlushes, "x");
-                return StoreKeys.WorkerFlushes;
-            case "seen-is-a-string":
-                await db.StringSetAsync(StoreKeys.WorkerSeen, "x");
-                return StoreKeys.WorkerSeen;
-            case "telemetry-is-a-list":
-                await db.ListRightPushAsync(StoreKeys.WorkerTelemetry, "x");
-                return StoreKeys.WorkerTelemetry;
-            case "recent-coins-is-a-hash":
-                await db.HashSetAsync(StoreKeys.RecentCoins, "x", 1);
-                return StoreKeys.RecentCoins;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(corruption), corruption, null);
-        }
-    }
 
     private static async Task SeedAsync(IDatabase db, string instance, string? seen, long hashes, string[] runs)
     {

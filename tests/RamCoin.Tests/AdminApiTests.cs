@@ -34,6 +34,28 @@ public sealed class AdminApiTests
         Assert.Equal("0", (await rng.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty("RNG_DELAY_MS").GetString());
     }
 
+    /// <summary>The README's knobs table, service by service: a property marked <c>[Knob]</c> or not shows here.</summary>
+    [Theory]
+    [InlineData(ServiceNames.Rng, "RNG_DELAY_MS,RNG_CONCURRENCY")]
+    [InlineData(ServiceNames.Hasher, "HASHER_DELAY_MS")]
+    [InlineData(ServiceNames.Worker, "WORKER_DELAY_MS,DIFFICULTY")]
+    [InlineData(ServiceNames.WebUI, "")]
+    public async Task EachServiceListsItsOwnKnobsAndTheLessonKnobs(string service, string own)
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var running = await RunningService.StartAsync(service, profile: Profile.Fast, peers: store.Peers());
+
+        var knobs = await running.Client.GetFromJsonAsync<Dictionary<string, string?>>("/admin/knobs", Ct);
+
+        string[] lesson =
+        [
+            "RAMCOIN_ERROR_RATE", "RAMCOIN_EXTRA_LATENCY_MS", "RAMCOIN_SLOW_START_MS", "RAMCOIN_FORCE_UNREADY",
+            "RAMCOIN_CPU_BURN_MS", "RAMCOIN_IGNORE_SIGTERM", "RAMCOIN_LEAK_MB_PER_MINUTE", "RAMCOIN_CRASH_AFTER_S",
+        ];
+        string[] expected = [.. lesson, .. own.Split(',', StringSplitOptions.RemoveEmptyEntries)];
+        Assert.Equal(expected.Order(StringComparer.Ordinal), knobs!.Keys.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public async Task TheAdminApiRefusesABodyOverItsLimit()
     {

@@ -42,7 +42,7 @@ public sealed class TimelineDetectorTests
         var events = Run(detector, 0, 20, t => Tick(t, delay: "100"));
 
         var start = Assert.Single(events);
-        Assert.Equal(TimelineKinds.Start, start.Kind);
+        Assert.Equal(TimelineKind.Start, start.Kind);
         Assert.Equal(T0, start.At);
         Assert.Contains("web UI 1.0 on webui-1", start.Text, StringComparison.Ordinal);
     }
@@ -50,11 +50,8 @@ public sealed class TimelineDetectorTests
     [Fact]
     public void AnInstanceThatStaysIsOneEventDatedFromItsFirstTickAndOneThatFlickersIsNone()
     {
-        var detector = new TimelineDetector();
-        Run(detector, 0, 5, t => Tick(t));
-
         // w2 shows for one tick (a report that raced a flush), then w3 comes and stays.
-        var events = Run(detector, 6, 15, t => Tick(t, workers: t switch
+        var events = AfterBaseline(15, t => Tick(t, workers: t switch
         {
             6 => new() { ["w1"] = "1.0", ["w2"] = "1.0" },
             >= 10 => new() { ["w1"] = "1.0", ["w3"] = "1.0" },
@@ -62,7 +59,7 @@ public sealed class TimelineDetectorTests
         }));
 
         var appeared = Assert.Single(events);
-        Assert.Equal((TimelineKinds.Appeared, "worker", "w3", T0 + 10), (appeared.Kind, appeared.Service, appeared.Instance, appeared.At));
+        Assert.Equal((TimelineKind.Appeared, "worker", "w3", T0 + 10), (appeared.Kind, appeared.Service, appeared.Instance, appeared.At));
         Assert.Equal("worker w3 appeared", appeared.Text);
     }
 
@@ -76,21 +73,19 @@ public sealed class TimelineDetectorTests
 
         Assert.Collection(
             events,
-            gone => Assert.Equal((TimelineKinds.Gone, "rng", "rng-b", T0 + 8, "rng rng-b no longer answers any worker"), (gone.Kind, gone.Service, gone.Instance, gone.At, gone.Text)),
-            back => Assert.Equal((TimelineKinds.Appeared, "rng", "rng-b", T0 + 14, "rng rng-b answers the workers"), (back.Kind, back.Service, back.Instance, back.At, back.Text)));
+            gone => Assert.Equal((TimelineKind.Gone, "rng", "rng-b", T0 + 8, "rng rng-b no longer answers any worker"), (gone.Kind, gone.Service, gone.Instance, gone.At, gone.Text)),
+            back => Assert.Equal((TimelineKind.Appeared, "rng", "rng-b", T0 + 14, "rng rng-b answers the workers"), (back.Kind, back.Service, back.Instance, back.At, back.Text)));
     }
 
     [Fact]
     public void ScalingToManyWorkersAtOnceIsOneEvent()
     {
-        var detector = new TimelineDetector();
-        Run(detector, 0, 5, t => Tick(t));
         var many = Enumerable.Range(1, 50).ToDictionary(i => $"w{i}", _ => "1.0");
 
-        var events = Run(detector, 6, 10, t => Tick(t, workers: many));
+        var events = AfterBaseline(10, t => Tick(t, workers: many));
 
         var scaled = Assert.Single(events);
-        Assert.Equal(TimelineKinds.Appeared, scaled.Kind);
+        Assert.Equal(TimelineKind.Appeared, scaled.Kind);
         Assert.Null(scaled.Instance);
         Assert.StartsWith("49 worker instances appeared: w10, w11, w12, w13, w14, …", scaled.Text, StringComparison.Ordinal);
     }
@@ -98,16 +93,13 @@ public sealed class TimelineDetectorTests
     [Fact]
     public void ARollingUpdateIsAVersionEventWhenTheNewVersionComesAndOneWhenTheOldIsGone()
     {
-        var detector = new TimelineDetector();
-        Run(detector, 0, 5, t => Tick(t));
-
-        var events = Run(detector, 6, 30, t => Tick(t, workers: t switch
+        var events = AfterBaseline(30, t => Tick(t, workers: t switch
         {
             < 10 => new() { ["w1"] = "1.0" },
             < 20 => new() { ["w1"] = "1.0", ["w2"] = "2.0" },
             // A worker whose report is not read yet has no version ("?"): not a third version.
             _ => new() { ["w2"] = "2.0", ["w3"] = "?" },
-        })).Where(e => e.Kind == TimelineKinds.Version).ToList();
+        })).Where(e => e.Kind == TimelineKind.Version).ToList();
 
         Assert.Collection(
             events,
@@ -118,32 +110,24 @@ public sealed class TimelineDetectorTests
     [Fact]
     public void NoInstancesMeansUnknownVersionsNotAChange()
     {
-        var detector = new TimelineDetector();
-        Run(detector, 0, 5, t => Tick(t));
+        var events = AfterBaseline(20, t => Tick(t, workers: t < 12 ? [] : new() { ["w1"] = "1.0" }));
 
-        var events = Run(detector, 6, 20, t => Tick(t, workers: t < 12 ? [] : new() { ["w1"] = "1.0" }));
-
-        Assert.DoesNotContain(events, e => e.Kind == TimelineKinds.Version);
-        Assert.Equal([TimelineKinds.Gone, TimelineKinds.Appeared], events.Select(e => e.Kind));
+        Assert.DoesNotContain(events, e => e.Kind == TimelineKind.Version);
+        Assert.Equal([TimelineKind.Gone, TimelineKind.Appeared], events.Select(e => e.Kind));
     }
 
     [Fact]
     public void AStoreOutageIsDatedFromItsFirstStaleTickAndOneSlowReadIsNoOutage()
     {
-        var detector = new TimelineDetector();
-        Run(detector, 0, 5, t => Tick(t));
-
         // One stale tick (a read past its budget) at 7; the store is down from 10 to 14.
-        var events = Run(detector, 6, 25, t => Tick(t, stale: t is 7 or (>= 10 and < 15), workers: t is >= 10 and < 15 ? [] : null));
+        var events = AfterBaseline(25, t => Tick(t, stale: t is 7 or (>= 10 and < 15), workers: t is >= 10 and < 15 ? [] : null));
 
-        Assert.Collection(
-            events,
-            down => Assert.Equal((TimelineKinds.StoreDown, "store", T0 + 10), (down.Kind, down.Service, down.At)),
-            back =>
-            {
-                Assert.Equal((TimelineKinds.StoreBack, T0 + 15), (back.Kind, back.At));
-                Assert.Equal("the store answers again, after 5 s", back.Text);
-            });
+        Assert.Equal(
+            [
+                (TimelineKind.StoreDown, "store", T0 + 10, "the store does not answer: the figures stand still"),
+                (TimelineKind.StoreBack, "store", T0 + 15, "the store answers again, after 5 s"),
+            ],
+            events.Select(e => (e.Kind, e.Service, e.At, e.Text)));
     }
 
     [Fact]
@@ -161,12 +145,12 @@ public sealed class TimelineDetectorTests
             events,
             drop =>
             {
-                Assert.Equal((TimelineKinds.RateDrop, T0 + 70), (drop.Kind, drop.At));
+                Assert.Equal((TimelineKind.RateDrop, T0 + 70), (drop.Kind, drop.At));
                 Assert.Matches(@"^rate fell to 2\.0 hashes/s, from about 1\d\.\d$", drop.Text);
             },
             recovered =>
             {
-                Assert.Equal((TimelineKinds.RateRecovered, T0 + 85), (recovered.Kind, recovered.At));
+                Assert.Equal((TimelineKind.RateRecovered, T0 + 85), (recovered.Kind, recovered.At));
                 Assert.Equal("rate back to 10.0 hashes/s, 15 s after it fell", recovered.Text);
             });
     }
@@ -180,7 +164,7 @@ public sealed class TimelineDetectorTests
         // Scaled from ten workers to three: 30 → 9, and it stays; later one worker is left: 9 → 3.
         var events = Run(detector, 41, 200, t => Tick(t, rate: t < 150 ? 9 : 3));
 
-        Assert.Equal([TimelineKinds.RateDrop, TimelineKinds.RateDrop], events.Select(e => e.Kind));
+        Assert.Equal([TimelineKind.RateDrop, TimelineKind.RateDrop], events.Select(e => e.Kind));
         Assert.Equal(T0 + 150, events[1].At);
     }
 
@@ -206,7 +190,7 @@ public sealed class TimelineDetectorTests
 
         Assert.Collection(
             events,
-            worker => Assert.Equal((TimelineKinds.Knob, "worker", T0 + 6, "worker WORKER_DELAY_MS: 100 → 0 (knob controls)"), (worker.Kind, worker.Service, worker.At, worker.Text)),
+            worker => Assert.Equal((TimelineKind.Knob, "worker", T0 + 6, "worker WORKER_DELAY_MS: 100 → 0 (knob controls)"), (worker.Kind, worker.Service, worker.At, worker.Text)),
             rng => Assert.Equal("rng RNG_DELAY_MS: default → 250 (knob controls)", rng.Text));
     }
 
@@ -238,7 +222,7 @@ public sealed class TimelineDetectorTests
         });
 
         var moved = Assert.Single(events);
-        Assert.Equal((TimelineKinds.Ceiling, T0 + 20, "expected ceiling 10.0 → 20.0 hashes/s, set by workers"), (moved.Kind, moved.At, moved.Text));
+        Assert.Equal((TimelineKind.Ceiling, T0 + 20, "expected ceiling 10.0 → 20.0 hashes/s, set by workers"), (moved.Kind, moved.At, moved.Text));
     }
 
     [Fact]
@@ -267,9 +251,9 @@ public sealed class TimelineDetectorTests
     {
         var timeline = new Timeline(
             [
-                new TimelineEvent(1, T0, TimelineKinds.Start, "webui", "w", "web UI 1.0 started"),
-                new TimelineEvent(2, T0 + 1, TimelineKinds.Appeared, "worker", "w,\"x\"", "worker w,\"x\" appeared"),
-                new TimelineEvent(3, T0 + 1, TimelineKinds.StoreDown, "store", null, "the store does not answer"),
+                new TimelineEvent(1, T0, TimelineKind.Start, "webui", "w", "web UI 1.0 started"),
+                new TimelineEvent(2, T0 + 1, TimelineKind.Appeared, "worker", "w,\"x\"", "worker w,\"x\" appeared"),
+                new TimelineEvent(3, T0 + 1, TimelineKind.StoreDown, "store", null, "the store does not answer"),
             ],
             [T0, T0 + 1, T0 + 2], [10, null, 30], [1.5, null, 2.25], [null, null, 10]);
 
@@ -280,6 +264,23 @@ public sealed class TimelineDetectorTests
         Assert.Equal("1800000001.000,2027-01-15T08:00:01.000Z,,,,\"appeared: worker w,\"\"x\"\" appeared | store-down: the store does not answer\"", csv[2]);
         Assert.Equal("1800000002.000,2027-01-15T08:00:02.000Z,30,2.25,10.00,", csv[3]);
         Assert.Equal("", csv[4]);
+    }
+
+    [Fact]
+    public void EveryKindKeepsItsWireName()
+    {
+        string[] wire = ["start", "appeared", "gone", "version", "knob", "store-down", "store-back", "rate-drop", "rate-recovered", "ceiling"];
+
+        Assert.Equal(wire, Enum.GetValues<TimelineKind>().Select(k => JsonSerializer.Deserialize<string>(JsonSerializer.Serialize(k))));
+        Assert.Equal(wire, Enum.GetValues<TimelineKind>().Select(TimelineKindConverter.Name));
+    }
+
+    /// <summary>The events of ticks 6 to <paramref name="to"/>, after a baseline of usual ticks from 0 to 5.</summary>
+    private static List<TimelineEvent> AfterBaseline(int to, Func<int, TimelineObservation> tick)
+    {
+        var detector = new TimelineDetector();
+        Run(detector, 0, 5, t => Tick(t));
+        return Run(detector, 6, to, tick);
     }
 
     private static Dashboard Dashboard(double t, List<WorkerView> workers) => new(

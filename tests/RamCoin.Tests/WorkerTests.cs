@@ -120,15 +120,7 @@ public sealed class WorkerTests
         await using var store = await StoreServer.StartGarnetAsync();
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, new() { ["HASHER_DELAY_MS"] = "30000" });
-        await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker,
-            new() { ["WORKER_TIMEOUT_MS"] = "200", ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "1" },
-            Profile.Fast,
-            store.Peers(rng.Address, hasher.Address));
-        var stats = worker.Get<MiningStats>();
-
-        await Eventually.TrueAsync(() => stats.Errors >= 3, "three timed-out calls in a few seconds, not one call stuck for 30 s");
-        Assert.Equal(0, stats.Computed);
+        await AssertLoopsFailAsync(store, rng.Address, hasher.Address, ShortTimeout, "three timed-out calls in a few seconds, not one call stuck for 30 s");
     }
 
     [Fact]
@@ -144,15 +136,7 @@ public sealed class WorkerTests
             await context.Response.Body.FlushAsync(context.RequestAborted);
             await Task.Delay(Timeout.Infinite, context.RequestAborted);
         });
-        await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker,
-            new() { ["WORKER_TIMEOUT_MS"] = "200", ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "1" },
-            Profile.Fast,
-            store.Peers(rng.Address, hasher.Address));
-        var stats = worker.Get<MiningStats>();
-
-        await Eventually.TrueAsync(() => stats.Errors >= 3, "the per-try timeout covers the body: three failed loops, not one stuck forever");
-        Assert.Equal(0, stats.Computed);
+        await AssertLoopsFailAsync(store, rng.Address, hasher.Address, ShortTimeout, "the per-try timeout covers the body: three failed loops, not one stuck forever");
     }
 
     [Theory]
@@ -164,12 +148,8 @@ public sealed class WorkerTests
         await using var store = await StoreServer.StartGarnetAsync();
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
         await using var rng = await StandInAsync(context => context.Response.Body.WriteAsync(new byte[length], context.RequestAborted).AsTask());
-        await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "2" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
-        var stats = worker.Get<MiningStats>();
-
-        await Eventually.TrueAsync(() => stats.Errors >= 3, "answers of the wrong length fail their loops");
-        Assert.Equal(0, stats.Computed);
+        await AssertLoopsFailAsync(
+            store, rng.Address, hasher.Address, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "2" }, "answers of the wrong length fail their loops");
     }
 
     [Theory]
@@ -184,6 +164,24 @@ public sealed class WorkerTests
     [InlineData("", null)]
     public void TheHashersAnswerIsSixtyFourHexDigitsLowered(string answer, string? digest) =>
         Assert.Equal(digest, HasherClient.Sha256Hex(Encoding.UTF8.GetBytes(answer)));
+
+    /// <summary>One loop at a time, each call given 200 ms: a stuck call shows as errors within a second.</summary>
+    private static Dictionary<string, string?> ShortTimeout => new()
+    {
+        ["WORKER_TIMEOUT_MS"] = "200",
+        ["WORKER_ERROR_BACKOFF_MS"] = "50",
+        ["WORKER_CONCURRENCY"] = "1",
+    };
+
+    /// <summary>A worker against these peers fails its loops (three at least) and computes no hash.</summary>
+    private static async Task AssertLoopsFailAsync(StoreServer store, Uri rng, Uri hasher, Dictionary<string, string?> settings, string because)
+    {
+        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, settings, Profile.Fast, store.Peers(rng, hasher));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Errors >= 3, because);
+        Assert.Equal(0, stats.Computed);
+    }
 
     /// <summary>A stand-in peer on a loopback port: plain Kestrel, every request answered by <paramref name="answer"/>.</summary>
     private static async Task<StandIn> StandInAsync(RequestDelegate answer)

@@ -38,6 +38,8 @@ public sealed class PeerChannel : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(2),
             // Over h2c, one connection per 100 loops (Kestrel's stream limit), not a queue behind one.
             EnableMultipleHttp2Connections = true,
+            // Each call stands alone, as DockerCoins' were: no cookie jar to fill from answers and search per request.
+            UseCookies = false,
             // The client metrics from the service's meter factory, as the client factory set it up before.
             MeterFactory = meters,
         }, disposeHandler: true);

@@ -139,6 +139,31 @@ public sealed class WorkerTests
         await AssertLoopsFailAsync(store, rng.Address, hasher.Address, ShortTimeout, "the per-try timeout covers the body: three failed loops, not one stuck forever");
     }
 
+    [Fact]
+    public async Task CookiesFromAPeerAreNotSentBack()
+    {
+        // DockerCoins' worker calls with a fresh request each time: a cookie set by one rng replica does not follow
+        // the worker to the next call (nor pin it to a replica through a sticky-session cookie).
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
+        var withCookie = 0;
+        await using var rng = await StandInAsync(context =>
+        {
+            if (context.Request.Headers.Cookie.Count > 0)
+            {
+                Interlocked.Increment(ref withCookie);
+            }
+
+            context.Response.Headers.SetCookie = "replica=rng-1; Path=/";
+            return context.Response.Body.WriteAsync(new byte[32], context.RequestAborted).AsTask();
+        });
+        await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_CONCURRENCY"] = "1" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Computed >= 20, "the worker mines with the stand-in rng");
+        Assert.Equal(0, Volatile.Read(ref withCookie));
+    }
+
     [Theory]
     [InlineData(31)]
     [InlineData(33)]

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 
 namespace RamCoin;
 
@@ -59,7 +60,36 @@ public static class LauncherCommand
         Description = "ASP.NET Core listen URLs, for a single HTTP service (as in a container; ASPNETCORE_HTTP_PORTS works too).",
     };
 
-    public static RootCommand Create(TextWriter? output = null, TextWriter? error = null)
+    /// <summary>
+    /// The program (<c>Program.cs</c>): parses, runs, and answers a mistyped command line with its one-line error and
+    /// exit code 2 (bad usage), as a bad setting does: 1 means a service that failed, or a lab check that did not pass.
+    /// </summary>
+    /// <param name="environment">
+    /// Null reads the process's environment variables. Given (tests run the program in their own process), the
+    /// launcher reads its settings from it, and its services see it as configuration, as they see the variables.
+    /// </param>
+    public static async Task<int> RunAsync(
+        string[] args,
+        TextWriter? output = null,
+        TextWriter? error = null,
+        IReadOnlyDictionary<string, string?>? environment = null,
+        CancellationToken cancellationToken = default)
+    {
+        var parsed = Create(output, error, environment).Parse(args);
+        var invocation = output is null && error is null
+            ? Invocation
+            : new InvocationConfiguration { ProcessTerminationTimeout = null, Output = output ?? Console.Out, Error = error ?? Console.Error };
+        if (parsed.Action is ParseErrorAction parseError)
+        {
+            parseError.ShowHelp = false;
+            await parsed.InvokeAsync(invocation, cancellationToken);
+            return 2;
+        }
+
+        return await parsed.InvokeAsync(invocation, cancellationToken);
+    }
+
+    public static RootCommand Create(TextWriter? output = null, TextWriter? error = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var root = new RootCommand("RamCoin: the coin-miner microservices of cloud courses (DockerCoins), all in one process or one service at a time.")
         {
@@ -70,7 +100,9 @@ public static class LauncherCommand
         root.SetAction(async (parsed, cancellationToken) =>
         {
             var errors = new List<string>();
-            var settings = Resolve(parsed, Environment.GetEnvironmentVariable, errors);
+            var settings = environment is null
+                ? Resolve(parsed, Environment.GetEnvironmentVariable, errors)
+                : Resolve(parsed, name => environment.GetValueOrDefault(name), errors) is { } resolved ? resolved with { Overrides = environment } : null;
             if (settings is null)
             {
                 foreach (var message in errors)

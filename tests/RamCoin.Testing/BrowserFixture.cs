@@ -17,36 +17,52 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     private const string HeadlessShellPath = "/usr/bin/chromium-headless-shell";
 
+    private readonly SemaphoreSlim _launch = new(1, 1);
     private IPlaywright? _playwright;
 
     public IBrowser? Browser { get; private set; }
 
-    public async ValueTask InitializeAsync()
-    {
-        if (!File.Exists(ChromiumPath))
-        {
-            return;
-        }
-
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            // Without the background-networking flags Chromium keeps trying to reach Google's hosts.
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-    }
+    /// <summary>
+    /// Nothing yet: Chromium starts with the first page, so that a fixture shared by a whole test assembly costs nothing
+    /// in a run without page tests.
+    /// </summary>
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     /// <summary>A new page; skips the test with the reason when Chromium is not installed (CI installs it and fails on skips).</summary>
     public async Task<IPage> NewPageAsync()
     {
-        if (Browser is null)
+        if (!File.Exists(ChromiumPath))
         {
             Assert.Skip("chromium is not installed: run 'apt-get install -y chromium-headless-shell' (bash .ci/run installs it).");
         }
 
-        return await Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1500 } });
+        var browser = await LaunchOnceAsync();
+        return await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1500 } });
+    }
+
+    private async Task<IBrowser> LaunchOnceAsync()
+    {
+        await _launch.WaitAsync();
+        try
+        {
+            if (Browser is null)
+            {
+                _playwright = await Playwright.CreateAsync();
+                Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+                {
+                    ExecutablePath = ChromiumPath,
+                    Headless = true,
+                    // Without the background-networking flags Chromium keeps trying to reach Google's hosts.
+                    Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+                });
+            }
+
+            return Browser;
+        }
+        finally
+        {
+            _launch.Release();
+        }
     }
 
     /// <summary>A new page, opened at a running service's address (the web UI's root redirects to the dashboard).</summary>
@@ -65,5 +81,6 @@ public sealed class BrowserFixture : IAsyncLifetime
         }
 
         _playwright?.Dispose();
+        _launch.Dispose();
     }
 }

@@ -7,7 +7,7 @@ namespace RamCoin.Tests;
 /// measured rate follows it (two 10 s rate windows); and the projector mode. Apart from <see cref="CeilingTests"/>
 /// (no browser), so that the two run side by side.
 /// </summary>
-public sealed class CeilingDashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+public sealed class CeilingDashboardTests(BrowserFixture browser)
 {
     [Fact]
     public async Task TheExpectedCeilingFollowsARunTimeChangeOfRngConcurrencyFrom10To20()

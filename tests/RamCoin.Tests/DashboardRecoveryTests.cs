@@ -6,7 +6,7 @@ namespace RamCoin.Tests;
 /// The page through what a course does to the system under it: a rolling update of the web UI, a store outage. Apart
 /// from <see cref="DashboardTests"/> because each waits out a restart: side by side, they do not queue behind the others.
 /// </summary>
-public sealed class DashboardRecoveryTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+public sealed class DashboardRecoveryTests(BrowserFixture browser)
 {
     [Fact]
     public async Task PagesReloadThemselvesWhenTheWebUIVersionChanges()

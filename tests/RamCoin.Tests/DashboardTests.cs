@@ -3,7 +3,7 @@ using Microsoft.Playwright;
 namespace RamCoin.Tests;
 
 /// <summary>The dashboard in a real headless Chromium, against real services; and its content security policy.</summary>
-public sealed class DashboardTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+public sealed class DashboardTests(BrowserFixture browser)
 {
     [Fact]
     public async Task ShowsARisingRateTheWorkerInstancesVersionsAndVerifiedCoinsWithoutErrors()

@@ -86,10 +86,10 @@ public sealed partial class LauncherTests
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
 
-        await using var run = LauncherProcess.Start(["rng", "--rng-port", $"{port}"]);
+        // In this process (AnUnusableDataDirectoryGivesAOneLineError runs the program's own exit code 1).
+        var run = await LauncherInProcess.RunAsync(["rng", "--rng-port", $"{port}"]);
 
-        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)));
-        Assert.Equal(1, run.ExitCode);
+        Assert.True(run.ExitCode == 1, run.Describe());
         Assert.Equal($"ramcoin: rng did not start: port {port} is already in use (choose another with --rng-port or RAMCOIN_RNG_PORT).", run.Error.Trim());
     }
 
@@ -101,10 +101,10 @@ public sealed partial class LauncherTests
     [InlineData("--bind localhost", "ramcoin: --bind / RAMCOIN_BIND: 'localhost' is not an IP address (such as 127.0.0.1 or 0.0.0.0).")]
     public async Task ABadOptionGivesAOneLineErrorAndExitCode2(string args, string message)
     {
-        await using var run = LauncherProcess.Start(args.Split(' '));
+        // In this process: nothing starts before the options are checked (ABadServiceSetting... runs the program).
+        var run = await LauncherInProcess.RunAsync(args.Split(' '));
 
-        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)));
-        Assert.Equal(2, run.ExitCode);
+        Assert.True(run.ExitCode == 2, run.Describe());
         Assert.Equal(message, run.Error.Trim());
     }
 
@@ -123,10 +123,10 @@ public sealed partial class LauncherTests
     [InlineData("v1\u0007", "v1\\u0007")]
     public async Task AVersionThatCannotBeAHeaderStopsTheServiceWithExitCode2(string version, string shown)
     {
-        await using var run = LauncherProcess.Start(["rng", "--rng-port", $"{FreePort.Next()}"], new Dictionary<string, string> { ["RAMCOIN_VERSION"] = version });
+        // In this process, as ABadServiceSettingNamesTheVariableAndExitsWith2 runs the same path in the program's own.
+        var run = await LauncherInProcess.RunAsync(["rng", "--rng-port", $"{FreePort.Next()}"], new Dictionary<string, string?> { ["RAMCOIN_VERSION"] = version });
 
-        Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)), "rng refuses to start, rather than failing every answer");
-        Assert.Equal(2, run.ExitCode);
+        Assert.True(run.ExitCode == 2, "rng refuses to start, rather than failing every answer: " + run.Describe());
         Assert.Equal(
             $"ramcoin: rng did not start: RAMCOIN_VERSION must be printable ASCII of at most 128 characters, such as 1.4.2 or v2-rc1 (it is '{shown}').",
             run.Error.Trim());

@@ -8,24 +8,52 @@ namespace RamCoin.Tests;
 
 /// <summary>
 /// Every setting is read and checked once, typed: a bad value stops the service's own binary and <c>ramcoin &lt;service&gt;</c>
-/// alike, with exit code 2 and one line that names the variable and what it accepts.
+/// alike, with exit code 2 and one line that names the variable and what it accepts. The launcher runs every case in this
+/// process (its Program.cs entry, <see cref="LauncherInProcess"/>); each service's own binary runs as a process for one
+/// case of each way a setting is refused (before the host is built, while it is built, when its options are checked at
+/// start), since the binary refuses every other case through the same builder, services and checks as the launcher.
 /// </summary>
 public sealed class SettingsTests
 {
+    /// <summary>Each bad setting, the service it stops, and the message's end.</summary>
+    public static TheoryData<string, string, string, string> BadSettings() => new()
+    {
+        { ServiceNames.Rng, "RAMCOIN_REQUEST_TIMEOUT_MS", "5", "RAMCOIN_REQUEST_TIMEOUT_MS must be from 100 to 600000 (it is '5')." },
+        { ServiceNames.Hasher, "RAMCOIN_ACCESS_LOG", "yes", "RAMCOIN_ACCESS_LOG must be true or false (it is 'yes')." },
+        { ServiceNames.Rng, "RAMCOIN_ADMIN_TOKEN", "short", "RAMCOIN_ADMIN_TOKEN must be at least 16 characters (it has 5); generate one with: openssl rand -hex 16" },
+        { ServiceNames.Hasher, "RAMCOIN_H2C_PORT", "http", "RAMCOIN_H2C_PORT must be a port from 1 to 65535 (it is 'http')." },
+        { ServiceNames.Rng, "RAMCOIN_INLINE_SCHEDULING", "yes", "RAMCOIN_INLINE_SCHEDULING must be true or false (it is 'yes')." },
+        { ServiceNames.WebUI, "DIFFICULTY", "xyz", "DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is 'xyz')." },
+        { ServiceNames.Worker, "DIFFICULTY", "", "DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is '')." },
+        { ServiceNames.WebUI, "REDIS_HOST", "127.0.0.1:notaport", "REDIS_HOST must be a host, or host:port with a port from 1 to 65535, such as redis, redis:6380 or [::1]:6380 (it is '127.0.0.1:notaport')." },
+        { ServiceNames.Worker, "REDIS_HOST", "127.0.0.1:70000", "REDIS_HOST must be a host, or host:port with a port from 1 to 65535, such as redis, redis:6380 or [::1]:6380 (it is '127.0.0.1:70000')." },
+        { ServiceNames.Rng, "RNG_CONCURRENCY", "0", "RNG_CONCURRENCY must be from 1 to 100000 (it is 0)." },
+        { ServiceNames.Rng, "RNG_DELAY_MS", "abc", "RNG_DELAY_MS must be a whole number (it is 'abc')." },
+        { ServiceNames.Hasher, "RAMCOIN_FORCE_UNREADY", "maybe", "RAMCOIN_FORCE_UNREADY must be true or false (it is 'maybe')." },
+    };
+
     [Theory]
-    [InlineData(ServiceNames.Rng, "RAMCOIN_REQUEST_TIMEOUT_MS", "5", "RAMCOIN_REQUEST_TIMEOUT_MS must be from 100 to 600000 (it is '5').")]
-    [InlineData(ServiceNames.Hasher, "RAMCOIN_ACCESS_LOG", "yes", "RAMCOIN_ACCESS_LOG must be true or false (it is 'yes').")]
-    [InlineData(ServiceNames.Rng, "RAMCOIN_ADMIN_TOKEN", "short", "RAMCOIN_ADMIN_TOKEN must be at least 16 characters (it has 5); generate one with: openssl rand -hex 16")]
-    [InlineData(ServiceNames.Hasher, "RAMCOIN_H2C_PORT", "http", "RAMCOIN_H2C_PORT must be a port from 1 to 65535 (it is 'http').")]
+    [MemberData(nameof(BadSettings))]
+    public async Task ABadSettingExitsWith2AndNamesTheVariableFromTheLauncher(string service, string variable, string value, string message)
+    {
+        var result = await LauncherInProcess.RunAsync(
+            [service, $"--{service}-port", FreePort.Next().ToString(CultureInfo.InvariantCulture)],
+            new Dictionary<string, string?> { [variable] = value });
+
+        AssertRefused(result, "ramcoin", message);
+    }
+
+    /// <summary>
+    /// Refused before the host is built (RAMCOIN_INLINE_SCHEDULING, read by the program itself), while it is built
+    /// (RAMCOIN_ACCESS_LOG), and by the options' checks at start (the others); one case for each binary.
+    /// </summary>
+    [Theory]
     [InlineData(ServiceNames.Rng, "RAMCOIN_INLINE_SCHEDULING", "yes", "RAMCOIN_INLINE_SCHEDULING must be true or false (it is 'yes').")]
-    [InlineData(ServiceNames.WebUI, "DIFFICULTY", "xyz", "DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is 'xyz').")]
-    [InlineData(ServiceNames.Worker, "DIFFICULTY", "", "DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is '').")]
-    [InlineData(ServiceNames.WebUI, "REDIS_HOST", "127.0.0.1:notaport", "REDIS_HOST must be a host, or host:port with a port from 1 to 65535, such as redis, redis:6380 or [::1]:6380 (it is '127.0.0.1:notaport').")]
-    [InlineData(ServiceNames.Worker, "REDIS_HOST", "127.0.0.1:70000", "REDIS_HOST must be a host, or host:port with a port from 1 to 65535, such as redis, redis:6380 or [::1]:6380 (it is '127.0.0.1:70000').")]
     [InlineData(ServiceNames.Rng, "RNG_CONCURRENCY", "0", "RNG_CONCURRENCY must be from 1 to 100000 (it is 0).")]
-    [InlineData(ServiceNames.Rng, "RNG_DELAY_MS", "abc", "RNG_DELAY_MS must be a whole number (it is 'abc').")]
-    [InlineData(ServiceNames.Hasher, "RAMCOIN_FORCE_UNREADY", "maybe", "RAMCOIN_FORCE_UNREADY must be true or false (it is 'maybe').")]
-    public async Task ABadSettingExitsWith2AndNamesTheVariableFromTheBinaryAndTheLauncher(string service, string variable, string value, string message)
+    [InlineData(ServiceNames.Hasher, "RAMCOIN_ACCESS_LOG", "yes", "RAMCOIN_ACCESS_LOG must be true or false (it is 'yes').")]
+    [InlineData(ServiceNames.WebUI, "DIFFICULTY", "xyz", "DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is 'xyz').")]
+    [InlineData(ServiceNames.Worker, "REDIS_HOST", "127.0.0.1:70000", "REDIS_HOST must be a host, or host:port with a port from 1 to 65535, such as redis, redis:6380 or [::1]:6380 (it is '127.0.0.1:70000').")]
+    public async Task ABadSettingExitsWith2AndNamesTheVariableFromTheServicesOwnBinary(string service, string variable, string value, string message)
     {
         var environment = new Dictionary<string, string?>
         {
@@ -34,21 +62,17 @@ public sealed class SettingsTests
             ["ASPNETCORE_HTTP_PORTS"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
         };
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var binary = Repo.RunAsync(dotnet, [BinaryOf(service)], environment, timeoutSeconds: 30);
-        var launcher = Repo.RunAsync(
-            dotnet,
-            [Path.Combine(AppContext.BaseDirectory, "ramcoin.dll"), service, $"--{service}-port", FreePort.Next().ToString(CultureInfo.InvariantCulture)],
-            environment,
-            timeoutSeconds: 30);
 
-        foreach (var (result, program) in new[] { (await binary, service), (await launcher, "ramcoin") })
-        {
-            Assert.True(result.ExitCode == 2, $"{program}: {result.Describe()}");
-            var error = result.Error.Trim();
-            Assert.StartsWith(program + ": ", error, StringComparison.Ordinal);
-            Assert.EndsWith(message, error, StringComparison.Ordinal);
-            Assert.DoesNotContain('\n', error);
-        }
+        AssertRefused(await Repo.RunAsync(dotnet, [BinaryOf(service)], environment, timeoutSeconds: 30), service, message);
+    }
+
+    private static void AssertRefused((int ExitCode, string Output, string Error) result, string program, string message)
+    {
+        Assert.True(result.ExitCode == 2, $"{program}: {result.Describe()}");
+        var error = result.Error.Trim();
+        Assert.StartsWith(program + ": ", error, StringComparison.Ordinal);
+        Assert.EndsWith(message, error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error);
     }
 
     [Theory]

@@ -36,12 +36,16 @@ public static class EventStreamConnections
         var input = connection.Transport.Input;
         var broadcaster = services.GetRequiredService<DashboardBroadcaster>();
         var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        // The server's stop asks each connection to close: one that has sent nothing yet (a browser's spare) ends
+        // then, as Kestrel's own idle connections do, instead of holding the stop to its timeout.
+        var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default;
+        using var gone = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closing);
         bool ours;
         try
         {
             while (true)
             {
-                var read = await input.ReadAsync(connection.ConnectionClosed);
+                var read = await input.ReadAsync(gone.Token);
                 var buffer = read.Buffer;
                 var head = HeadLength(buffer, read.IsCompleted);
                 if (head == NeedMore)
@@ -72,8 +76,6 @@ public static class EventStreamConnections
         try
         {
             // Straight to the socket, head and frames: Kestrel's output pipe stays empty, so its sender never runs.
-            var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default;
-            using var gone = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closing);
             await socket.SendAsync(ResponseHead(services.GetRequiredService<ServiceIdentity>()), SocketFlags.None, gone.Token);
             await broadcaster.StreamAsync(socket, gone.Token);
         }

@@ -144,6 +144,22 @@ public sealed class EventStreamConnectionTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task AnIdleConnectionDoesNotHoldUpTheStop()
+    {
+        // What a browser keeps open beside its page: a connection with no request yet. A rolling update stops the
+        // web UI; waiting on such a connection until the shutdown timeout (30 s) would get the pod killed instead.
+        using var idle = await OpenAsync("");
+        await Task.Delay(300, Ct);
+
+        var stopping = Stopwatch.StartNew();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _webui.Host.StopAsync(timeout.Token);
+
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"the stop took {stopping.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal(0, await idle.Stream.ReadAsync(new byte[16], Ct));
+    }
+
     private async Task<RawClient> OpenAsync(string request)
     {
         var tcp = new TcpClient();

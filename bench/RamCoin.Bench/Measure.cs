@@ -12,6 +12,9 @@ public sealed class Child : IAsyncDisposable
 
     private readonly bool _group;
 
+    /// <summary>.NET's socket engine runs completions on its own threads when this is 1 (read once, at the first socket).</summary>
+    public const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     public Child(string name, string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         Name = name;
@@ -22,6 +25,8 @@ public sealed class Child : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
+        // A service decides its own socket mode (ServiceMain), whatever the bench chose for itself.
+        info.Environment.Remove(InlineCompletions);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

@@ -255,6 +255,29 @@ public sealed class DashboardCalculatorTests
     }
 
     [Fact]
+    public async Task AClassroomOfStreamsSplitOverTheCoresGetsEveryFrameInOrder()
+    {
+        // Enough streams for one share per core (and an odd count, so the shares are uneven): each gets each frame once.
+        var count = (DashboardBroadcaster.StreamsPerPart * Environment.ProcessorCount) + 7;
+        var broadcaster = new DashboardBroadcaster();
+        var pipes = Enumerable.Range(0, count).Select(_ => new Pipe()).ToArray();
+        var ct = TestContext.Current.CancellationToken;
+        var streams = pipes.Select(p => broadcaster.StreamAsync(p.Writer, ct)).ToArray();
+        broadcaster.Publish("a|"u8.ToArray());
+        broadcaster.Publish("b|"u8.ToArray());
+        broadcaster.Publish("c|"u8.ToArray());
+        broadcaster.Close();
+        await Task.WhenAll(streams).WaitAsync(TimeSpan.FromSeconds(10), ct);
+        for (var i = 0; i < count; i++)
+        {
+            pipes[i].Writer.Complete();
+            var read = await pipes[i].Reader.ReadAsync(ct);
+            Assert.True(read.IsCompleted);
+            Assert.Equal("a|b|c|", Encoding.ASCII.GetString(read.Buffer));
+        }
+    }
+
+    [Fact]
     public async Task AStalledViewerHoldsNoOneBackAndGetsTheNewestFrameWhenItReadsAgain()
     {
         var broadcaster = new DashboardBroadcaster();

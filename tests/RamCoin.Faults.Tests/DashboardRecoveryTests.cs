@@ -3,10 +3,10 @@ using Microsoft.Playwright;
 namespace RamCoin.Tests;
 
 /// <summary>
-/// The page through what a course does to the system under it: a rolling update of the web UI, a store outage. Apart
-/// from <see cref="DashboardTests"/> because each waits out a restart: side by side, they do not queue behind the others.
+/// The page through what a course does to the system under it: a rolling update of the web UI, a store outage. Here
+/// with the faults, not with the fast project's page tests: each waits out a restart (about 20 s of the fast run's minute).
 /// </summary>
-public sealed class DashboardRecoveryTests(BrowserFixture browser)
+public sealed class DashboardRecoveryTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
     [Fact]
     public async Task PagesReloadThemselvesWhenTheWebUIVersionChanges()

@@ -8,7 +8,8 @@ namespace RamCoin.Tests;
 
 /// <summary>
 /// Alone: every service in this process feeds the same meters (and activity sources), so exact counts need quiet
-/// around them. What needs no meter (the admin API, readiness) is in <see cref="AdminApiTests"/>, side by side with the rest.
+/// around them. Here, not in the fast project, where they ran alone for its last 10 s: this project has the time. What
+/// needs no meter (the admin API, readiness) is in the fast project's <c>AdminApiTests</c>, side by side with the rest.
 /// </summary>
 [CollectionDefinition(nameof(Instrumentation), DisableParallelization = true)]
 public sealed class Instrumentation;

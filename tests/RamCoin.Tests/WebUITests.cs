@@ -80,7 +80,24 @@ public sealed partial class WebUITests
         await using var store = await StoreServer.StartGarnetAsync();
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers());
 
-        var json = await webui.Client.GetFromJsonAsync<JsonElement>("/json", Ct);
+        // The first read can miss /json's 80 ms store budget on a loaded machine (its first store connection): a 503
+        // problem that any poller retries, as the next test shows. The figures of the first 200 are what count.
+        JsonElement json = default;
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                using var response = await webui.Client.GetAsync("/json", Ct);
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    return false;
+                }
+
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                json = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+                return true;
+            },
+            "/json answers 200",
+            10);
 
         Assert.Equal(0, json.GetProperty("coins").GetInt64());
         Assert.Equal(0, json.GetProperty("hashes").GetInt64());

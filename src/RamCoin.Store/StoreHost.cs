@@ -15,6 +15,8 @@ public static class StoreHost
         ServiceHost.ConfigureLogging(builder.Logging, builder.Configuration);
         // Garnet explains its whole configuration at Information; keep its warnings and errors.
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Ours at Information: a compaction of the append-only file is worth a line.
+        builder.Logging.AddFilter(typeof(EmbeddedStore).FullName, LogLevel.Information);
         // It warns that its own log settings are ignored when given a logger factory: expected here.
         builder.Logging.AddFilter("ArgParser", LogLevel.Error);
         builder.Services.AddSingleton(settings);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
@@ -24,6 +25,12 @@ public sealed class StoreServer : IAsyncDisposable
     public int Port { get; }
 
     public string Kind => _redis is null ? "garnet" : "redis-server";
+
+    /// <summary>A hosted part of an in-process Garnet (null for the other kinds).</summary>
+    public T? Get<T>() where T : class => _garnet?.Services.GetServices<IHostedService>().OfType<T>().FirstOrDefault();
+
+    /// <summary>What a <c>ramcoin store</c> process printed so far (empty for the others).</summary>
+    public string Log => _launcher is null ? "" : _launcher.Output + _launcher.Error;
 
     /// <summary>Peers for a service under test: this store, and the given rng and hasher.</summary>
     public PeerAddresses Peers(Uri? rng = null, Uri? hasher = null) =>

@@ -153,22 +153,31 @@ public sealed class StoreServer : IAsyncDisposable
                 await (await server.DatabaseAsync()).PingAsync();
                 return server;
             }
-            catch (RedisConnectionException ex) when (DateTime.UtcNow >= deadline || process.HasExited)
+            catch (Exception ex) when (NotReadyYet(ex))
             {
-                await server.DisposeAsync(); // never leave a redis-server behind
-                lock (log)
+                if (DateTime.UtcNow >= deadline || process.HasExited)
                 {
-                    throw new InvalidOperationException($"redis-server did not start on port {port}: {log}", ex);
+                    await server.DisposeAsync(); // never leave a redis-server behind
+                    lock (log)
+                    {
+                        throw new InvalidOperationException($"redis-server did not start on port {port}: {log}", ex);
+                    }
                 }
-            }
-            catch (RedisConnectionException)
-            {
+
                 server._client?.Dispose();
                 server._client = null;
                 await Task.Delay(50);
             }
         }
     }
+
+    /// <summary>
+    /// Not listening yet, or listening and still replaying its append-only file: it answers LOADING to everything
+    /// then (seen on a loaded machine after a restart on the same data).
+    /// </summary>
+    private static bool NotReadyYet(Exception ex) =>
+        ex is RedisConnectionException
+        || (ex is RedisServerException && ex.Message.StartsWith("LOADING", StringComparison.Ordinal));
 
     /// <summary>Where Debian puts redis-server; null when it is not installed.</summary>
     public static string? RedisServerPath => File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : null;

@@ -24,6 +24,9 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
     /// <summary>How often the append-only file's size is checked.</summary>
     public static readonly TimeSpan AofCheckInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>Garnet's option that leaves out its banner: once, at the store's first start, is enough.</summary>
+    private const string Quiet = "-q";
+
     private readonly ILogger _logger = loggerFactory.CreateLogger<EmbeddedStore>();
     private readonly Lock _serverLock = new();
     private GarnetServer? _server;
@@ -84,7 +87,7 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
                 _server?.Dispose();
                 _server = null;
                 Compact();
-                _server = StartServer(Arguments(options));
+                _server = StartServer([.. Arguments(options), Quiet]);
             }
 
             Compactions++;
@@ -136,7 +139,7 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
     {
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var port = FreeLoopbackPort();
-        using var server = StartServer(Arguments(options with { Bind = "127.0.0.1", Port = port, Password = password }));
+        using var server = StartServer([.. Arguments(options with { Bind = "127.0.0.1", Port = port, Password = password }), Quiet]);
         using var client = new TcpClient();
         client.Connect(IPAddress.Loopback, port);
         client.ReceiveTimeout = client.SendTimeout = 60_000;

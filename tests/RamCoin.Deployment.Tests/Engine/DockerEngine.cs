@@ -137,6 +137,22 @@ public sealed partial class DockerEngine : IAsyncLifetime
     public Task<(int ExitCode, string Output, string Error)> TryDockerAsync(params string[] args) =>
         Repo.RunAsync("docker", args, _environment, timeoutSeconds: 600, workingDirectory: Folder);
 
+    /// <summary>
+    /// Removes the test's Swarm stack and waits until its task containers are gone: <c>docker stack rm</c> returns at
+    /// once and they stop over their grace period, holding their images meanwhile (a registry test right after could
+    /// not remove one).
+    /// </summary>
+    public async Task RemoveStackAsync()
+    {
+        await TryDockerAsync("stack", "rm", SwarmTests.Stack);
+        var clock = Stopwatch.StartNew();
+        while ((await TryDockerAsync("ps", "-aq", "--filter", $"label=com.docker.stack.namespace={SwarmTests.Stack}")).Output.Trim().Length > 0
+            && clock.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            await Task.Delay(500);
+        }
+    }
+
     /// <summary>One line of the README, exactly as written, run by bash in the repository copy.</summary>
     public Task<string> ShellAsync(string command, int timeoutSeconds = 900, IReadOnlyDictionary<string, string?>? environment = null) =>
         RunAsync("bash", ["-c", "set -eo pipefail; " + command], timeoutSeconds, environment);
@@ -385,7 +401,7 @@ public sealed partial class DockerEngine : IAsyncLifetime
     /// <summary>What an earlier, interrupted run may have left: the stack, the proxies, the compose projects.</summary>
     private async Task CleanUpAsync()
     {
-        await TryDockerAsync("stack", "rm", SwarmTests.Stack);
+        await RemoveStackAsync();
         var leftovers = (await TryDockerAsync("ps", "-aq", "--filter", "label=ramcoin.test")).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (leftovers.Length > 0)
         {

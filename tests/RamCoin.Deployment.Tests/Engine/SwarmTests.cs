@@ -98,7 +98,7 @@ public sealed partial class SwarmTests(DockerEngine engine, BrowserFixture brows
         finally
         {
             await page.CloseAsync();
-            await engine.TryDockerAsync("stack", "rm", Stack);
+            await engine.RemoveStackAsync();
             if (proxy is not null)
             {
                 await engine.TryDockerAsync("rm", "-f", proxy);

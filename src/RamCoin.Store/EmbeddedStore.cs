@@ -90,10 +90,13 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
                 _server = StartServer([.. Arguments(options), Quiet]);
             }
 
+            // The two Garnets just disposed leave their log pages (pinned arrays) to the GC, which otherwise keeps them
+            // for a while (measured: 180-280 MiB instead of 146 after nine compactions); this is once in hours.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             Compactions++;
             _logger.LogInformation(
-                "Compacted the append-only file ({Size} MiB) into a checkpoint; clients were cut off for {Elapsed} ms",
-                size >> 20, clock.ElapsedMilliseconds);
+                "Compacted the append-only file ({Size} MiB) into a checkpoint; clients were cut off for {Elapsed} ms; GC heap {Heap} MiB",
+                size >> 20, clock.ElapsedMilliseconds, GC.GetTotalMemory(forceFullCollection: false) >> 20);
         }
     }
 

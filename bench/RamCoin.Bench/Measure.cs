@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using RamCoin.Hosting;
 
 namespace RamCoin.Bench;
 
@@ -11,9 +12,6 @@ public sealed class Child : IAsyncDisposable
     private (double Cpu, DateTime At) _mark;
 
     private readonly bool _group;
-
-    /// <summary>.NET's socket engine runs completions on its own threads when this is 1 (read once, at the first socket).</summary>
-    public const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
     public Child(string name, string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -26,7 +24,7 @@ public sealed class Child : IAsyncDisposable
         }
 
         // A service decides its own socket mode (ServiceMain), whatever the bench chose for itself.
-        info.Environment.Remove(InlineCompletions);
+        info.Environment.Remove(ServiceMain.InlineCompletions);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

@@ -104,7 +104,8 @@ public static class ServiceMain
 
     public const string InlineSetting = "RAMCOIN_INLINE_SCHEDULING";
 
-    private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+    /// <summary>.NET's socket engine runs completions on its own threads when this is 1 (read once, at the first socket).</summary>
+    public const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
     /// <summary>
     /// Whether requests run on the socket threads (Kestrel's inline scheduling and inline socket completions):

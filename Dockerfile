@@ -45,13 +45,23 @@ RUN RID=linux-$(case "${TARGETARCH:-$(uname -m)}" in arm64|aarch64) echo arm64 ;
            -p:DebugType=none -o /out/$(echo $service | tr A-Z a-z) || exit 1; \
        done \
     && rm -f /out/*/*.dbg /out/*/*.pdb
+# Port 80 as the non-root user wherever the runtime leaves the port closed to it (containerd before 2.0, CRI-O: the
+# course's `kubectl create deployment` pods): the file capability NET_BIND_SERVICE. A container that drops every
+# capability must keep this one (--cap-add NET_BIND_SERVICE; the Kubernetes files do), or the binary cannot start.
+RUN command -v setcap >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcap2-bin >/dev/null; } \
+    && setcap cap_net_bind_service=+ep /out/rng/RamCoin.Rng \
+    && setcap cap_net_bind_service=+ep /out/hasher/RamCoin.Hasher \
+    && setcap cap_net_bind_service=+ep /out/worker/RamCoin.Worker \
+    && setcap cap_net_bind_service=+ep /out/webui/RamCoin.WebUI
 
 # ---- the base of every service image
 FROM mcr.microsoft.com/dotnet/runtime-deps:${DOTNET_VERSION}-noble-chiseled AS service
 ARG VERSION=0.1.0
 WORKDIR /app
-# Port 80 as in DockerCoins. A non-root user may bind it because Docker (20.10+) sets the container's
-# net.ipv4.ip_unprivileged_port_start to 0; Kubernetes pods set that sysctl in their securityContext.
+# Port 80 as in DockerCoins, as a non-root user: Docker (20.10+) sets the container's
+# net.ipv4.ip_unprivileged_port_start to 0, our Kubernetes pods set that sysctl, and elsewhere the binaries' file
+# capability (publish stage) lets them bind it.
 ENV ASPNETCORE_HTTP_PORTS=80 \
     RAMCOIN_VERSION=${VERSION}
 EXPOSE 80

@@ -158,8 +158,8 @@ edit_overlay() {
 '
   block='' listed='' kept='' entry='' name=''
   keep_entry() {
-    # The overlay's entry for one of SERVICES goes: the new one is written at the end.
-    for service in $SERVICES; do [ "$name" != "ramcoin/$service" ] || entry=''; done
+    # The overlay's entry for one of SERVICES (or of a service kept as it runs) goes: the new one is written at the end.
+    for service in $SERVICES $(printf '%s\n' "$LIVE_IMAGES" | sed -n 's/=.*//p'); do [ "$name" != "ramcoin/$service" ] || entry=''; done
     [ -z "$entry" ] || kept="$kept$entry$nl"
     entry='' name=''
   }
@@ -206,8 +206,52 @@ edit_overlay() {
     for service in $SERVICES; do
       printf '  - name: ramcoin/%s\n    newName: "%s/%s"\n    newTag: "%s"\n' "$service" "$REGISTRY" "$service" "$TAG"
     done
+    # The services left out of SERVICES keep the image they run (a digest, or a tag after the last path part).
+    printf '%s\n' "$LIVE_IMAGES" | while IFS='=' read -r service image; do
+      [ -n "$service" ] || continue
+      case $image in
+        *@*) printf '  - name: ramcoin/%s\n    newName: "%s"\n    digest: "%s"\n' "$service" "${image%%@*}" "${image#*@}" ;;
+        */*:* | [!/]*:*) printf '  - name: ramcoin/%s\n    newName: "%s"\n    newTag: "%s"\n' "$service" "${image%:*}" "${image##*:}" ;;
+        *) printf '  - name: ramcoin/%s\n    newName: "%s"\n' "$service" "$image" ;;
+      esac
+    done
   } >>"$file.new"
   mv "$file.new" "$file"
+}
+
+# For a deploy of some services only: "service=image" of each other service that runs in the cluster, so that a
+# release of the web UI never moves rng or the workers to the overlay's default images.
+LIVE_IMAGES=''
+live_images() {
+  all_services && return 0
+  for service in $ALL_SERVICES; do
+    case " $SERVICES " in *" $service "*) continue ;; esac
+    image=$(kubectl_ -n "$NAMESPACE" get deployments,daemonsets -l "app=$service" \
+      -o jsonpath='{.items[0].spec.template.spec.containers[0].image}' 2>/dev/null) || image=''
+    case $image in
+      '') say "deploy: $service does not run in $NAMESPACE yet: the overlay's image" ;;
+      *[!A-Za-z0-9._:/@-]*) die "deploy: $service runs an image named '$image', which is not an image reference" ;;
+      *) LIVE_IMAGES="$LIVE_IMAGES$service=$image
+"
+        say "deploy: $service keeps the image it runs ($image)" ;;
+    esac
+  done
+}
+
+# Rendered manifests on standard input, written with each existing Deployment's replicas as the cluster has them: a
+# release keeps the count that a person (kubectl scale) or an HPA set. A Deployment without replicas stays without.
+keep_replicas() {
+  live=$(kubectl_ -n "$NAMESPACE" get deployments -o jsonpath='{range .items[*]}{.metadata.name}={.spec.replicas}{" "}{end}' 2>/dev/null) || live=''
+  awk -v live="$live" '
+    BEGIN { n = split(live, pairs, " "); for (i = 1; i <= n; i++) { split(pairs[i], kv, "="); if (kv[2] ~ /^[0-9]+$/) count[kv[1]] = kv[2] } }
+    /^---$/ { kind = ""; name = ""; section = ""; print; next }
+    /^kind: / { kind = $2 }
+    /^[a-z]/ { section = $1 }
+    section == "metadata:" && /^  name: / && name == "" { name = $2 }
+    kind == "Deployment" && section == "spec:" && /^  replicas: [0-9]+$/ && (name in count) {
+      if (count[name] != $2) printf "pipeline: deploy: %s keeps its %s replicas (the overlay says %s)\n", name, count[name], $2 > "/dev/stderr"
+      print "  replicas: " count[name]; next }
+    { print }'
 }
 
 # A copy of deploy/kubernetes in a temporary folder ($work, removed on exit) with the overlay edited.
@@ -291,8 +335,10 @@ deploy() {
       fi
       ;;
     kubernetes)
+      live_images
       overlay_copy
-      kubectl_ kustomize "$work/kubernetes/overlays/$OVERLAY" >"$work/manifests.yaml"
+      kubectl_ kustomize "$work/kubernetes/overlays/$OVERLAY" >"$work/rendered.yaml"
+      keep_replicas <"$work/rendered.yaml" >"$work/manifests.yaml"
       secret
       # Whoever may patch the Namespace may relax its Pod Security labels: Jenkins' agents may not, and apply the rest.
       if kubectl_ auth can-i patch "namespace/$NAMESPACE" >/dev/null 2>&1; then

@@ -8,7 +8,7 @@
 # machine's .NET SDK changes (label ramcoin.stand-in). Raise RECIPE when a recipe below changes: a new stamp rebuilds
 # them, and a new SDK image also rebuilds every image layer after it (about 4 minutes of Native AOT compiles).
 set -euo pipefail
-RECIPE=1
+RECIPE=2
 
 SDK_AOT=mcr.microsoft.com/dotnet/sdk:10.0-noble-aot
 SDK=mcr.microsoft.com/dotnet/sdk:10.0-noble
@@ -81,7 +81,7 @@ if needed "$SDK_AOT" || needed "$SDK"; then
   log "building $SDK_AOT and $SDK (clang, zlib1g-dev and this machine's .NET SDK)"
   build "ramcoin-stand-in/sdk-deps:$stamp" <<EOF
 FROM $base
-$(apt_install ca-certificates clang zlib1g-dev libc6-dev git)
+$(apt_install ca-certificates clang zlib1g-dev libc6-dev git libcap2-bin)
 EOF
   # NuGet inside a build container trusts what this machine trusts, and reads its NuGet.Config.
   mkdir -p "$work/nuget"

@@ -4,9 +4,10 @@ namespace RamCoin.Tests.Engine;
 
 /// <summary>
 /// Alone, after the parallel tests: image builds take both cores, and compose publishes DockerCoins' fixed ports.
+/// The Kubernetes cluster shares it: it runs the images this engine builds.
 /// </summary>
 [CollectionDefinition(nameof(RealEngine), DisableParallelization = true)]
-public sealed class RealEngine : ICollectionFixture<DockerEngine>;
+public sealed class RealEngine : ICollectionFixture<DockerEngine>, ICollectionFixture<Cluster.KubernetesCluster>;
 
 /// <summary>
 /// A real Docker engine (started when none answers; stopped again if this fixture started it), the local stand-ins

@@ -13,11 +13,11 @@ public sealed class ImageTests(DockerEngine engine)
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    /// <summary>deploy/kubernetes/base: runAsUser 1654, read-only root, no capabilities, no privilege escalation,
+    /// <summary>deploy/kubernetes/base: runAsUser 1654, read-only root, no capability but NET_BIND_SERVICE, no privilege escalation,
     /// the port-80 sysctl, an emptyDir on /tmp.</summary>
     private static readonly string[] PodSecurity =
     [
-        "--read-only", "--user", "1654:1654", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        "--read-only", "--user", "1654:1654", "--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE", "--security-opt", "no-new-privileges",
         "--sysctl", "net.ipv4.ip_unprivileged_port_start=0", "--tmpfs", "/tmp",
     ];
 
@@ -93,6 +93,37 @@ public sealed class ImageTests(DockerEngine engine)
         finally
         {
             await engine.TryDockerAsync("rm", "-f", id);
+        }
+    }
+
+    /// <summary>
+    /// A runtime that leaves ports below 1024 closed to non-root users (containerd 1.x, CRI-O: the course's
+    /// <c>kubectl create deployment</c> pods, no securityContext): each image still listens on port 80 as UID 1654, by
+    /// its binary's file capability. Docker opens those ports by default, so the sysctl here closes them again.
+    /// </summary>
+    [Fact]
+    public async Task WithPrivilegedPortsClosedEachImageStillListensOnPort80AsNonRoot()
+    {
+        engine.Require();
+        await engine.BuildTargetsAsync();
+        var started = new List<string>();
+        try
+        {
+            foreach (var service in DockerEngine.Services)
+            {
+                var id = (await engine.DockerAsync("run", "-d", "--label", "ramcoin.test=ports", "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024", "-p", "127.0.0.1::80", $"ramcoin/{service}")).Trim();
+                started.Add(id);
+                var url = await PublishedAsync(id, 80);
+                await Eventually.TrueAsync(async () => await StatusAsync(url + "healthz") == HttpStatusCode.OK, $"{service} answers on port 80 with the port closed to non-root users", 30);
+                Assert.Equal("1654", (await engine.DockerAsync("inspect", "--format", "{{.Config.User}}", id)).Trim());
+            }
+        }
+        finally
+        {
+            if (started.Count > 0)
+            {
+                await engine.TryDockerAsync(["rm", "-f", .. started]);
+            }
         }
     }
 

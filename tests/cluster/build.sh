@@ -21,20 +21,21 @@ exec 9>"$cache/build.lock"
 flock 9
 [ -f "$out/done" ] && { echo "$out"; exit 0; }
 
+# An interrupted build goes on where it stopped (the tree and Go's build cache stay in $work until the end).
 work=$cache/work
-rm -rf "$work"
+tree=$work/kubernetes-$VERSION
 mkdir -p "$work/lists/partial" "$work/parts"
 # A private deb-src list for apt's source download: /etc/apt stays as it is.
 mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 [ -n "$mirror" ] || mirror=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list)
 echo "deb-src $mirror bookworm main" >"$work/sources.list"
 apt_private=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=$work/parts" -o "Dir::State::Lists=$work/lists")
-log "fetching the kubernetes $VERSION source package"
-apt-get "${apt_private[@]}" update -qq
-(cd "$work" && apt-get "${apt_private[@]}" source -qq "kubernetes=${VERSION}-1.1+deb12u1" >/dev/null 2>&1 \
-  || apt-get "${apt_private[@]}" source -qq kubernetes >/dev/null)
-tree=$(find "$work" -maxdepth 1 -type d -name "kubernetes-*" | head -n 1)
-[ -n "$tree" ] || { log "no source tree after apt-get source"; exit 1; }
+if [ ! -f "$tree/debian/rules" ]; then
+  log "fetching the kubernetes $VERSION source package"
+  apt-get "${apt_private[@]}" update -qq
+  (cd "$work" && apt-get "${apt_private[@]}" source -qq kubernetes >/dev/null)
+  [ -d "$tree" ] || { log "apt-get source kubernetes did not give version $VERSION (bookworm's): $(ls "$work")"; exit 1; }
+fi
 
 # As debian/rules builds the client: GOPATH layout, static binaries.
 log "building ${bins[*]} (go $(go env GOVERSION))"

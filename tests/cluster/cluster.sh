@@ -46,19 +46,22 @@ stop() {
   fi
   stop_pods
   # kube-proxy's chains (KUBE-*), the CNI plugins' (CNI-*) and their jumps, nothing else.
+  local table rule chain
   for table in nat filter mangle; do
-    iptables-save -t "$table" | grep -E '^-A' | grep -E 'KUBE-|CNI-|ramcoin-k8s' | sed 's/^-A/-D/' |
-      while read -r rule; do eval "iptables -t $table $rule" 2>/dev/null || true; done
-    iptables-save -t "$table" | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\).*/\1/p' | while read -r chain; do
-      iptables -t "$table" -F "$chain" 2>/dev/null || true
-    done
-    iptables-save -t "$table" | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\).*/\1/p' | while read -r chain; do
-      iptables -t "$table" -X "$chain" 2>/dev/null || true
+    while read -r rule; do
+      eval "iptables -t $table $rule" 2>/dev/null || true
+    done < <(iptables-save -t "$table" | sed -n '/^-A.*\(KUBE-\|CNI-\|ramcoin-k8s\)/s/^-A/-D/p')
+    for _ in 1 2; do
+      while read -r chain; do
+        iptables -t "$table" -F "$chain" 2>/dev/null || true
+        iptables -t "$table" -X "$chain" 2>/dev/null || true
+      done < <(iptables-save -t "$table" | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\).*/\1/p')
     done
   done
   ip link del "$BRIDGE" 2>/dev/null || true
   # The pods' mounts (secrets, emptyDirs) under the kubelet's folder, and containerd's.
-  grep -o " $dir/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  local m
+  while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r)
   rm -rf "$dir/kubelet/pods" 2>/dev/null || true
 }
 

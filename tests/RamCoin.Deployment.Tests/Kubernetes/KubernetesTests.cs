@@ -160,7 +160,8 @@ public sealed class KubernetesTests
         var port = FreePort.Next();
         var data = Directory.CreateTempSubdirectory("ramcoin-redis-");
         // The container's own script and probe, with a scratch folder and a loopback port instead of /data and 6379.
-        var script = redis.Args[2].Replace("--dir /data", $"--dir {data.FullName} --port {port} --bind 127.0.0.1", StringComparison.Ordinal);
+        var script = redis.Args[2].Replace("/data", data.FullName, StringComparison.Ordinal)
+            .Replace($"--dir {data.FullName}", $"--dir {data.FullName} --port {port} --bind 127.0.0.1", StringComparison.Ordinal);
         var probe = redis.ReadinessProbe.Exec.Command;
         Assert.Equal(["sh", "-c"], probe.Take(2));
         var probeScript = probe[2].Replace("redis-cli ping", $"redis-cli -p {port} ping", StringComparison.Ordinal);

@@ -15,58 +15,17 @@ public sealed class PipelineTests
 {
     private static readonly string[] Services = ["rng", "hasher", "worker", "webui"];
 
+    /// <summary>What the agents may do is asked of a real API server (Cluster/LessonTests); here, the layout.</summary>
     [Fact]
-    public async Task JenkinsAgentsMayApplyEverythingTheClassicOverlayHoldsAndNothingMore()
+    public async Task JenkinsRunsOnServiceAccountsOfItsOwnAndItsNodePort()
     {
         var jenkins = await Manifests.RenderAsync("deploy/jenkins");
-        var ramcoin = await Manifests.RenderAsync("classic", ["registry"]);
-
-        var controller = Assert.Single(jenkins.OfType<V1ServiceAccount>(), a => a.Metadata.Name == "jenkins");
+        Assert.Single(jenkins.OfType<V1ServiceAccount>(), a => a.Metadata.Name == "jenkins");
         var agent = Assert.Single(jenkins.OfType<V1ServiceAccount>(), a => a.Metadata.Name == "jenkins-agent");
         var ui = Assert.Single(jenkins.OfType<V1Service>(), s => s.Spec.Type == "NodePort");
         Assert.Equal(30088, Assert.Single(ui.Spec.Ports).NodePort);
         var server = Assert.Single(jenkins.Workloads(), w => w.App == "jenkins");
         Assert.Equal("jenkins", server.Template.Spec.ServiceAccountName);
-
-        // kubectl apply needs get, create and patch on every kind it applies; the pipeline then watches rollouts.
-        foreach (var obj in ramcoin.OfType<IKubernetesObject<V1ObjectMeta>>())
-        {
-            var (group, resource) = Resource(obj);
-            if (obj is V1Namespace)
-            {
-                // The namespace exists before Jenkins deploys (deploy/jenkins declares it): the agents read it, and may
-                // not patch it (its Pod Security labels), so pipeline.sh applies everything else.
-                Assert.True(Allows(jenkins, agent, null, group, resource, "get", obj.Metadata.Name), $"the agents may get namespace {obj.Metadata.Name}");
-                Assert.False(Allows(jenkins, agent, null, group, resource, "patch", obj.Metadata.Name), "the agents may not relabel the namespace");
-                Assert.False(Allows(jenkins, agent, null, group, resource, "update", obj.Metadata.Name), "the agents may not relabel the namespace");
-                continue;
-            }
-
-            foreach (var verb in new[] { "get", "create", "patch" })
-            {
-                Assert.True(Allows(jenkins, agent, obj.Metadata.NamespaceProperty, group, resource, verb, obj.Metadata.Name), $"the agents may {verb} {resource}.{group} in {obj.Metadata.NamespaceProperty}");
-            }
-
-            Assert.False(Allows(jenkins, controller, obj.Metadata.NamespaceProperty, group, resource, "patch", obj.Metadata.Name), $"the controller may not patch {resource} in ramcoin");
-        }
-
-        Assert.True(Allows(jenkins, agent, "ramcoin", "apps", "replicasets", "list", null), "rollout status lists replica sets");
-        Assert.True(Allows(jenkins, agent, "ramcoin", "", "pods", "list", null), "the pipeline lists the pods");
-        // What the agents run (tests, builds of pushed code) must not reach Secrets or other pods.
-        foreach (var (ns, group, resource, verb) in new[]
-        {
-            ("ramcoin", "", "pods", "create"), ("ramcoin", "", "pods/exec", "create"), ("ramcoin", "", "secrets", "get"), ("ramcoin", "", "secrets", "list"),
-            ("ramcoin", "", "secrets", "create"), ("ramcoin", "apps", "replicasets", "create"), ("ramcoin", "", "serviceaccounts", "create"),
-            ("ramcoin", "rbac.authorization.k8s.io", "rolebindings", "create"), ("jenkins", "", "pods", "create"), ("jenkins", "", "pods/exec", "create"),
-            ("jenkins", "", "secrets", "get"), ("kube-system", "apps", "deployments", "patch"),
-        })
-        {
-            Assert.False(Allows(jenkins, agent, ns, group, resource, verb, null), $"the agents may not {verb} {resource} in {ns}");
-        }
-
-        Assert.True(Allows(jenkins, controller, "jenkins", "", "pods", "create", null), "Jenkins starts its agent pods");
-        Assert.True(Allows(jenkins, controller, "jenkins", "", "pods/exec", "create", null), "and runs their steps");
-        Assert.False(Allows(jenkins, controller, "kube-system", "apps", "deployments", "patch", "coredns"), "and nothing outside its namespace");
         Assert.False(agent.AutomountServiceAccountToken ?? true, "the agents' token is mounted only where kubectl runs");
     }
 
@@ -265,41 +224,5 @@ public sealed class PipelineTests
     {
         var yaml = Regex.Match(Repo.Read("Jenkinsfile"), @"yaml '''\n(.*?)'''", RegexOptions.Singleline).Groups[1].Value;
         return Assert.IsType<V1Pod>(Assert.Single(KubernetesYaml.LoadAllFromString(yaml, strict: true)));
-    }
-
-    private static (string Group, string Resource) Resource(IKubernetesObject<V1ObjectMeta> obj)
-    {
-        var group = obj.ApiVersion.Contains('/', StringComparison.Ordinal) ? obj.ApiVersion.Split('/')[0] : "";
-        var resource = obj.Kind.ToLowerInvariant() switch
-        {
-            "networkpolicy" => "networkpolicies",
-            "poddisruptionbudget" => "poddisruptionbudgets",
-            "horizontalpodautoscaler" => "horizontalpodautoscalers",
-            var kind => kind + "s",
-        };
-        return (group, resource);
-    }
-
-    /// <summary>RBAC, evaluated: a Role bound in the namespace, or a ClusterRole bound cluster-wide or in the namespace.</summary>
-    private static bool Allows(IReadOnlyList<object> objects, V1ServiceAccount account, string? ns, string group, string resource, string verb, string? name)
-    {
-        bool Subject(IList<Rbacv1Subject>? subjects) =>
-            subjects?.Any(s => s.Kind == "ServiceAccount" && s.Name == account.Metadata.Name && s.NamespaceProperty == account.Metadata.NamespaceProperty) == true;
-
-        bool RuleAllows(V1PolicyRule rule) =>
-            (rule.ApiGroups ?? []).Any(g => g == "*" || g == group)
-            && (rule.Resources ?? []).Any(r => r == "*" || r == resource)
-            && rule.Verbs.Any(v => v == "*" || v == verb)
-            && (rule.ResourceNames is not { Count: > 0 } || (name is not null && rule.ResourceNames.Contains(name)));
-
-        IEnumerable<V1PolicyRule> Rules(V1RoleRef reference, string? bindingNamespace) => reference.Kind == "ClusterRole"
-            ? objects.OfType<V1ClusterRole>().Where(r => r.Metadata.Name == reference.Name).SelectMany(r => r.Rules ?? [])
-            : objects.OfType<V1Role>().Where(r => r.Metadata.Name == reference.Name && r.Metadata.NamespaceProperty == bindingNamespace).SelectMany(r => r.Rules ?? []);
-
-        var namespaced = ns is null
-            ? []
-            : objects.OfType<V1RoleBinding>().Where(b => b.Metadata.NamespaceProperty == ns && Subject(b.Subjects)).SelectMany(b => Rules(b.RoleRef, ns));
-        var clusterWide = objects.OfType<V1ClusterRoleBinding>().Where(b => Subject(b.Subjects)).SelectMany(b => Rules(b.RoleRef, null));
-        return namespaced.Concat(clusterWide).Any(RuleAllows);
     }
 }

@@ -45,23 +45,20 @@ RUN RID=linux-$(case "${TARGETARCH:-$(uname -m)}" in arm64|aarch64) echo arm64 ;
            -p:DebugType=none -o /out/$(echo $service | tr A-Z a-z) || exit 1; \
        done \
     && rm -f /out/*/*.dbg /out/*/*.pdb
-# Port 80 as the non-root user wherever the runtime leaves the port closed to it (containerd before 2.0, CRI-O: the
-# course's `kubectl create deployment` pods): the file capability NET_BIND_SERVICE. A container that drops every
-# capability must keep this one (--cap-add NET_BIND_SERVICE; the Kubernetes files do), or the binary cannot start.
-RUN command -v setcap >/dev/null \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcap2-bin >/dev/null; } \
-    && setcap cap_net_bind_service=+ep /out/rng/RamCoin.Rng \
-    && setcap cap_net_bind_service=+ep /out/hasher/RamCoin.Hasher \
-    && setcap cap_net_bind_service=+ep /out/worker/RamCoin.Worker \
-    && setcap cap_net_bind_service=+ep /out/webui/RamCoin.WebUI
+# A static helper that gives a binary the file capability NET_BIND_SERVICE (deploy/images/grant-port-80.c): each
+# service stage runs it on its binary, since the classic builder's COPY drops the capability.
+COPY deploy/images/grant-port-80.c /src/
+RUN clang -static -Os -o /out/grant-port-80 /src/grant-port-80.c
 
 # ---- the base of every service image
 FROM mcr.microsoft.com/dotnet/runtime-deps:${DOTNET_VERSION}-noble-chiseled AS service
 ARG VERSION=0.1.0
 WORKDIR /app
 # Port 80 as in DockerCoins, as a non-root user: Docker (20.10+) sets the container's
-# net.ipv4.ip_unprivileged_port_start to 0, our Kubernetes pods set that sysctl, and elsewhere the binaries' file
-# capability (publish stage) lets them bind it.
+# net.ipv4.ip_unprivileged_port_start to 0, our Kubernetes pods set that sysctl, and elsewhere (containerd before 2.0,
+# CRI-O: the course's plain pods) the binary's file capability NET_BIND_SERVICE lets it bind the port. A container
+# that drops every capability must keep that one (--cap-add NET_BIND_SERVICE; the Kubernetes files do), or the binary
+# cannot start.
 ENV ASPNETCORE_HTTP_PORTS=80 \
     RAMCOIN_VERSION=${VERSION}
 EXPOSE 80
@@ -69,21 +66,37 @@ USER $APP_UID
 
 FROM service AS rng
 COPY --from=publish /out/rng/RamCoin.Rng /app/
+COPY --from=publish /out/grant-port-80 /tmp/
+USER 0
+RUN ["/tmp/grant-port-80", "/app/RamCoin.Rng"]
+USER $APP_UID
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/app/RamCoin.Rng", "healthcheck"]
 ENTRYPOINT ["/app/RamCoin.Rng"]
 
 FROM service AS hasher
 COPY --from=publish /out/hasher/RamCoin.Hasher /app/
+COPY --from=publish /out/grant-port-80 /tmp/
+USER 0
+RUN ["/tmp/grant-port-80", "/app/RamCoin.Hasher"]
+USER $APP_UID
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/app/RamCoin.Hasher", "healthcheck"]
 ENTRYPOINT ["/app/RamCoin.Hasher"]
 
 FROM service AS worker
 COPY --from=publish /out/worker/RamCoin.Worker /app/
+COPY --from=publish /out/grant-port-80 /tmp/
+USER 0
+RUN ["/tmp/grant-port-80", "/app/RamCoin.Worker"]
+USER $APP_UID
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/app/RamCoin.Worker", "healthcheck"]
 ENTRYPOINT ["/app/RamCoin.Worker"]
 
 FROM service AS webui
 COPY --from=publish /out/webui/RamCoin.WebUI /app/
+COPY --from=publish /out/grant-port-80 /tmp/
+USER 0
+RUN ["/tmp/grant-port-80", "/app/RamCoin.WebUI"]
+USER $APP_UID
 # The page's files, where the web UI serves them from (WEBUI_FILES): the compose file mounts
 # src/RamCoin.WebUI/files here for the course's live edit.
 COPY --from=publish /out/webui/webui/ /app/webui/

@@ -51,6 +51,12 @@ public sealed class KubernetesCluster : IAsyncDisposable
         }
 
         await engine.BuildTargetsAsync();
+        // A run that was killed leaves its cluster running (its ports and its bridge): stop it first.
+        foreach (var earlier in Directory.GetDirectories(Path.GetTempPath(), "ramcoin-cluster-*").Where(d => File.Exists(Path.Combine(d, "pids"))))
+        {
+            await Repo.RunAsync("bash", [Repo.PathOf("tests/cluster/cluster.sh"), "stop", earlier], timeoutSeconds: 120);
+        }
+
         _folder = Directory.CreateTempSubdirectory("ramcoin-cluster-").FullName;
         var clock = Stopwatch.StartNew();
         var build = await Repo.RunAsync("bash", [Repo.PathOf("tests/cluster/build.sh")], timeoutSeconds: 3600);

@@ -62,13 +62,16 @@ public sealed class LessonTests(DockerEngine engine, KubernetesCluster cluster)
             await cluster.KubectlAsync("-n", "ramcoin", "patch", "deployment", "rng", "-p", "{\"spec\":{\"template\":{\"spec\":{\"terminationGracePeriodSeconds\":8}}}}");
             await cluster.KubectlAsync("-n", "ramcoin", "set", "env", "deployment/rng", "RAMCOIN_IGNORE_SIGTERM=true");
             await cluster.KubectlAsync("-n", "ramcoin", "rollout", "status", "deployment/rng", "--timeout=180s");
-            var ignoring = await TimeDeleteAsync("app=rng");
+            var (ignoring, ignoringLog) = await TimeDeleteAsync();
             await cluster.KubectlAsync("-n", "ramcoin", "set", "env", "deployment/rng", "RAMCOIN_IGNORE_SIGTERM-");
             await cluster.KubectlAsync("-n", "ramcoin", "rollout", "status", "deployment/rng", "--timeout=180s");
-            var stopping = await TimeDeleteAsync("app=rng");
+            var (stopping, stoppingLog) = await TimeDeleteAsync();
             Figures.Report(string.Create(CultureInfo.InvariantCulture, $"cluster: kubectl delete pod of rng: {ignoring.TotalSeconds:F1} s ignoring SIGTERM (grace period 8 s), {stopping.TotalSeconds:F1} s without the knob"));
-            Assert.True(ignoring >= TimeSpan.FromSeconds(7.5), $"the pod that ignores SIGTERM went after {ignoring.TotalSeconds:F1} s");
-            Assert.True(stopping < TimeSpan.FromSeconds(6), $"the pod went after {stopping.TotalSeconds:F1} s");
+            // The grace period is a floor; how long the kubelet takes after it depends on the machine's load.
+            Assert.True(ignoring >= TimeSpan.FromSeconds(8), $"the pod that ignores SIGTERM went after {ignoring.TotalSeconds:F1} s");
+            Assert.True(stopping < ignoring, $"the pod went after {stopping.TotalSeconds:F1} s, the one that ignored SIGTERM after {ignoring.TotalSeconds:F1} s");
+            Assert.Contains("SIGTERM ignored", ignoringLog, StringComparison.Ordinal);
+            Assert.DoesNotContain("SIGTERM ignored", stoppingLog, StringComparison.Ordinal);
 
             // The crash knob: exit code 3 each time, then CrashLoopBackOff.
             await cluster.KubectlAsync("-n", "ramcoin", "scale", "deployment", "worker", "--replicas=1");
@@ -170,12 +173,23 @@ public sealed class LessonTests(DockerEngine engine, KubernetesCluster cluster)
         }
     }
 
-    private async Task<TimeSpan> TimeDeleteAsync(string selector)
+    /// <summary>Deletes the one rng pod: how long until it was gone, and what it logged meanwhile.</summary>
+    private async Task<(TimeSpan Elapsed, string Log)> TimeDeleteAsync()
     {
+        // The rollout's old pods first go (a terminating pod still says Running).
+        var pods = Array.Empty<string>();
+        await Eventually.TrueAsync(
+            async () => (pods = (await cluster.KubectlAsync("-n", "ramcoin", "get", "pods", "-l", "app=rng", "-o", "name")).Split('\n', StringSplitOptions.RemoveEmptyEntries)).Length == 1,
+            "one rng pod is left",
+            120);
+        var pod = pods[0]["pod/".Length..];
         var clock = Stopwatch.StartNew();
-        await cluster.KubectlAsync("-n", "ramcoin", "delete", "pod", "-l", selector, "--wait=true");
+        await cluster.KubectlAsync("-n", "ramcoin", "delete", "pod", pod, "--wait=false");
+        await Task.Delay(TimeSpan.FromSeconds(3), Ct);
+        var log = (await cluster.TryKubectlAsync("-n", "ramcoin", "logs", pod)).Output;
+        await Eventually.TrueAsync(async () => (await cluster.TryKubectlAsync("-n", "ramcoin", "get", "pod", pod)).ExitCode != 0, $"{pod} is gone", 120);
         var elapsed = clock.Elapsed;
         await cluster.KubectlAsync("-n", "ramcoin", "rollout", "status", "deployment/rng", "--timeout=180s");
-        return elapsed;
+        return (elapsed, log);
     }
 }

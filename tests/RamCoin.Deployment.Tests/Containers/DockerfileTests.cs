@@ -50,6 +50,9 @@ public sealed class DockerfileTests
         Assert.Contains(all, i => i.Keyword == "EXPOSE" && i.Arguments == "80");
         Assert.Contains(all, i => i.Keyword == "ENV" && i.Arguments.Contains("ASPNETCORE_HTTP_PORTS=80", StringComparison.Ordinal));
         Assert.Equal(80, ServiceMain.ContainerPort);
+        // Port 80 where the runtime keeps it closed to non-root users: the binary gets NET_BIND_SERVICE as a file
+        // capability in its own stage (a COPY of a file that has it loses it in the classic builder).
+        Assert.Contains(all, i => i.Keyword == "RUN" && i.ExecForm is ["/tmp/grant-port-80", var file] && file == $"/app/{project}");
     }
 
     /// <summary>The project files the four services' publish needs: theirs and every project they reference, transitively.</summary>

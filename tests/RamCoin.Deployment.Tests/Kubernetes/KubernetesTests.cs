@@ -272,7 +272,9 @@ public sealed class KubernetesTests
                 Assert.Equal("/readyz", container.ReadinessProbe!.HttpGet.Path);
                 Assert.Equal(80, workload.ResolvePort("http"));
                 Assert.Equal($"{registry}/{workload.App}:latest", container.Image);
-                // Port 80 as a non-root user (the image's user, 1654).
+                // Port 80 as a non-root user (the image's user, 1654): the binary's file capability needs
+                // NET_BIND_SERVICE kept in the bounding set, and nothing else comes back.
+                Assert.Equal(["NET_BIND_SERVICE"], container.SecurityContext.Capabilities.Add);
                 Assert.Contains(pod.SecurityContext?.Sysctls ?? [], s => s.Name == "net.ipv4.ip_unprivileged_port_start" && s.Value == "0");
                 Assert.Equal(1654, container.SecurityContext?.RunAsUser ?? pod.SecurityContext?.RunAsUser);
                 Assert.False(pod.EnableServiceLinks ?? true, $"{workload.Name}: no Service links (REDIS_PORT=tcp://... would replace the setting)");

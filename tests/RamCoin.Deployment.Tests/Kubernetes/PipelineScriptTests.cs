@@ -224,7 +224,10 @@ public sealed class PipelineScriptTests
         Assert.True(result.ExitCode == 0, result.Describe());
         var calls = cluster.Calls();
         // The namespace as the overlay declares it (Pod Security labels), then the Secret, then the rest.
-        Assert.Equal(["get namespace ramcoin", "create --save-config -f -", "create -f -", "auth can-i patch namespace/ramcoin"], calls.Where(c => !c.StartsWith("kustomize", StringComparison.Ordinal)).SkipLast(1));
+        // The replicas the cluster runs first (a release keeps them), then the namespace as the overlay declares it (Pod
+        // Security labels), then the Secret, then the rest.
+        Assert.StartsWith("-n ramcoin get deployments -o jsonpath=", calls.First(c => !c.StartsWith("kustomize", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Equal(["get namespace ramcoin", "create --save-config -f -", "create -f -", "auth can-i patch namespace/ramcoin"], calls.Where(c => !c.StartsWith("kustomize", StringComparison.Ordinal) && !c.StartsWith("-n ", StringComparison.Ordinal)).SkipLast(1));
         var created = Assert.IsType<V1Namespace>(Assert.Single(KubernetesYaml.LoadAllFromString(cluster.Read("namespace.yaml"), strict: true)));
         Assert.Equal("restricted", created.Metadata.Labels["pod-security.kubernetes.io/enforce"]);
         Assert.StartsWith("apply -f", calls[^1], StringComparison.Ordinal);
@@ -255,6 +258,7 @@ public sealed class PipelineScriptTests
                 case "$*" in kustomize*) exec '{{kubectl}}' "$@" ;; esac
                 echo "$*" >>"$state/calls"
                 case "$*" in
+                  "-n "*" get deployments"*) ;;
                   "get namespace "*) [ -f "$state/namespace" ] || { echo "Error from server (NotFound): namespaces \"$3\" not found" >&2; exit 1; } ;;
                   "create namespace "*) touch "$state/namespace" ;;
                   "create --save-config -f -") cat >"$state/namespace.yaml"; touch "$state/namespace" ;;

@@ -1,4 +1,7 @@
+using System.Net;
 using Garnet.server;
+using Garnet.server.Auth.Settings;
+using Tsavorite.core;
 
 namespace RamCoin.Store;
 
@@ -12,31 +15,42 @@ namespace RamCoin.Store;
 /// <remarks>
 /// Not Garnet's own <c>--aof-size-limit</c>: under concurrent writers a restart missed some acknowledged writes
 /// (2.2.8 and 2.2.12: 73 to 1,238 of 48,000 worker-like transactions, in one run of three; <c>StoreBoundsTests</c>).
+/// A data folder that cannot be written (full, read-only) makes the store refuse writes with an error reply until it
+/// can write again; a Garnet whose append-only file failed is replaced then, behind the same listening socket.
 /// </remarks>
 public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory loggerFactory) : BackgroundService
 {
     /// <summary>The append-only file's size past which the store compacts it.</summary>
     public const long AofSizeLimitBytes = 8L << 20;
 
-    /// <summary>How often the append-only file's size is checked.</summary>
-    public static readonly TimeSpan AofCheckInterval = TimeSpan.FromSeconds(1);
-
-    /// <summary>How long the store waits after a failed compaction (a full disk, say) before it tries again.</summary>
-    public static readonly TimeSpan CompactionRetryDelay = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Free space under which the store refuses writes: a few log pages (2 MiB each) and a checkpoint (about 2 MiB), so
+    /// that writes stop with an error reply before a write fails on the disk.
+    /// </summary>
+    public const long MinFreeBytes = 8L << 20;
 
     /// <summary>The file in the data folder that a running store holds locked (an exclusive flock on Linux).</summary>
     public const string LockFileName = "ramcoin-store.lock";
 
+    /// <summary>How often the data folder and the append-only file are checked.</summary>
+    public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the store waits after a failed compaction before it tries again.</summary>
+    public static readonly TimeSpan CompactionRetryDelay = TimeSpan.FromSeconds(10);
+
     private readonly ILogger _logger = loggerFactory.CreateLogger<EmbeddedStore>();
     private readonly Lock _serverLock = new();
-    private CheckpointingGarnetServer? _server;
+    private StoreListener? _listener;
+    private EmbeddedGarnet? _server;
     private FileStream? _dataDirLock;
+    private bool _aofFailed;
+    private DateTime _nextCompaction;
 
     /// <summary>How many times the append-only file was compacted while the store ran.</summary>
     public int Compactions { get; private set; }
 
-    /// <summary>How many compactions failed (each is logged and tried again later).</summary>
-    public int FailedCompactions { get; private set; }
+    /// <summary>How many times a Garnet whose append-only file failed was replaced.</summary>
+    public int Restarts { get; private set; }
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -48,29 +62,33 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
                 options.Bind, options.Port);
         }
 
-        var arguments = Arguments(options);
         if (Persistent)
         {
-            _dataDirLock = LockDataDir(Path.GetFullPath(options.DataDir!));
+            _dataDirLock = LockDataDir(PrepareDataDir(options.DataDir!));
         }
 
-        lock (_serverLock)
+        try
         {
-            try
+            var garnet = ServerOptions(options, loggerFactory, quiet: false);
+            _listener = new StoreListener(garnet, loggerFactory.CreateLogger("GarnetServer"));
+            lock (_serverLock)
             {
-                _server = StartServer(arguments);
+                _server = StartGarnet(garnet, refuseWrites: false);
             }
-            catch
-            {
-                ReleaseDataDir();
-                throw;
-            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
         }
 
         return base.StartAsync(cancellationToken);
     }
 
-    /// <summary>Watches the append-only file's size; compacts it past the limit. A failed compaction is retried later.</summary>
+    /// <summary>
+    /// Every second: refuses writes while the data folder cannot take them, replaces a Garnet whose append-only file
+    /// failed once the folder is writable again, and compacts the file past its limit. Nothing here stops the store.
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!Persistent)
@@ -78,48 +96,44 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
             return;
         }
 
-        using var timer = new PeriodicTimer(AofCheckInterval);
+        using var timer = new PeriodicTimer(CheckInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            var size = AofBytes();
-            if (size <= AofSizeLimitBytes)
-            {
-                continue;
-            }
-
-            var clock = System.Diagnostics.Stopwatch.StartNew();
             var server = _server;
-            if (server is null)
+            if (server is not null && !_aofFailed && await AofFailureAsync(server, stoppingToken) is { } failure)
             {
-                return;
+                _aofFailed = true;
+                _logger.LogError("The append-only file could not be written ({Reason}); replacing Garnet, refusing writes until the data folder takes them", failure);
             }
 
-            CheckpointStatus status;
-            Exception? failure = null;
-            try
+            if (_aofFailed || server is null)
             {
-                status = await server.CheckpointAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                (status, failure) = (CheckpointStatus.Failed, ex);
-            }
-
-            if (status == CheckpointStatus.Success)
-            {
-                Compactions++;
-                _logger.LogInformation(
-                    "Compacted the append-only file ({Size} MiB) into a checkpoint in {Elapsed} ms; clients stayed connected",
-                    size >> 20, clock.ElapsedMilliseconds);
+                // A failed log also fails reads (every command waits for it): a new Garnet serves them, refusing writes.
+                Restart();
                 continue;
             }
 
-            // A full or read-only disk: the store goes on serving (writes answer errors until the disk is back).
-            FailedCompactions++;
-            _logger.LogWarning(failure,
-                "Could not compact the append-only file ({Size} MiB, checkpoint {Status}); trying again in {Retry} s",
-                size >> 20, status, CompactionRetryDelay.TotalSeconds);
-            await Task.Delay(CompactionRetryDelay, stoppingToken);
+            if (DiskRefusal(probe: server.WritesRefused) is { } refusal)
+            {
+                if (!server.WritesRefused)
+                {
+                    server.RefuseWrites(true);
+                    _logger.LogError("Refusing writes: the data folder {DataDir} {Reason}", options.DataDir, refusal);
+                }
+
+                continue;
+            }
+
+            if (server.WritesRefused)
+            {
+                server.RefuseWrites(false);
+                _logger.LogInformation("Accepting writes again: the data folder {DataDir} can be written", options.DataDir);
+            }
+
+            if (DateTime.UtcNow >= _nextCompaction && AofBytes() is var size && size > AofSizeLimitBytes)
+            {
+                await CompactAsync(server, size, stoppingToken);
+            }
         }
     }
 
@@ -136,13 +150,152 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
             // GarnetServer.Dispose throws when called twice.
             _server?.Dispose();
             _server = null;
-            ReleaseDataDir();
+            _listener?.Shutdown();
+            _listener = null;
+            _dataDirLock?.Dispose();
+            _dataDirLock = null;
         }
 
         base.Dispose();
     }
 
     private bool Persistent => !string.IsNullOrWhiteSpace(options.DataDir);
+
+    private EmbeddedGarnet StartGarnet(GarnetServerOptions garnet, bool refuseWrites)
+    {
+        var server = new EmbeddedGarnet(garnet, loggerFactory, _listener!);
+        try
+        {
+            // Before Start, so that no client write gets in before the refusal.
+            server.RefuseWrites(refuseWrites);
+            server.Start();
+            return server;
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Replaces a Garnet whose append-only file failed: the new one recovers what was on disk (every acknowledged write,
+    /// since a write is answered only once it is there) behind the same listening socket.
+    /// </summary>
+    private void Restart()
+    {
+        lock (_serverLock)
+        {
+            try
+            {
+                _server?.Dispose();
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning("Disposing the failed Garnet: {Reason}", ex.Message);
+            }
+
+            _server = null;
+            try
+            {
+                // Writes stay refused until the next check finds the folder and the new file writable.
+                _server = StartGarnet(ServerOptions(options, loggerFactory, quiet: true), refuseWrites: true);
+                _aofFailed = false;
+                Restarts++;
+                _logger.LogWarning("Replaced the Garnet whose append-only file failed; it recovered the data folder {DataDir}", options.DataDir);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError("Could not restart Garnet on {DataDir} ({Reason}); trying again in a second", options.DataDir, ex.Message);
+            }
+        }
+    }
+
+    private async Task CompactAsync(EmbeddedGarnet server, long size, CancellationToken stoppingToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        CheckpointStatus status;
+        Exception? failure = null;
+        try
+        {
+            status = await server.CheckpointAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            (status, failure) = (CheckpointStatus.Failed, ex);
+        }
+
+        if (status == CheckpointStatus.Success)
+        {
+            Compactions++;
+            _logger.LogInformation(
+                "Compacted the append-only file ({Size} MiB) into a checkpoint in {Elapsed} ms; clients stayed connected",
+                size >> 20, clock.ElapsedMilliseconds);
+            return;
+        }
+
+        _nextCompaction = DateTime.UtcNow + CompactionRetryDelay;
+        _logger.LogWarning(failure, "Could not compact the append-only file ({Size} MiB, checkpoint {Status}); trying again in {Retry} s",
+            size >> 20, status, CompactionRetryDelay.TotalSeconds);
+    }
+
+    /// <summary>Why the append-only file cannot be written, or null; a commit that takes long is not a failure.</summary>
+    private static async Task<string?> AofFailureAsync(EmbeddedGarnet server, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await server.CheckAppendOnlyFileAsync(timeout.Token);
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            stoppingToken.ThrowIfCancellationRequested();
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex.GetBaseException().Message;
+        }
+    }
+
+    /// <summary>Why the data folder cannot take writes now, or null; <paramref name="probe"/> also writes a small file.</summary>
+    private string? DiskRefusal(bool probe)
+    {
+        var dataDir = Path.GetFullPath(options.DataDir!);
+        try
+        {
+            var free = new DriveInfo(dataDir).AvailableFreeSpace;
+            if (free < MinFreeBytes)
+            {
+                return $"has {free >> 10} KiB free, under the {MinFreeBytes >> 20} MiB the store keeps for its log and checkpoints";
+            }
+
+            if (probe)
+            {
+                ProbeWrite(dataDir);
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot be written ({ex.Message})";
+        }
+    }
+
+    private static void ProbeWrite(string dataDir)
+    {
+        var path = Path.Combine(dataDir, ".ramcoin-write-test");
+        using (var file = new FileStream(path, FileMode.Create, FileAccess.Write))
+        {
+            file.Write("ok"u8);
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Delete(path);
+    }
 
     /// <summary>
     /// Holds the data folder's lock file open with no sharing (an exclusive flock on Linux, released by the kernel if
@@ -163,12 +316,6 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
         }
     }
 
-    private void ReleaseDataDir()
-    {
-        _dataDirLock?.Dispose();
-        _dataDirLock = null;
-    }
-
     /// <summary>The append-only file's segments on disk (Garnet keeps them in the data folder's AOF directory).</summary>
     private long AofBytes()
     {
@@ -183,53 +330,39 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
         }
     }
 
-    private CheckpointingGarnetServer StartServer(string[] arguments)
+    /// <summary>Garnet's typed options for these settings; the sizes are the ones measured to work on small machines.</summary>
+    internal static GarnetServerOptions ServerOptions(EmbeddedStoreOptions options, ILoggerFactory loggerFactory, bool quiet)
     {
-        var server = new CheckpointingGarnetServer(arguments, loggerFactory);
-        try
+        var logger = loggerFactory.CreateLogger("Garnet");
+        var garnet = new GarnetServerOptions(logger)
         {
-            server.Start();
-            return server;
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Garnet's command line for these options; the settings are the ones measured to work on small machines.</summary>
-    public static string[] Arguments(EmbeddedStoreOptions options)
-    {
-        var arguments = new List<string>
-        {
-            "--port", options.Port.ToString(CultureInfo.InvariantCulture),
-            "--bind", options.Bind,
+            EndPoints = [new IPEndPoint(IPAddress.Parse(options.Bind), options.Port)],
             // Small memory: a coin miner stores a counter and a wallet, not gigabytes.
-            "--memory", "64m", "--page", "1m", "--index", "1m",
+            LogMemorySize = "64m",
+            PageSize = "1m",
+            IndexMemorySize = "1m",
+            QuietMode = quiet,
+            AuthSettings = string.IsNullOrEmpty(options.Password) ? new NoAuthSettings() : new PasswordAuthenticationSettings(options.Password),
+            // The native device library needs a newer glibc than some machines have.
+            DeviceFactoryCreator = new LocalStorageNamedDeviceFactoryCreator(deviceType: DeviceType.RandomAccess, numCompletionThreads: 4, logger: logger),
         };
         if (!string.IsNullOrWhiteSpace(options.DataDir))
         {
-            var dataDir = PrepareDataDir(options.DataDir);
-            arguments.AddRange([
-                // Commit every write, and answer only once it is written: an acknowledged write survives kill -9.
-                // Writes are rare here (a worker flushes once a second), so the latency costs nothing that shows.
-                "--aof", "--aof-commit-freq", "0", "--aof-commit-wait", "--aof-memory", "4m", "--aof-page-size", "2m",
-                // Recovery loads the last checkpoint and replays the AOF after it. Small segments: a checkpoint
-                // truncates whole ones.
-                "--aof-segment-size", "2m",
-                "--checkpointdir", dataDir, "--recover",
-                // The native device library needs a newer glibc than some machines have.
-                "--device-type", "RandomAccess",
-            ]);
+            // Commit every write, and answer only once it is written: an acknowledged write survives kill -9.
+            // Writes are rare here (a worker flushes once a second), so the latency costs nothing that shows.
+            garnet.EnableAOF = true;
+            garnet.CommitFrequencyMs = 0;
+            garnet.WaitForCommit = true;
+            garnet.AofMemorySize = "4m";
+            garnet.AofPageSize = "2m";
+            // Small segments: a checkpoint truncates whole ones.
+            garnet.AofSegmentSize = "2m";
+            // Recovery loads the last checkpoint and replays the AOF after it.
+            garnet.CheckpointDir = Path.GetFullPath(options.DataDir);
+            garnet.Recover = true;
         }
 
-        if (!string.IsNullOrEmpty(options.Password))
-        {
-            arguments.AddRange(["--auth", "Password", "--password", options.Password]);
-        }
-
-        return [.. arguments];
+        return garnet;
     }
 
     private static string PrepareDataDir(string path)
@@ -239,9 +372,7 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
         {
             Directory.CreateDirectory(full);
             // Prove it is writable now, rather than failing on the first write.
-            var probe = Path.Combine(full, ".ramcoin-write-test");
-            File.WriteAllText(probe, "ok");
-            File.Delete(probe);
+            ProbeWrite(full);
             return full;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

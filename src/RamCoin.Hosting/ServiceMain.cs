@@ -77,7 +77,17 @@ public static class ServiceMain
         }
 
         // SIGTERM and Ctrl-C stop gracefully (the worker flushes), as with the default console lifetime.
-        await app.WaitForShutdownAsync();
+        var stopFailure = "";
+        try
+        {
+            await app.WaitForShutdownAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A part that failed its stop (the worker could not write what it computed): the host logged it.
+            stopFailure = ex is AggregateException all ? string.Join("; ", all.InnerExceptions.Select(e => e.Message)) : ex.Message;
+        }
+
         var faulted = FaultedBackgroundService(app.Services);
         await app.DisposeAsync();
         if (LessonProcessFaults.Crashed)
@@ -90,6 +100,12 @@ public static class ServiceMain
         {
             // The host logged the exception and stopped; a non-zero exit lets every restart policy bring it back.
             Console.Error.WriteLine($"{service}: stopped because {faulted} failed.");
+            return 1;
+        }
+
+        if (stopFailure.Length > 0)
+        {
+            Console.Error.WriteLine($"{service}: did not stop cleanly: {stopFailure}");
             return 1;
         }
 

@@ -1,38 +1,49 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Text;
-using Garnet;
+using Garnet.server;
 
 namespace RamCoin.Store;
 
 /// <summary>
-/// Microsoft Garnet in this process, speaking RESP on a TCP port like any Redis. With a data folder it keeps
-/// an append-only file committed on every write and recovers it at start; once the file passes
-/// <see cref="AofSizeLimitBytes"/> it is compacted into a checkpoint while no client is connected (<see cref="Compact"/>).
+/// Microsoft Garnet in this process, speaking RESP on a TCP port like any Redis. With a data folder (locked while the
+/// store runs, <see cref="DataFolder"/>) it keeps an append-only file committed on every write and recovers it at
+/// start; once the file passes <see cref="AofSizeLimitBytes"/> it is compacted into a checkpoint taken by the running
+/// server, which keeps its port and its clients meanwhile.
 /// </summary>
 /// <remarks>
-/// Not Garnet's own <c>--aof-size-limit</c>: it checkpoints while clients write, and a restart then missed some
-/// acknowledged writes (measured here, 2.2.8 and 2.2.12: 73 to 1,238 of 48,000 worker-like transactions, in one run of
-/// three; <c>StoreBoundsTests</c>). A checkpoint taken with nobody writing lost none.
+/// Not Garnet's own <c>--aof-size-limit</c>: under concurrent writers a restart missed some acknowledged writes
+/// (2.2.8 and 2.2.12: 73 to 1,238 of 48,000 worker-like transactions, in one run of three; <c>StoreBoundsTests</c>).
+/// A data folder that cannot take writes (full, read-only) makes the store refuse writes with an error reply until it
+/// can again; a Garnet whose append-only file failed is replaced at once, behind the same listening socket.
 /// </remarks>
 public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory loggerFactory) : BackgroundService
 {
     /// <summary>The append-only file's size past which the store compacts it.</summary>
     public const long AofSizeLimitBytes = 8L << 20;
 
-    /// <summary>How often the append-only file's size is checked.</summary>
-    public static readonly TimeSpan AofCheckInterval = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Free space under which the store refuses writes: a few log pages (2 MiB each) and a checkpoint (about 2 MiB), so
+    /// that writes stop with an error reply before one fails on the disk.
+    /// </summary>
+    public const long MinFreeBytes = 8L << 20;
 
-    /// <summary>Garnet's option that leaves out its banner: once, at the store's first start, is enough.</summary>
-    private const string Quiet = "-q";
+    /// <summary>How often the data folder and the append-only file are checked.</summary>
+    public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the store waits after a failed compaction before it tries again.</summary>
+    public static readonly TimeSpan CompactionRetryDelay = TimeSpan.FromSeconds(10);
 
     private readonly ILogger _logger = loggerFactory.CreateLogger<EmbeddedStore>();
     private readonly Lock _serverLock = new();
-    private GarnetServer? _server;
+    private DataFolder? _dataFolder;
+    private StoreListener? _listener;
+    private EmbeddedGarnet? _server;
+    private bool _aofFailed;
+    private DateTime _nextCompaction;
 
-    /// <summary>How many times the append-only file was compacted while the store ran (not counting at start).</summary>
+    /// <summary>How many times the append-only file was compacted while the store ran.</summary>
     public int Compactions { get; private set; }
+
+    /// <summary>How many times a Garnet whose append-only file failed was replaced.</summary>
+    public int Restarts { get; private set; }
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -44,59 +55,44 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
                 options.Bind, options.Port);
         }
 
-        if (Persistent && AofBytes() > AofSizeLimitBytes)
+        try
         {
-            Compact();
+            _dataFolder = string.IsNullOrWhiteSpace(options.DataDir) ? null : DataFolder.Open(options.DataDir);
+            var garnet = options.GarnetOptions(loggerFactory, quiet: false);
+            _listener = new StoreListener(garnet, loggerFactory.CreateLogger("GarnetServer"));
+            lock (_serverLock)
+            {
+                _server = StartGarnet(garnet, refuseWrites: false);
+            }
         }
-
-        lock (_serverLock)
+        catch
         {
-            _server = StartServer(Arguments(options));
+            Dispose();
+            throw;
         }
 
         return base.StartAsync(cancellationToken);
     }
 
-    /// <summary>Watches the append-only file's size; compacts it past the limit. A failure here stops the host (non-zero exit).</summary>
+    /// <summary>Checks the append-only file and the data folder every second; nothing here stops the store.</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!Persistent)
+        if (_dataFolder is not { } folder)
         {
             return;
         }
 
-        using var timer = new PeriodicTimer(AofCheckInterval);
+        using var timer = new PeriodicTimer(CheckInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            var size = AofBytes();
-            if (size <= AofSizeLimitBytes)
+            try
             {
-                continue;
+                await CheckAsync(folder, stoppingToken);
             }
-
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            lock (_serverLock)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                if (stoppingToken.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                // Clients are cut off for the moment it takes; they reconnect and retry as after any store restart, and
-                // the worker's flushes are conditional (exactly once), so nothing is lost or counted twice.
-                _server?.Dispose();
-                _server = null;
-                Compact();
-                _server = StartServer([.. Arguments(options), Quiet]);
+                _logger.LogError(ex, "Checking the store's data folder failed; checking again in a second");
             }
-
-            // The two Garnets just disposed leave their log pages (pinned arrays) to the GC, which otherwise keeps them
-            // for a while (measured: 180-280 MiB instead of 146 after nine compactions); this is once in hours.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            Compactions++;
-            _logger.LogInformation(
-                "Compacted the append-only file ({Size} MiB) into a checkpoint; clients were cut off for {Elapsed} ms; GC heap {Heap} MiB",
-                size >> 20, clock.ElapsedMilliseconds, GC.GetTotalMemory(forceFullCollection: false) >> 20);
         }
     }
 
@@ -113,57 +109,65 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
             // GarnetServer.Dispose throws when called twice.
             _server?.Dispose();
             _server = null;
+            _listener?.Shutdown();
+            _listener = null;
+            _dataFolder?.Dispose();
+            _dataFolder = null;
         }
 
         base.Dispose();
     }
 
-    private bool Persistent => !string.IsNullOrWhiteSpace(options.DataDir);
-
-    /// <summary>The append-only file's segments on disk (Garnet keeps them in the data folder's AOF directory).</summary>
-    private long AofBytes()
-    {
-        var folder = Path.Combine(Path.GetFullPath(options.DataDir!), "AOF");
-        try
-        {
-            return Directory.Exists(folder) ? new DirectoryInfo(folder).EnumerateFiles("aof.log.*").Sum(f => f.Length) : 0;
-        }
-        catch (IOException)
-        {
-            return 0; // a segment removed while counted: the next check counts again
-        }
-    }
-
     /// <summary>
-    /// Recovers the data folder in a Garnet of its own, on a loopback port with a one-time password that no client
-    /// knows, and saves a checkpoint there, which truncates the append-only file behind it. Nobody writes meanwhile.
+    /// Refuses writes while the folder cannot take them, replaces a Garnet whose append-only file failed, accepts writes
+    /// again once the folder can take them, and compacts the file past its limit.
     /// </summary>
-    private void Compact()
+    private async Task CheckAsync(DataFolder folder, CancellationToken stoppingToken)
     {
-        var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        var port = FreeLoopbackPort();
-        using var server = StartServer([.. Arguments(options with { Bind = "127.0.0.1", Port = port, Password = password }), Quiet]);
-        using var client = new TcpClient();
-        client.Connect(IPAddress.Loopback, port);
-        client.ReceiveTimeout = client.SendTimeout = 60_000;
-        using var stream = client.GetStream();
-        stream.Write(Encoding.ASCII.GetBytes($"*2\r\n$4\r\nAUTH\r\n${password.Length}\r\n{password}\r\n*1\r\n$4\r\nSAVE\r\n"));
-        using var reader = new StreamReader(stream, Encoding.ASCII);
-        foreach (var command in new[] { "AUTH", "SAVE" })
+        var server = _server;
+        if (server is not null && !_aofFailed && await AofFailureAsync(server, stoppingToken) is { } failure)
         {
-            var reply = reader.ReadLine();
-            if (reply != "+OK")
+            _aofFailed = true;
+            _logger.LogError("The append-only file could not be written ({Reason}); replacing Garnet, refusing writes until the data folder takes them", failure);
+        }
+
+        if (_aofFailed || server is null)
+        {
+            // A failed log fails every later command, reads too: a new Garnet serves them, refusing writes.
+            Restart();
+            return;
+        }
+
+        if (folder.WriteRefusal(MinFreeBytes, probe: server.WritesRefused) is { } refusal)
+        {
+            if (!server.WritesRefused)
             {
-                throw new InvalidOperationException($"compacting the store's data folder: {command} answered '{reply}'");
+                server.RefuseWrites(true);
+                _logger.LogError("Refusing writes: the data folder {DataDir} {Reason}", folder.Path, refusal);
             }
+
+            return;
+        }
+
+        if (server.WritesRefused)
+        {
+            server.RefuseWrites(false);
+            _logger.LogInformation("Accepting writes again: the data folder {DataDir} can be written", folder.Path);
+        }
+
+        if (DateTime.UtcNow >= _nextCompaction && folder.AofBytes() is var size && size > AofSizeLimitBytes)
+        {
+            await CompactAsync(server, size, stoppingToken);
         }
     }
 
-    private GarnetServer StartServer(string[] arguments)
+    private EmbeddedGarnet StartGarnet(GarnetServerOptions garnet, bool refuseWrites)
     {
-        var server = new GarnetServer(arguments, loggerFactory);
+        var server = new EmbeddedGarnet(garnet, loggerFactory, _listener!);
         try
         {
+            // Before Start, so that no client write gets in before the refusal.
+            server.RefuseWrites(refuseWrites);
             server.Start();
             return server;
         }
@@ -174,62 +178,85 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
         }
     }
 
-    private static int FreeLoopbackPort()
+    /// <summary>
+    /// Replaces a Garnet whose append-only file failed: the new one recovers what was on disk (every acknowledged write,
+    /// since a write is answered only once it is there) behind the same listening socket. Its clients reconnect.
+    /// </summary>
+    private void Restart()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (_serverLock)
+        {
+            try
+            {
+                _server?.Dispose();
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning("Disposing the failed Garnet: {Reason}", ex.Message);
+            }
+
+            _server = null;
+            try
+            {
+                // Writes stay refused until the next check finds the folder writable.
+                _server = StartGarnet(options.GarnetOptions(loggerFactory, quiet: true), refuseWrites: true);
+                _aofFailed = false;
+                Restarts++;
+                _logger.LogWarning("Replaced the Garnet whose append-only file failed; it recovered the data folder {DataDir}", options.DataDir);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError("Could not start Garnet on {DataDir} ({Reason}); trying again in a second", options.DataDir, ex.Message);
+            }
+        }
     }
 
-    /// <summary>Garnet's command line for these options; the settings are the ones measured to work on small machines.</summary>
-    public static string[] Arguments(EmbeddedStoreOptions options)
+    private async Task CompactAsync(EmbeddedGarnet server, long size, CancellationToken stoppingToken)
     {
-        var arguments = new List<string>
-        {
-            "--port", options.Port.ToString(CultureInfo.InvariantCulture),
-            "--bind", options.Bind,
-            // Small memory: a coin miner stores a counter and a wallet, not gigabytes.
-            "--memory", "64m", "--page", "1m", "--index", "1m",
-        };
-        if (!string.IsNullOrWhiteSpace(options.DataDir))
-        {
-            var dataDir = PrepareDataDir(options.DataDir);
-            arguments.AddRange([
-                // Commit every write, and answer only once it is written: an acknowledged write survives kill -9.
-                // Writes are rare here (a worker flushes once a second), so the latency costs nothing that shows.
-                "--aof", "--aof-commit-freq", "0", "--aof-commit-wait", "--aof-memory", "4m", "--aof-page-size", "2m",
-                // Recovery loads the last checkpoint and replays the AOF after it. Small segments: a checkpoint
-                // truncates whole ones.
-                "--aof-segment-size", "2m",
-                "--checkpointdir", dataDir, "--recover",
-                // The native device library needs a newer glibc than some machines have.
-                "--device-type", "RandomAccess",
-            ]);
-        }
-
-        if (!string.IsNullOrEmpty(options.Password))
-        {
-            arguments.AddRange(["--auth", "Password", "--password", options.Password]);
-        }
-
-        return [.. arguments];
-    }
-
-    private static string PrepareDataDir(string path)
-    {
-        var full = Path.GetFullPath(path);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        CheckpointStatus status;
+        Exception? failure = null;
         try
         {
-            Directory.CreateDirectory(full);
-            // Prove it is writable now, rather than failing on the first write.
-            var probe = Path.Combine(full, ".ramcoin-write-test");
-            File.WriteAllText(probe, "ok");
-            File.Delete(probe);
-            return full;
+            status = await server.CheckpointAsync(stoppingToken);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            throw new InvalidOperationException($"data directory '{full}' is not usable: {ex.Message}", ex);
+            (status, failure) = (CheckpointStatus.Failed, ex);
+        }
+
+        if (status == CheckpointStatus.Success)
+        {
+            Compactions++;
+            _logger.LogInformation(
+                "Compacted the append-only file ({Size} MiB) into a checkpoint in {Elapsed} ms; clients stayed connected",
+                size >> 20, clock.ElapsedMilliseconds);
+            return;
+        }
+
+        _nextCompaction = DateTime.UtcNow + CompactionRetryDelay;
+        _logger.LogWarning(failure, "Could not compact the append-only file ({Size} MiB, checkpoint {Status}); trying again in {Retry} s",
+            size >> 20, status, CompactionRetryDelay.TotalSeconds);
+    }
+
+    /// <summary>Why the append-only file cannot be written, or null; a commit that takes long is not a failure.</summary>
+    private static async Task<string?> AofFailureAsync(EmbeddedGarnet server, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await server.CheckAppendOnlyFileAsync(timeout.Token);
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            stoppingToken.ThrowIfCancellationRequested();
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex.GetBaseException().Message;
         }
     }
 }

@@ -1,3 +1,8 @@
+using System.Net;
+using Garnet.server;
+using Garnet.server.Auth.Settings;
+using Tsavorite.core;
+
 namespace RamCoin.Store;
 
 /// <summary>
@@ -31,6 +36,46 @@ public sealed record EmbeddedStoreOptions
     /// <summary>Kept out of logs and test failures: a record prints every property, the password too.</summary>
     public override string ToString() => $"store {Bind}:{Port} ({(string.IsNullOrWhiteSpace(DataDir) ? "in memory" : DataDir)})";
 
+    /// <summary>
+    /// Garnet's typed options for these settings (as Garnet's own tests build them); the sizes are the ones measured
+    /// to work on small machines.
+    /// </summary>
+    /// <param name="quiet">Leaves out Garnet's banner: once, at the store's first start, is enough.</param>
+    public GarnetServerOptions GarnetOptions(ILoggerFactory loggerFactory, bool quiet)
+    {
+        var logger = loggerFactory.CreateLogger("Garnet");
+        var garnet = new GarnetServerOptions(logger)
+        {
+            EndPoints = [new IPEndPoint(IPAddress.Parse(Bind), Port)],
+            // Small memory: a coin miner stores a counter and a wallet, not gigabytes.
+            LogMemorySize = "64m",
+            PageSize = "1m",
+            IndexMemorySize = "1m",
+            QuietMode = quiet,
+            AuthSettings = string.IsNullOrEmpty(Password) ? new NoAuthSettings() : new PasswordAuthenticationSettings(Password),
+            // The native device library needs a newer glibc than some machines have.
+            DeviceFactoryCreator = new LocalStorageNamedDeviceFactoryCreator(deviceType: DeviceType.RandomAccess, numCompletionThreads: 4, logger: logger),
+        };
+        if (!string.IsNullOrWhiteSpace(DataDir))
+        {
+            // Commit every write, and answer only once it is written: an acknowledged write survives kill -9.
+            // Writes are rare here (a worker flushes once a second), so the latency costs nothing that shows.
+            garnet.EnableAOF = true;
+            garnet.CommitFrequencyMs = 0;
+            garnet.WaitForCommit = true;
+            // The AOF page must be at least twice the log page.
+            garnet.AofMemorySize = "4m";
+            garnet.AofPageSize = "2m";
+            // Small segments: a checkpoint truncates whole ones.
+            garnet.AofSegmentSize = "2m";
+            // Recovery loads the last checkpoint and replays the AOF after it.
+            garnet.CheckpointDir = Path.GetFullPath(DataDir);
+            garnet.Recover = true;
+        }
+
+        return garnet;
+    }
+
     /// <summary>The options from configuration (environment, overrides), for a store hosted without the launcher.</summary>
     /// <exception cref="OptionsValidationException">A setting that is not of its type, named by its variable.</exception>
     public static EmbeddedStoreOptions Read(IConfiguration configuration)
@@ -51,7 +96,7 @@ public sealed record EmbeddedStoreOptions
 
     /// <summary>Listening beyond this machine with no password: anyone who reaches the port reads and rewrites the wallet.</summary>
     public static bool IsOpen(string bind, string? password) =>
-        string.IsNullOrEmpty(password) && System.Net.IPAddress.TryParse(bind, out var address) && !System.Net.IPAddress.IsLoopback(address);
+        string.IsNullOrEmpty(password) && IPAddress.TryParse(bind, out var address) && !IPAddress.IsLoopback(address);
 
     /// <summary>Why an open store is refused, in the launcher's words and the store's alike; null when it may start.</summary>
     public static string? OpenStoreRefusal(string bind, int port, string? password, bool allowOpen) =>
@@ -68,7 +113,7 @@ public sealed class EmbeddedStoreOptionsValidator : IValidateOptions<EmbeddedSto
         var open = EmbeddedStoreOptions.OpenStoreRefusal(options.Bind, options.Port, options.Password, options.AllowOpen);
         return new OptionChecks()
             .Check(options.Port is >= 1 and <= 65535, OptionChecks.PortFailure(EmbeddedStoreOptions.PortSetting, options.Port.ToString(CultureInfo.InvariantCulture)))
-            .Check(System.Net.IPAddress.TryParse(options.Bind, out _), $"{EmbeddedStoreOptions.BindSetting} must be an IP address (it is '{options.Bind}').")
+            .Check(IPAddress.TryParse(options.Bind, out _), $"{EmbeddedStoreOptions.BindSetting} must be an IP address (it is '{options.Bind}').")
             .Check(open is null, $"{EmbeddedStoreOptions.BindSetting}: {open}")
             .Result;
     }

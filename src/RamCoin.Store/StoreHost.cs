@@ -17,8 +17,6 @@ public static class StoreHost
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Ours at Information: a compaction of the append-only file is worth a line.
         builder.Logging.AddFilter(typeof(EmbeddedStore).FullName, LogLevel.Information);
-        // It warns that its own log settings are ignored when given a logger factory: expected here.
-        builder.Logging.AddFilter("ArgParser", LogLevel.Error);
         builder.Services.AddSingleton(settings);
         return builder;
     }

@@ -94,6 +94,8 @@ public sealed class HashCounterFlusher(
         if (hashes > 0 || coins > 0)
         {
             logger.LogError("Store unreachable or refusing writes at shutdown: {Count} hashes and {Coins} coins were not written", hashes, coins);
+            // A failed stop: the host reports it, and the process exits non-zero (ServiceMain, the launcher).
+            throw new WorkLostException($"{hashes} hashes and {coins} coins were not written (the store was unreachable or refused writes)");
         }
     }
 
@@ -396,4 +398,7 @@ public sealed class HashCounterFlusher(
     {
         public string Key { get; } = key;
     }
+
+    /// <summary>Computed work that the last flush at stop could not write.</summary>
+    public sealed class WorkLostException(string message) : Exception(message);
 }

@@ -8,63 +8,75 @@ public static class Launcher
     public static async Task<int> RunAsync(LauncherSettings settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var started = new List<(string Target, IHost Host)>();
-        var h2c = new Dictionary<string, Uri>();
-        OpenTelemetry.Metrics.MeterProvider? metrics = null;
-        var stoppedByItself = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var code = 1;
+        var stoppedCleanly = true;
         try
         {
-            foreach (var target in settings.Targets)
-            {
-                IHost host;
-                try
-                {
-                    host = Targets.Build(target, HostSettings(settings, target, h2c) with { SharedMetrics = metrics }, settings.StoreOptions);
-                    await host.StartAsync(cancellationToken);
-                    // The first service's meter provider serves every service's /metrics (ServiceHostSettings).
-                    metrics ??= host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
-                    if (host.Services.GetService<H2cListener>()?.Url is { } url)
-                    {
-                        h2c[target] = url;
-                    }
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    return 0;
-                }
-                catch (Exception ex)
-                {
-                    error.WriteLine($"ramcoin: {target} did not start: {Explain(ex, target, settings)}");
-                    // 2 for a bad setting, as the services' own programs (ServiceMain) and the launcher's options.
-                    return ServiceMain.IsBadSetting(ex) ? 2 : 1;
-                }
-
-                started.Add((target, host));
-                host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping
-                    .Register(() => stoppedByItself.TrySetResult(target));
-            }
-
-            output.WriteLine(Banner(settings, h2c));
-            var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
-            var first = await Task.WhenAny(cancelled, stoppedByItself.Task);
-            if (first == stoppedByItself.Task)
-            {
-                if (LessonProcessFaults.Crashed)
-                {
-                    // The knob acts on the process: one service's crash stops them all, with its exit code.
-                    error.WriteLine($"ramcoin: {stoppedByItself.Task.Result} stopped on purpose (RAMCOIN_CRASH_AFTER_S); stopping the others.");
-                    return LessonProcessFaults.CrashExitCode;
-                }
-
-                error.WriteLine($"ramcoin: {stoppedByItself.Task.Result} stopped unexpectedly; stopping the others.");
-                return 1;
-            }
-
-            return 0;
+            code = await StartAndRunAsync(settings, started, output, error, cancellationToken);
         }
         finally
         {
-            await StopAllAsync(started, error);
+            stoppedCleanly = await StopAllAsync(started, error);
         }
+
+        // A stop that failed (the worker could not write what it computed) is not a success, whatever stopped us.
+        return code == 0 && !stoppedCleanly ? 1 : code;
+    }
+
+    /// <summary>Starts the services into <paramref name="started"/> and waits until a signal or one of them stops.</summary>
+    private static async Task<int> StartAndRunAsync(
+        LauncherSettings settings, List<(string Target, IHost Host)> started, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var h2c = new Dictionary<string, Uri>();
+        OpenTelemetry.Metrics.MeterProvider? metrics = null;
+        var stoppedByItself = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        foreach (var target in settings.Targets)
+        {
+            IHost host;
+            try
+            {
+                host = Targets.Build(target, HostSettings(settings, target, h2c) with { SharedMetrics = metrics }, settings.StoreOptions);
+                await host.StartAsync(cancellationToken);
+                // The first service's meter provider serves every service's /metrics (ServiceHostSettings).
+                metrics ??= host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
+                if (host.Services.GetService<H2cListener>()?.Url is { } url)
+                {
+                    h2c[target] = url;
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return 0;
+            }
+            catch (Exception ex)
+            {
+                error.WriteLine($"ramcoin: {target} did not start: {Explain(ex, target, settings)}");
+                // 2 for a bad setting, as the services' own programs (ServiceMain) and the launcher's options.
+                return ServiceMain.IsBadSetting(ex) ? 2 : 1;
+            }
+
+            started.Add((target, host));
+            host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping
+                .Register(() => stoppedByItself.TrySetResult(target));
+        }
+
+        output.WriteLine(Banner(settings, h2c));
+        var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
+        var first = await Task.WhenAny(cancelled, stoppedByItself.Task);
+        if (first == stoppedByItself.Task)
+        {
+            if (LessonProcessFaults.Crashed)
+            {
+                // The knob acts on the process: one service's crash stops them all, with its exit code.
+                error.WriteLine($"ramcoin: {stoppedByItself.Task.Result} stopped on purpose (RAMCOIN_CRASH_AFTER_S); stopping the others.");
+                return LessonProcessFaults.CrashExitCode;
+            }
+
+            error.WriteLine($"ramcoin: {stoppedByItself.Task.Result} stopped unexpectedly; stopping the others.");
+            return 1;
+        }
+
+        return 0;
     }
 
     /// <summary>Hosted services' settings: peers in this process on their local ports, the rest by container names.</summary>
@@ -114,8 +126,10 @@ public static class Launcher
 
     private static bool IsAlone(LauncherSettings settings) => settings.Targets.Count(t => t != ServiceNames.Store) == 1;
 
-    private static async Task StopAllAsync(List<(string Target, IHost Host)> started, TextWriter error)
+    /// <summary>Stops every service; false if one of them failed its stop.</summary>
+    private static async Task<bool> StopAllAsync(List<(string Target, IHost Host)> started, TextWriter error)
     {
+        var clean = true;
         using var budget = new CancellationTokenSource(StopBudget);
         // Reverse start order: the worker flushes while the store still runs.
         for (var i = started.Count - 1; i >= 0; i--)
@@ -127,13 +141,16 @@ public static class Launcher
             }
             catch (Exception ex)
             {
-                error.WriteLine($"ramcoin: {target} did not stop cleanly: {ex.Message}");
+                error.WriteLine($"ramcoin: {target} did not stop cleanly: {(ex is AggregateException all ? string.Join("; ", all.InnerExceptions.Select(e => e.Message)) : ex.Message)}");
+                clean = false;
             }
             finally
             {
                 (host as IDisposable)?.Dispose();
             }
         }
+
+        return clean;
     }
 
     private static string Explain(Exception ex, string target, LauncherSettings settings) => ServiceMain.Explain(

@@ -5,7 +5,7 @@ namespace RamCoin.Tests;
 
 /// <summary>
 /// A week of mining in seconds: the embedded store's data directory stays bounded and keeps every acknowledged write,
-/// while it compacts its append-only file several times under the writers (cutting them off each time).
+/// while it compacts its append-only file several times under the writers (in process: they stay connected).
 /// </summary>
 public sealed class StoreBoundsTests
 {
@@ -109,7 +109,7 @@ public sealed class StoreBoundsTests
         var bound = FixedBoundBytes + (4 * perSecond);
         Figures.Report(string.Create(CultureInfo.InvariantCulture,
             $"store data directory ({kind}): {Flushes} flushes of about 1 KB ({Flushes * (long)FlushBytes >> 20} MiB) in {clock.Elapsed.TotalSeconds:F1} s; " +
-            $"largest {largest >> 10} KiB (bound {bound >> 10} KiB), at the end {DirectorySize(dataDir) >> 10} KiB; {retried} writes retried after a compaction cut them off"));
+            $"largest {largest >> 10} KiB (bound {bound >> 10} KiB), at the end {DirectorySize(dataDir) >> 10} KiB; {retried} writes retried after a cut connection"));
         return (largest, bound);
     }
 
@@ -150,7 +150,7 @@ public sealed class StoreBoundsTests
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
-                // The store cut the connection to compact: try again once it is back.
+                // A cut connection (a store restart, a slow machine): try again once it is back.
             }
 
             await Task.Delay(50, Ct);

@@ -170,6 +170,33 @@ public sealed partial class LauncherTests
     }
 
     [Fact]
+    public async Task ASecondStoreOnTheSameDataDirectoryRefusesToStartAndTheFirstKeepsItsWrites()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ramcoin-lock-").FullName;
+        try
+        {
+            var port = FreePort.Next();
+            await using var first = LauncherProcess.Start(["store", "--store-port", $"{port}", "--data-dir", dataDir]);
+            await first.WaitForOutputAsync("RamCoin is running");
+
+            // In this process: the lock is a flock, which conflicts between two opens in one process as between two.
+            var second = await LauncherInProcess.RunAsync(["store", "--store-port", $"{FreePort.Next()}", "--data-dir", dataDir]);
+
+            Assert.True(second.ExitCode == 2, second.Describe());
+            Assert.Equal(
+                $"ramcoin: store did not start: RAMCOIN_DATA_DIR: the data directory '{dataDir}' is in use by another store ({dataDir}/ramcoin-store.lock is locked); stop that store or choose another folder.",
+                second.Error.Trim());
+            await using var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
+            Assert.Equal(1, await client.GetDatabase().StringIncrementAsync("lock-test"));
+            Assert.False(first.HasExited, "the first store still runs");
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AloneAServiceHonoursAspNetCoreHttpPorts()
     {
         var port = FreePort.Next();

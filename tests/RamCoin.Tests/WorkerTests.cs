@@ -160,7 +160,8 @@ public sealed class WorkerTests
         await using var worker = await RunningService.StartAsync(ServiceNames.Worker, new() { ["WORKER_CONCURRENCY"] = "1" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
         var stats = worker.Get<MiningStats>();
 
-        await Eventually.TrueAsync(() => stats.Computed >= 20, "the worker mines with the stand-in rng");
+        // Until a write: a worker stopped before it reached the store fails its stop (its hashes were not written).
+        await Eventually.TrueAsync(() => stats.Computed >= 20 && stats.Written > 0, "the worker mines with the stand-in rng");
         Assert.Equal(0, Volatile.Read(ref withCookie));
     }
 

@@ -1,0 +1,54 @@
+using Garnet;
+using Garnet.server;
+using Garnet.server.ACL;
+
+namespace RamCoin.Store;
+
+/// <summary>
+/// One Garnet server in this process, with what the store needs beyond Garnet's command set: a checkpoint taken in
+/// process (what SAVE does, without a client), a check of its append-only file, and writes refused by ACL.
+/// </summary>
+internal sealed class EmbeddedGarnet(GarnetServerOptions options, ILoggerFactory loggerFactory, StoreListener listener)
+    : GarnetServer(options, loggerFactory, [listener])
+{
+    private User? _allowed;
+
+    /// <summary>Checkpoints every database while clients keep writing; Garnet then truncates the append-only file behind it.</summary>
+    public Task<CheckpointStatus> CheckpointAsync(CancellationToken cancellationToken) =>
+        storeWrapper.TakeCheckpointAsync(background: false, token: cancellationToken);
+
+    /// <summary>
+    /// Throws when the append-only file cannot be written: after a failed write (a full or read-only disk) Garnet's log
+    /// keeps that failure for good, and every later command's commit fails with it.
+    /// </summary>
+    public async Task CheckAppendOnlyFileAsync(CancellationToken cancellationToken) =>
+        await Store.WaitForCommitAsync(cancellationToken);
+
+    /// <summary>
+    /// Refuses (or accepts again) every write command with Garnet's own ACL, as <c>ACL SETUSER default -@write</c> would:
+    /// clients get an error reply (NOPERM) and keep their connection; reads go on, transactions are refused whole.
+    /// </summary>
+    public void RefuseWrites(bool refuse)
+    {
+        var handle = storeWrapper.accessControlList.GetDefaultUserHandle();
+        var current = handle.User;
+        if (refuse && _allowed is null)
+        {
+            var readOnly = new User(current);
+            readOnly.RemoveCategory(RespAclCategories.Write);
+            // Garnet runs an EXEC whose queued writes were refused as an empty transaction: refuse the transaction instead.
+            readOnly.RemoveCommand(RespCommand.MULTI);
+            readOnly.RemoveCommand(RespCommand.EXEC);
+            if (handle.TrySetUser(readOnly, current))
+            {
+                _allowed = current;
+            }
+        }
+        else if (!refuse && _allowed is { } allowed && handle.TrySetUser(allowed, current))
+        {
+            _allowed = null;
+        }
+    }
+
+    public bool WritesRefused => _allowed is not null;
+}

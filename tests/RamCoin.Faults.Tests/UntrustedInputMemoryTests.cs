@@ -1,8 +1,10 @@
+using System.Net;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using RamCoin.StoreContract;
+using StackExchange.Redis;
 using RamCoin.Worker;
 
 namespace RamCoin.Tests;
@@ -63,6 +65,51 @@ public sealed class UntrustedInputMemoryTests
         Assert.InRange(report.Rng.Instances.Count, 1, PeerTelemetry.MaxInstances + 1);
         Assert.All(report.Rng.Instances, i => Assert.True(i.Key.Length <= PeerTelemetry.MaxInstanceName && i.Value.Version.Length <= PeerTelemetry.MaxVersion));
         Assert.True(await db.HashStringLengthAsync(StoreKeys.WorkerTelemetry, "victim") < 16 * 1024, "the worker's report stays small");
+    }
+
+    [Fact]
+    public async Task GarbageInTheStoreLeavesTheWebUIsReadsAndHeapBounded()
+    {
+        StoreServer.SkipUnlessRedisInstalled("redis-server");
+        // A store in its own process: the heap measured here is the web UI's.
+        await using var store = await StoreServer.StartRedisAsync();
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["DIFFICULTY"] = "0" }, peers: store.Peers());
+        var sampler = webui.Get<RamCoin.WebUI.DashboardSampler>();
+        await Eventually.TrueAsync(() => sampler.Latest is { Stale: false }, "the dashboard reads the empty store");
+
+        // 200,000 workers seen just now, a 30 MB wallet value named by a recent coin, a 30 MB counter.
+        var db = await store.DatabaseAsync();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 200;
+        for (var batch = 0; batch < 200; batch++)
+        {
+            var fields = Enumerable.Range(batch * 1_000, 1_000).Select(i => new HashEntry($"garbage-{i}", now)).ToArray();
+            await db.HashSetAsync(StoreKeys.WorkerSeen, fields);
+            await db.HashSetAsync(StoreKeys.WorkerHashes, fields);
+        }
+
+        var hash = new string('0', 64);
+        await db.HashSetAsync(StoreKeys.Wallet, hash, new byte[30_000_000]);
+        await db.ListLeftPushAsync(StoreKeys.RecentCoins, JsonSerializer.Serialize(new RecentCoin(hash, now, "garbage-1"), StoreJsonContext.Default.RecentCoin));
+        await db.StringSetAsync(StoreKeys.Hashes, new string('7', 30_000_000));
+
+        // Ten ticks: what the web UI allocates a second (its reads) and keeps (after a full collection) stay small.
+        var baseline = Heap();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var peak = baseline;
+        var answered = 0;
+        for (var second = 0; second < 10 && peak - baseline < 256 * MiB; second++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            using var json = await webui.Client.GetAsync("/json", Ct);
+            answered += json.StatusCode == HttpStatusCode.OK ? 1 : 0;
+            peak = Math.Max(peak, Heap());
+        }
+
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        Assert.True(peak - baseline < 32 * MiB, $"the heap grew by {(peak - baseline) / MiB} MiB");
+        Assert.True(allocated < 40 * MiB, $"{allocated / MiB} MiB allocated in 10 s of reading the store");
+        Assert.Equal(10, answered);
+        Assert.False(sampler.Latest!.Stale, "the dashboard still reads the store");
     }
 
     /// <summary>The managed heap after a full, compacting collection: what is still referenced.</summary>

@@ -112,6 +112,35 @@ public sealed class UntrustedInputMemoryTests
         Assert.False(sampler.Latest!.Stale, "the dashboard still reads the store");
     }
 
+    [Fact]
+    public async Task AWorkerPrunesAHashOfGarbageInBoundedReads()
+    {
+        StoreServer.SkipUnlessRedisInstalled("redis-server");
+        await using var store = await StoreServer.StartRedisAsync();
+        // Nobody answers on rng's and hasher's port: the worker's loops idle in their back-off, its pruner runs.
+        var nobody = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_CONCURRENCY"] = "1", ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, store.Peers(nobody, nobody));
+        var pruner = worker.Get<DepartedWorkerPruner>();
+        await Eventually.TrueAsync(() => pruner.Passes >= 1, "the pruner's first pass");
+
+        // 200,000 workers whose seen time is garbage (watched, not removed yet), each with a 100-character name.
+        var db = await store.DatabaseAsync();
+        for (var batch = 0; batch < 200; batch++)
+        {
+            await db.HashSetAsync(StoreKeys.WorkerSeen, [.. Enumerable.Range(batch * 1_000, 1_000).Select(i => new HashEntry($"{i:D10}{new string('g', 90)}", "abc"))]);
+        }
+
+        var baseline = Heap();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        await pruner.PruneOnceAsync();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        var kept = Heap() - baseline;
+
+        Assert.True(allocated < 48 * MiB, $"a pass allocated {allocated / MiB} MiB");
+        Assert.True(kept < 16 * MiB, $"the worker kept {kept / MiB} MiB after a pass");
+    }
+
     /// <summary>The managed heap after a full, compacting collection: what is still referenced.</summary>
     private static long Heap()
     {

@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using RamCoin.StoreContract;
-using StackExchange.Redis;
 using RamCoin.Worker;
+using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 

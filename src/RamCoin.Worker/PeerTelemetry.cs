@@ -61,9 +61,10 @@ public sealed class PeerTelemetry
 
         var now = Stopwatch.GetTimestamp();
         var headers = AnswerHeaders.Of(response);
-        var name = Bounded(headers.Instance ?? response.RequestMessage?.RequestUri?.Authority ?? "?", MaxInstanceName);
+        // An empty name or version is taken as absent: the web UI skips a report that holds one.
+        var name = Bounded(NonEmpty(headers.Instance) ?? response.RequestMessage?.RequestUri?.Authority ?? "?", MaxInstanceName);
         var facts = new InstanceFacts(
-            Bounded(headers.Version ?? "?", MaxVersion),
+            Bounded(NonEmpty(headers.Version) ?? "?", MaxVersion),
             // The ranges the web UI accepts: a peer's header outside them is taken as absent.
             Number(headers.Concurrency, 1, PeerInstanceReport.MaxConcurrency),
             Number(headers.ServiceMs, 0, PeerInstanceReport.MaxMs),
@@ -149,6 +150,8 @@ public sealed class PeerTelemetry
             })
             : kept;
     }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
     /// <summary>An answering instance: its samples in the window and what it last said of itself.</summary>
     private sealed class Instance(string name)

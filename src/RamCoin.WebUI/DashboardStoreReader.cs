@@ -24,18 +24,16 @@ public sealed record StoredCoin(RecentCoin Coin, byte[]? Bytes);
 /// </summary>
 public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings warnings)
 {
-    /// <summary>Longest store value parsed as JSON (a worker's telemetry is about 1 KB); longer ones are skipped.</summary>
-    private const int MaxJsonLength = 64 * 1024;
-
     public async Task<StoreSample> ReadAsync(double now)
     {
         var db = await store.GetDatabaseAsync();
+        // Sizes before values, hashes in pages (BoundedStoreReads): garbage in any key costs a bounded read.
         // A wrong type reads as what no counter holds: an empty string (not a number, skipped below) and -1 coins.
-        var hashesTask = Key(db.StringGetAsync(StoreKeys.Hashes), StoreKeys.Hashes, RedisValue.EmptyString);
+        var hashesTask = Key(BoundedStoreReads.CounterAsync(db, StoreKeys.Hashes), StoreKeys.Hashes, RedisValue.EmptyString);
         var coinsTask = Key(db.HashLengthAsync(StoreKeys.Wallet), StoreKeys.Wallet, -1);
-        var workerHashesTask = Key(db.HashGetAllAsync(StoreKeys.WorkerHashes), StoreKeys.WorkerHashes);
-        var seenTask = Key(db.HashGetAllAsync(StoreKeys.WorkerSeen), StoreKeys.WorkerSeen);
-        var recentTask = Key(db.ListRangeAsync(StoreKeys.RecentCoins, 0, StoreKeys.RecentCoinsKept - 1), StoreKeys.RecentCoins);
+        var workerHashesTask = WorkerHashAsync(db, StoreKeys.WorkerHashes);
+        var seenTask = WorkerHashAsync(db, StoreKeys.WorkerSeen);
+        var recentTask = Key(RecentEntriesAsync(db), StoreKeys.RecentCoins);
         await Task.WhenAll(hashesTask, coinsTask, workerHashesTask, seenTask, recentTask);
 
         long? hashes = null;
@@ -59,8 +57,14 @@ public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings war
         // Only the telemetry of workers seen lately is read and parsed: departed workers' entries cost nothing.
         var recentWorkers = seen.Where(w => w.Value >= now - DashboardCalculator.WorkerGoneSeconds).Select(w => (RedisValue)w.Key).ToArray();
         var reports = new Dictionary<string, WorkerReport>(StringComparer.Ordinal);
-        if (recentWorkers.Length > 0 && await Key(db.HashGetAsync(StoreKeys.WorkerTelemetry, recentWorkers), StoreKeys.WorkerTelemetry) is { } telemetry)
+        if (recentWorkers.Length > 0
+            && await Key(BoundedStoreReads.ShortValuesAsync(db, StoreKeys.WorkerTelemetry, recentWorkers, BoundedStoreReads.MaxReportBytes, BoundedStoreReads.MaxReportsBytes), StoreKeys.WorkerTelemetry) is ({ } telemetry, var skipped))
         {
+            if (skipped > 0)
+            {
+                warnings.Warn(StoreKeys.WorkerTelemetry, $"{skipped} reports over {BoundedStoreReads.MaxReportBytes} bytes (or past {BoundedStoreReads.MaxReportsBytes} in all); skipped unread");
+            }
+
             for (var i = 0; i < recentWorkers.Length; i++)
             {
                 if (!telemetry[i].IsNull && ParseJson(telemetry[i], StoreJsonContext.Default.WorkerReport, StoreKeys.WorkerTelemetry) is { } report)
@@ -78,6 +82,48 @@ public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings war
         }
 
         return new StoreSample(hashes, coinsTask.Result is >= 0 and var coins ? coins : null, workerTotals, seen, reports, await RecentCoinsAsync(db, recentTask.Result ?? []));
+    }
+
+    /// <summary>A worker hash's first fields (null: skipped, warned): too large a hash is not read at all.</summary>
+    private async Task<List<HashEntry>?> WorkerHashAsync(IDatabase db, string key)
+    {
+        (List<HashEntry> Entries, bool More)? read;
+        try
+        {
+            read = await BoundedStoreReads.SmallHashAsync(db, key, BoundedStoreReads.MaxWorkerHashBytes);
+        }
+        catch (RedisServerException ex)
+        {
+            warnings.Warn(key, ex.Message + "; skipped");
+            return null;
+        }
+
+        if (read is not { } found)
+        {
+            warnings.Warn(key, $"takes more than {BoundedStoreReads.MaxWorkerHashBytes} bytes; skipped unread");
+            return null;
+        }
+
+        var (entries, more) = found;
+
+        if (more)
+        {
+            warnings.Warn(key, $"has more than {BoundedStoreReads.MaxWorkers} fields; the rest are skipped unread");
+        }
+
+        return entries;
+    }
+
+    /// <summary>The recent coins list, unless it takes more room than its 20 short entries could.</summary>
+    private async Task<RedisValue[]> RecentEntriesAsync(IDatabase db)
+    {
+        if (await BoundedStoreReads.SizeAsync(db, StoreKeys.RecentCoins) > BoundedStoreReads.MaxRecentCoinsBytes)
+        {
+            warnings.Warn(StoreKeys.RecentCoins, $"takes more than {BoundedStoreReads.MaxRecentCoinsBytes} bytes; skipped unread");
+            return [];
+        }
+
+        return await db.ListRangeAsync(StoreKeys.RecentCoins, 0, StoreKeys.RecentCoinsKept - 1);
     }
 
     /// <summary>The recent coins that are well formed, each with the wallet's bytes for its hash (the calculator checks them).</summary>
@@ -104,7 +150,16 @@ public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings war
             return [];
         }
 
-        var bytes = await Key(db.HashGetAsync(StoreKeys.Wallet, [.. coins.Select(c => (RedisValue)c.Hash)]), StoreKeys.Wallet) ?? new RedisValue[coins.Count];
+        // A coin's bytes are 32: a longer wallet value is not read, and its coin shows unverified.
+        var (bytes, skipped) = await Key(
+            BoundedStoreReads.ShortValuesAsync(db, StoreKeys.Wallet, [.. coins.Select(c => (RedisValue)c.Hash)], BoundedStoreReads.MaxCoinBytes, long.MaxValue),
+            StoreKeys.Wallet,
+            (new RedisValue[coins.Count], 0));
+        if (skipped > 0)
+        {
+            warnings.Warn(StoreKeys.Wallet, $"{skipped} recent coins' values over {BoundedStoreReads.MaxCoinBytes} bytes; skipped unread");
+        }
+
         return [.. coins.Select((c, i) => new StoredCoin(c, bytes[i].IsNull ? null : (byte[])bytes[i]!))];
     }
 
@@ -125,7 +180,7 @@ public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings war
         }
     }
 
-    private Dictionary<string, T> Entries<T>(HashEntry[]? entries, string key, Func<RedisValue, T?> parse)
+    private Dictionary<string, T> Entries<T>(List<HashEntry>? entries, string key, Func<RedisValue, T?> parse)
         where T : struct
     {
         var result = new Dictionary<string, T>(StringComparer.Ordinal);
@@ -150,7 +205,7 @@ public sealed class DashboardStoreReader(StoreClient store, StoreKeyWarnings war
     {
         try
         {
-            if (value.Length() <= MaxJsonLength && JsonSerializer.Deserialize(value.ToString(), type) is { } parsed)
+            if (value.Length() <= BoundedStoreReads.MaxReportBytes && JsonSerializer.Deserialize(value.ToString(), type) is { } parsed)
             {
                 return parsed;
             }

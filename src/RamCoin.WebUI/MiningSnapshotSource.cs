@@ -33,7 +33,8 @@ public sealed class MiningSnapshotSource(StoreClient store, TimeProvider time, S
     {
         var db = await store.GetDatabaseAsync();
         var coins = db.HashLengthAsync(StoreKeys.Wallet);
-        var hashes = db.StringGetAsync(StoreKeys.Hashes);
+        // The counter's length first: a huge value in it is never read.
+        var hashes = BoundedStoreReads.CounterAsync(db, StoreKeys.Hashes);
         try
         {
             await Task.WhenAll(coins, hashes);

@@ -18,6 +18,14 @@ public sealed class DepartedWorkerPruner(
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Fields read of each key per pass, in HSCAN pages: a hash full of garbage costs a bounded read, and what a pass
+    /// removes makes room for the rest in the next ones.
+    /// </summary>
+    public const int MaxFieldsPerPass = 10_000;
+
+    private const int ScanPage = 100;
+
     private readonly PruneDecider _decider = new(options.Value.PruneAfterSeconds);
     private long _pruned;
 
@@ -51,7 +59,7 @@ public sealed class DepartedWorkerPruner(
         try
         {
             var db = await store.GetDatabaseAsync();
-            var seen = await ReadAsync(db, StoreKeys.WorkerSeen, k => db.HashGetAllAsync(k));
+            var seen = await ReadAsync(db, StoreKeys.WorkerSeen, k => ScanAsync(db, k));
             if (seen is null)
             {
                 // Without a readable "seen" nobody can tell live workers from departed ones: prune nothing.
@@ -59,19 +67,26 @@ public sealed class DepartedWorkerPruner(
             }
 
             var instances = new HashSet<string>(StringComparer.Ordinal);
-            var runs = await ReadAsync(db, StoreKeys.WorkerFlushes, k => db.HashKeysAsync(k)) ?? [];
+            var runs = (await ReadAsync(db, StoreKeys.WorkerFlushes, k => ScanAsync(db, k)) ?? []).Select(e => e.Name);
             foreach (var key in new[] { StoreKeys.WorkerHashes, StoreKeys.WorkerTelemetry })
             {
-                foreach (var field in await ReadAsync(db, key, k => db.HashKeysAsync(k)) ?? [])
+                foreach (var entry in await ReadAsync(db, key, k => ScanAsync(db, k)) ?? [])
                 {
-                    instances.Add(field.ToString());
+                    instances.Add(entry.Name.ToString());
                 }
             }
 
             var runsByInstance = runs.Select(r => r.ToString()).ToLookup(PruneDecider.InstanceOfRun, StringComparer.Ordinal);
             instances.UnionWith(runsByInstance.Select(g => g.Key));
+            // An indexer, not ToDictionary: a scan may return a field twice (while the store rehashes).
+            var seenValues = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in seen)
+            {
+                seenValues[entry.Name.ToString()] = entry.Value.ToString();
+            }
+
             var departed = _decider.Decide(
-                seen.ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal),
+                seenValues,
                 instances,
                 flusher.InstanceId,
                 time.GetUtcNow().ToUnixTimeSeconds());
@@ -84,6 +99,22 @@ public sealed class DepartedWorkerPruner(
         {
             logger.LogDebug("Pruning departed workers skipped: {Reason}", ex.Message);
         }
+    }
+
+    /// <summary>A hash's first <see cref="MaxFieldsPerPass"/> fields, scanned in pages.</summary>
+    private static async Task<List<HashEntry>> ScanAsync(IDatabase db, RedisKey key)
+    {
+        var entries = new List<HashEntry>();
+        await foreach (var entry in db.HashScanAsync(key, pageSize: ScanPage))
+        {
+            entries.Add(entry);
+            if (entries.Count == MaxFieldsPerPass)
+            {
+                break;
+            }
+        }
+
+        return entries;
     }
 
     /// <summary>Removes one departed instance, only if its <c>seen</c> value is still the one decided on.</summary>
@@ -160,6 +191,12 @@ public sealed class PruneDecider(int pruneAfterSeconds)
 
     private readonly Dictionary<string, (string? Value, long Since)> _unknown = new(StringComparer.Ordinal);
 
+    /// <summary>What is kept of a watched value: itself when short, else its length and SHA-256 (garbage may be megabytes).</summary>
+    private static string? Fingerprint(string? value) =>
+        value is null || value.Length <= 64
+            ? value
+            : $"{value.Length}:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value)))}";
+
     /// <summary>The instance of a ledger field "instance/run": everything before the last slash.</summary>
     public static string InstanceOfRun(string runKey)
     {
@@ -193,7 +230,8 @@ public sealed class PruneDecider(int pruneAfterSeconds)
 
             // Unknown: watch it; the same value for the whole limit means nobody live is behind it.
             stillUnknown.Add(instance);
-            if (_unknown.TryGetValue(instance, out var watched) && watched.Value == value)
+            var print = Fingerprint(value);
+            if (_unknown.TryGetValue(instance, out var watched) && watched.Value == print)
             {
                 if (now - watched.Since > pruneAfterSeconds)
                 {
@@ -202,7 +240,7 @@ public sealed class PruneDecider(int pruneAfterSeconds)
             }
             else if (_unknown.Count < MaxWatched)
             {
-                _unknown[instance] = (value, now);
+                _unknown[instance] = (print, now);
             }
         }
 

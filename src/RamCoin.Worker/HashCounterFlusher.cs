@@ -3,10 +3,10 @@ namespace RamCoin.Worker;
 /// <summary>
 /// Once a second, DockerCoins' <c>INCRBY hashes N</c> and its log line, plus this worker's own counts and the
 /// coins found, in one MULTI/EXEC so the counter and the wallet move together.
-/// Exactly once: every batch carries a sequence number, recorded in the same transaction in
-/// <see cref="StoreKeys.WorkerFlushes"/>, and the transaction runs only if the previous number is the one
-/// recorded. A batch whose reply was lost is retried unchanged; if the store already holds its number,
-/// it was applied and is not applied again. On stop, a last flush.
+/// Exactly once: every batch carries a sequence number and a random id, recorded in the same transaction in
+/// <see cref="StoreKeys.WorkerFlushes"/>, and the transaction runs only if the previous batch's entry is the one
+/// recorded. A batch whose reply was lost is retried unchanged; if the store already holds its entry (its id, which
+/// no other client can know), it was applied and is not applied again. On stop, a last flush.
 /// Every key is untrusted input: one that holds the wrong type or garbage makes its own command fail inside
 /// the transaction while the others apply, so each command's result is checked and what did not land stays
 /// in memory for the next batch (<see cref="StoreKeyWarnings"/> says which key, once a minute).
@@ -219,7 +219,7 @@ public sealed class HashCounterFlusher(
         var others = new List<(string Key, Task Write)>
         {
             (StoreKeys.WorkerSeen, transaction.HashSetAsync(StoreKeys.WorkerSeen, _instanceId, time.GetUtcNow().ToUnixTimeSeconds())),
-            (StoreKeys.WorkerFlushes, transaction.HashSetAsync(StoreKeys.WorkerFlushes, RunKey, batch.Sequence)),
+            (StoreKeys.WorkerFlushes, transaction.HashSetAsync(StoreKeys.WorkerFlushes, RunKey, batch.LedgerEntry)),
             (StoreKeys.WorkerTelemetry, transaction.HashSetAsync(StoreKeys.WorkerTelemetry, _instanceId, Report())),
         };
         foreach (var coin in batch.Coins.TakeLast(StoreKeys.RecentCoinsKept))
@@ -247,7 +247,7 @@ public sealed class HashCounterFlusher(
 
         if (executed)
         {
-            _ledger = batch.Sequence;
+            _ledger = batch.LedgerEntry;
             return await ResultOfAsync(batch, counter, instance, others, coinWrites);
         }
 
@@ -265,22 +265,22 @@ public sealed class HashCounterFlusher(
             throw new RedisException($"the flush ledger kept changing under batch {batch.Sequence} (other workers writing); retrying at the next flush");
         }
 
-        if (recorded == batch.Sequence)
+        if (recorded == batch.LedgerEntry)
         {
             _ledger = recorded;
             logger.LogInformation("Batch {Sequence} was already applied (its reply was lost); not applying it twice", batch.Sequence);
             return BatchResult.AllApplied(batch.Coins.Count);
         }
 
-        // Not a number we wrote (missing, garbage, absurd, another number): foreign. Our run id is random, so only a
-        // store that lost data or a hand with redis-cli writes there. Unless an earlier try is in doubt, this batch was
+        // Not an entry we wrote (missing, garbage, another sequence, our next sequence without this batch's id): foreign.
+        // Our run id is random, so only a store that lost data or a hand with redis-cli writes there. Unless an earlier try is in doubt, this batch was
         // certainly not applied: take the foreign value as the base of the next try, which writes over it (counted once,
         // nothing lost). In doubt, the batch's first coin in the wallet says it was applied; a batch without coins is
         // written again (counted twice only if its reply was lost and the entry overwritten within the same second).
         if (_unconfirmedInDoubt && batch.Coins.Count > 0 && await CoinInWalletAsync(db, batch.Coins[0]))
         {
             _ledger = recorded;
-            warnings.Warn(StoreKeys.WorkerFlushes, $"holds {Describe(recorded)} for run {RunKey}, not {batch.Sequence}; its coins show batch {batch.Sequence} was applied");
+            warnings.Warn(StoreKeys.WorkerFlushes, $"holds {Describe(recorded)} for run {RunKey}, not {batch.LedgerEntry}; its coins show batch {batch.Sequence} was applied");
             return BatchResult.AllApplied(batch.Coins.Count);
         }
 

@@ -16,13 +16,30 @@ public sealed class WorkerTelemetry
 /// </summary>
 public sealed class PeerTelemetry
 {
+    /// <summary>Longest instance name kept: a host name (a pod's) is at most 63 characters; longer ones are cut.</summary>
+    public const int MaxInstanceName = 64;
+
+    /// <summary>Longest version kept (RAMCOIN_VERSION's own limit); longer ones are cut.</summary>
+    public const int MaxVersion = ServiceIdentity.MaxVersionLength;
+
+    /// <summary>
+    /// Instances kept per window: a peer may name itself anew on every answer. Calls answered by further instances
+    /// count under <see cref="OtherInstances"/> until names leave the window.
+    /// </summary>
+    public const int MaxInstances = 32;
+
+    /// <summary>Where the calls of the instances past <see cref="MaxInstances"/> are counted.</summary>
+    public const string OtherInstances = "(other instances)";
+
     private const int MaxSamples = 20_000;
 
     private static readonly long Window = Stopwatch.Frequency * 5;
 
     private readonly Lock _gate = new();
-    private readonly Queue<(long At, double Ms, string Instance)> _samples = new();
-    private readonly Dictionary<string, InstanceFacts> _facts = [];
+    private readonly Queue<(long At, double Ms, Instance Instance)> _samples = new();
+
+    /// <summary>The instances of the samples in the window: one goes when its last sample leaves.</summary>
+    private readonly Dictionary<string, Instance> _instances = new(StringComparer.Ordinal);
     private int _inFlight;
 
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -44,17 +61,36 @@ public sealed class PeerTelemetry
 
         var now = Stopwatch.GetTimestamp();
         var headers = AnswerHeaders.Of(response);
-        var instance = headers.Instance ?? response.RequestMessage?.RequestUri?.Authority ?? "?";
+        // An empty name or version is taken as absent: the web UI skips a report that holds one.
+        var name = Bounded(NonEmpty(headers.Instance) ?? response.RequestMessage?.RequestUri?.Authority ?? "?", MaxInstanceName);
         var facts = new InstanceFacts(
-            headers.Version ?? "?",
+            Bounded(NonEmpty(headers.Version) ?? "?", MaxVersion),
             // The ranges the web UI accepts: a peer's header outside them is taken as absent.
             Number(headers.Concurrency, 1, PeerInstanceReport.MaxConcurrency),
             Number(headers.ServiceMs, 0, PeerInstanceReport.MaxMs),
             Number(headers.ExtraLatencyMs, 0, PeerInstanceReport.MaxMs));
         lock (_gate)
         {
+            if (!_instances.TryGetValue(name, out var instance))
+            {
+                var full = _instances.Count >= MaxInstances;
+                // Past the limit the others share one entry, which says nothing of their capacity or version.
+                name = full ? OtherInstances : name;
+                if (!_instances.TryGetValue(name, out instance))
+                {
+                    _instances[name] = instance = new Instance(name);
+                }
+
+                facts = full ? InstanceFacts.Unknown : facts;
+            }
+            else if (name == OtherInstances)
+            {
+                facts = InstanceFacts.Unknown;
+            }
+
+            instance.Facts = facts;
+            instance.Samples++;
             _samples.Enqueue((now, Stopwatch.GetElapsedTime(started, now).TotalMilliseconds, instance));
-            _facts[instance] = facts;
             Trim(now);
         }
     }
@@ -62,24 +98,22 @@ public sealed class PeerTelemetry
     public PeerReport Snapshot()
     {
         double[] latencies;
-        var calls = new Dictionary<string, long>();
-        var instances = new Dictionary<string, PeerInstanceReport>();
+        var instances = new Dictionary<string, PeerInstanceReport>(StringComparer.Ordinal);
         lock (_gate)
         {
             Trim(Stopwatch.GetTimestamp());
             // Loops, not LINQ: up to MaxSamples entries a second, under the lock the calls wait for.
             latencies = new double[_samples.Count];
             var i = 0;
-            foreach (var (_, ms, instance) in _samples)
+            foreach (var (_, ms, _) in _samples)
             {
                 latencies[i++] = ms;
-                calls[instance] = calls.GetValueOrDefault(instance) + 1;
             }
 
-            foreach (var (instance, count) in calls)
+            foreach (var (name, instance) in _instances)
             {
-                var facts = _facts.GetValueOrDefault(instance, InstanceFacts.Unknown);
-                instances[instance] = new PeerInstanceReport(count, facts.Version, facts.Concurrency, facts.ServiceMs, facts.ExtraLatencyMs);
+                var facts = instance.Facts;
+                instances[name] = new PeerInstanceReport(instance.Samples, facts.Version, facts.Concurrency, facts.ServiceMs, facts.ExtraLatencyMs);
             }
         }
 
@@ -91,8 +125,42 @@ public sealed class PeerTelemetry
     {
         while (_samples.Count > 0 && (now - _samples.Peek().At > Window || _samples.Count > MaxSamples))
         {
-            _samples.Dequeue();
+            var instance = _samples.Dequeue().Instance;
+            if (--instance.Samples == 0)
+            {
+                _instances.Remove(instance.Name);
+            }
         }
+    }
+
+    /// <summary>
+    /// A peer's header value as it may be kept and shown: at most <paramref name="max"/> characters, control characters
+    /// as '?' (the web UI skips a report that holds one). Allocates only for a value that needs it.
+    /// </summary>
+    public static string Bounded(string value, int max)
+    {
+        var kept = value.Length <= max ? value : value[..max];
+        return kept.AsSpan().ContainsAnyInRange('\0', '\x1f') || kept.AsSpan().ContainsAnyInRange('\x7f', '\x9f')
+            ? string.Create(kept.Length, kept, static (chars, text) =>
+            {
+                for (var i = 0; i < chars.Length; i++)
+                {
+                    chars[i] = char.IsControl(text[i]) ? '?' : text[i];
+                }
+            })
+            : kept;
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    /// <summary>An answering instance: its samples in the window and what it last said of itself.</summary>
+    private sealed class Instance(string name)
+    {
+        public string Name { get; } = name;
+
+        public InstanceFacts Facts { get; set; } = InstanceFacts.Unknown;
+
+        public int Samples { get; set; }
     }
 
     private static double Percentile(double[] sorted, double p) =>

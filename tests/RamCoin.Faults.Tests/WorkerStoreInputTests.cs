@@ -118,6 +118,51 @@ public sealed class WorkerStoreInputTests
     [Theory]
     [InlineData("garnet")]
     [InlineData("redis-server")]
+    public async Task AForgedNextSequenceInTheFlushLedgerIsNotTakenAsThisWorkersBatch(string kind)
+    {
+        await using var rig = await MiningRig.StartAsync(kind);
+        var db = await rig.DatabaseAsync();
+        await using var worker = await StartWorkerAsync(rig);
+        var stats = worker.Get<MiningStats>();
+        var runKey = worker.Get<HashCounterFlusher>().RunKey;
+        await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes");
+
+        // Another client advances the worker's ledger entry to what its next batch would record, over and over.
+        var forged = 0;
+        for (var round = 0; round < 15; round++)
+        {
+            var entry = (string?)await db.HashGetAsync(StoreKeys.WorkerFlushes, runKey);
+            if (entry is not null && Advanced(entry) is { } next)
+            {
+                await db.HashSetAsync(StoreKeys.WorkerFlushes, runKey, next);
+                forged++;
+            }
+
+            var written = stats.Written;
+            await Eventually.TrueAsync(() => stats.Written > written, $"the worker writes on after forgery {round}", timeoutSeconds: 10);
+        }
+
+        Assert.True(forged >= 10, $"{forged} forgeries");
+        await worker.DisposeAsync();
+
+        // What the worker says it wrote is what the store holds: no batch was taken as applied when it was not.
+        Assert.Equal(stats.Written, (long)await db.StringGetAsync(StoreKeys.Hashes));
+        Assert.Equal(stats.Computed, stats.Written);
+        Assert.Equal(stats.CoinsWritten, await db.HashLengthAsync(StoreKeys.Wallet));
+    }
+
+    /// <summary>A ledger entry with its leading number one higher and the rest kept, as a forger would make the next one.</summary>
+    private static string? Advanced(string entry)
+    {
+        var digits = entry.TakeWhile(char.IsAsciiDigit).Count();
+        return digits > 0 && long.TryParse(entry[..digits], CultureInfo.InvariantCulture, out var sequence)
+            ? (sequence + 1).ToString(CultureInfo.InvariantCulture) + entry[digits..]
+            : null;
+    }
+
+    [Theory]
+    [InlineData("garnet")]
+    [InlineData("redis-server")]
     public async Task DepartedWorkersArePrunedLiveOnesAndUnknownOnesStayAndCountsStayExactlyOnce(string kind)
     {
         await using var rig = await MiningRig.StartAsync(kind);

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using RamCoin.Tests.Containers;
+using YamlDotNet.Serialization;
 
 namespace RamCoin.Tests.Kubernetes;
 
@@ -96,6 +97,62 @@ public sealed class PipelineTests
         }
 
         Assert.Contains("fast", offered, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("v1.2.3", "v1.2.3")]
+    [InlineData("", "0123456")]
+    [InlineData("latest_2-rc.1", "latest_2-rc.1")]
+    [InlineData("v1\nINJECTED=1", null)]
+    [InlineData("v1\rINJECTED=1", null)]
+    [InlineData("v1 x", null)]
+    [InlineData("-rf", null)]
+    [InlineData(".hidden", null)]
+    [InlineData("v1;id", null)]
+    [InlineData("a12345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678", null)]
+    public async Task TheDeployWorkflowWritesOnlyADockerTagToItsOutputsAndEnvironment(string input, string? tag)
+    {
+        // The step that writes the hand-given tag into GITHUB_OUTPUT and GITHUB_ENV, run as GitHub runs it (bash -e).
+        var workflow = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(Repo.Read(".github/workflows/deploy.yml"));
+        var jobs = (Dictionary<object, object>)workflow["jobs"];
+        var steps = (List<object>)((Dictionary<object, object>)jobs["kind"])["steps"];
+        var step = steps.Cast<Dictionary<object, object>>().Single(s => s.TryGetValue("id", out var id) && (string)id == "images");
+        var folder = Directory.CreateTempSubdirectory("ramcoin-workflow-");
+        try
+        {
+            var script = Path.Combine(folder.FullName, "step.sh");
+            await File.WriteAllTextAsync(script, (string)step["run"], Ct);
+            string Output(string name) => Path.Combine(folder.FullName, name);
+            var result = await Repo.RunAsync("bash", ["-e", script], new Dictionary<string, string?>
+            {
+                ["SHA"] = "0123456789abcdef0123456789abcdef01234567",
+                ["INPUT_TAG"] = input,
+                ["HAS_KUBECONFIG"] = "false",
+                ["GITHUB_REPOSITORY"] = "Course/RamCoin",
+                ["GITHUB_OUTPUT"] = Output("output"),
+                ["GITHUB_ENV"] = Output("env"),
+                ["GITHUB_STEP_SUMMARY"] = Output("summary"),
+            }, timeoutSeconds: 30);
+
+            if (tag is null)
+            {
+                Assert.NotEqual(0, result.ExitCode);
+                Assert.Contains("::error::tag must be a Docker tag", result.Output, StringComparison.Ordinal);
+                Assert.False(File.Exists(Output("output")) || File.Exists(Output("env")), "nothing is written for a refused tag");
+                Assert.DoesNotContain("INJECTED", result.Output + result.Error, StringComparison.Ordinal);
+                return;
+            }
+
+            Assert.True(result.ExitCode == 0, result.Describe());
+            Assert.Contains($"tag={tag}\n", await File.ReadAllTextAsync(Output("output"), Ct), StringComparison.Ordinal);
+            Assert.Equal(
+                $"REGISTRY=ghcr.io/course/ramcoin\nTAG={tag}\nVERSION={(input == "" ? "0123456789abcdef0123456789abcdef01234567" : "*")}\n",
+                await File.ReadAllTextAsync(Output("env"), Ct));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     [Fact]

@@ -1,0 +1,60 @@
+using RamCoin.StoreContract;
+using RamCoin.WebUI;
+using StackExchange.Redis;
+
+namespace RamCoin.Tests;
+
+/// <summary>What the web UI reads of a store key is bounded whatever the key holds, on Garnet and on redis-server alike.</summary>
+public sealed class BoundedStoreReadsTests
+{
+    [Theory]
+    [InlineData("garnet")]
+    [InlineData("redis-server")]
+    public async Task ACounterIsReadOnlyWhenItIsShortEnoughToBeOne(string kind)
+    {
+        StoreServer.SkipUnlessRedisInstalled(kind);
+        await using var store = await StoreServer.StartAsync(kind);
+        var db = await store.DatabaseAsync();
+
+        Assert.True((await BoundedStoreReads.CounterAsync(db, "missing")).IsNull);
+        await db.StringSetAsync("counter", "9223372036854775807");
+        Assert.Equal(long.MaxValue, (long)await BoundedStoreReads.CounterAsync(db, "counter"));
+        await db.StringSetAsync("counter", new string('7', 100_000));
+        Assert.Equal(RedisValue.EmptyString, await BoundedStoreReads.CounterAsync(db, "counter"));
+    }
+
+    [Theory]
+    [InlineData("garnet")]
+    [InlineData("redis-server")]
+    public async Task AHashIsScannedUpToItsCountAndSkippedPastItsSize(string kind)
+    {
+        StoreServer.SkipUnlessRedisInstalled(kind);
+        await using var store = await StoreServer.StartAsync(kind);
+        var db = await store.DatabaseAsync();
+        await db.HashSetAsync(StoreKeys.WorkerSeen, [.. Enumerable.Range(0, 1_500).Select(i => new HashEntry($"w{i}", i))]);
+
+        var (entries, more) = (await BoundedStoreReads.SmallHashAsync(db, StoreKeys.WorkerSeen, BoundedStoreReads.MaxWorkerHashBytes))!.Value;
+        Assert.Equal(BoundedStoreReads.MaxWorkers, entries.Count);
+        Assert.True(more);
+
+        await db.HashSetAsync(StoreKeys.WorkerSeen, "w1", new byte[3_000_000]);
+        Assert.Null(await BoundedStoreReads.SmallHashAsync(db, StoreKeys.WorkerSeen, BoundedStoreReads.MaxWorkerHashBytes));
+    }
+
+    [Theory]
+    [InlineData("garnet")]
+    [InlineData("redis-server")]
+    public async Task OnlyValuesWithinTheirLengthAndTheTotalAreRead(string kind)
+    {
+        StoreServer.SkipUnlessRedisInstalled(kind);
+        await using var store = await StoreServer.StartAsync(kind);
+        var db = await store.DatabaseAsync();
+        await db.HashSetAsync("h", [new("small", "abc"), new("big", new byte[100_000]), new("next", "defg"), new("last", "hi")]);
+
+        var (values, skipped) = await BoundedStoreReads.ShortValuesAsync(db, "h", ["small", "big", "missing", "next", "last"], 1_000, 7);
+
+        // "big" is too long, "last" would pass the total of 7 bytes; "missing" is absent, not skipped.
+        Assert.Equal(["abc", RedisValue.Null, RedisValue.Null, "defg", RedisValue.Null], values);
+        Assert.Equal(2, skipped);
+    }
+}

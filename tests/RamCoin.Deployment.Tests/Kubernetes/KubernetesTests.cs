@@ -176,6 +176,20 @@ public sealed class KubernetesTests
             Assert.NotEqual(0, empty.ExitCode);
             Assert.Contains("REDIS_PASSWORD (Secret ramcoin-store) is empty", empty.Error, StringComparison.Ordinal);
 
+            // A volume that the store's user cannot write (a hostPath volume ignores fsGroup): one line that says so.
+            var locked = Directory.CreateTempSubdirectory("ramcoin-redis-locked-");
+            try
+            {
+                var lockedScript = redis.Args[2].Replace("/data", locked.FullName, StringComparison.Ordinal);
+                var refused = await Repo.RunAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", lockedScript], new Dictionary<string, string?> { ["REDIS_PASSWORD"] = Password }, timeoutSeconds: 10);
+                Assert.Equal(1, refused.ExitCode);
+                Assert.Contains($"{locked.FullName} (PersistentVolumeClaim redis-data) is not writable by UID 65534", refused.Error, StringComparison.Ordinal);
+            }
+            finally
+            {
+                locked.Delete();
+            }
+
             var start = new ProcessStartInfo("sh", ["-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
             start.Environment["REDIS_PASSWORD"] = Password;
             server = Process.Start(start)!;

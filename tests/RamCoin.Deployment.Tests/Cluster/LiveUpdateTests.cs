@@ -51,7 +51,7 @@ public sealed class LiveUpdateTests(DockerEngine engine, KubernetesCluster clust
             await sampler;
             var series = samples.ToArray();
             Assert.True(series.Length > 10, $"{series.Length} samples of the counter");
-            var stall = LongestStall(series);
+            var stall = SwarmTests.LongestStall(series);
             Figures.Report(string.Create(CultureInfo.InvariantCulture, $"cluster: during the live update the count rose from {series[0].Hashes} to {series[^1].Hashes}; longest time without a rise {stall.TotalSeconds:F1} s"));
             Assert.True(stall <= TimeSpan.FromSeconds(2), $"the count stood still for {stall.TotalSeconds:F1} s");
             Assert.Equal("3", (await cluster.KubectlAsync("-n", "ramcoin", "get", "deployment", "worker", "-o", "jsonpath={.spec.replicas}")).Trim());
@@ -73,25 +73,6 @@ public sealed class LiveUpdateTests(DockerEngine engine, KubernetesCluster clust
             await page.CloseAsync();
             await cluster.DeleteNamespaceAsync("ramcoin");
         }
-    }
-
-    private static TimeSpan LongestStall((TimeSpan At, long Hashes)[] series)
-    {
-        var longest = TimeSpan.Zero;
-        var since = series[0];
-        foreach (var sample in series.Skip(1))
-        {
-            if (sample.Hashes > since.Hashes)
-            {
-                since = sample;
-            }
-            else if (sample.At - since.At > longest)
-            {
-                longest = sample.At - since.At;
-            }
-        }
-
-        return longest;
     }
 
     /// <summary>The web UI's count twice a second (through the NodePort: old or new pod, the same store).</summary>

@@ -126,7 +126,8 @@ public sealed partial class SwarmTests(DockerEngine engine, BrowserFixture brows
         Assert.All(copy.Split('\n').Except(stack.Split('\n')), line => Assert.Equal("      endpoint_mode: dnsrr", line));
     }
 
-    private static TimeSpan LongestStall((TimeSpan At, long Hashes)[] series)
+    /// <summary>The longest time a sampled counter went without rising (the Kubernetes live update uses it too).</summary>
+    internal static TimeSpan LongestStall((TimeSpan At, long Hashes)[] series)
     {
         var longest = TimeSpan.Zero;
         var since = series[0];

@@ -20,7 +20,7 @@ public static class WebUIApi
     public static WebApplicationBuilder AddWebUI(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>(configuration, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>(configuration, (c, o) => c.Bind(o));
         builder.Services.AddHttpClient(KnobsProxy.Client, c =>
             {
                 c.Timeout = TimeSpan.FromSeconds(3);

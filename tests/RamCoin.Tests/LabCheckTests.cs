@@ -1,3 +1,7 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+
 namespace RamCoin.Tests;
 
 /// <summary>
@@ -138,10 +142,73 @@ public sealed class LabCheckTests
     [InlineData("""{"now":"x","rng":{"instances":[]}}""", "{}", "dashboard.json: 'now' is not a number")]
     [InlineData("""{"now":1,"rng":{"instances":[]}}""", """{"events":[],"t":[1,2],"hashes":[1]}""", "timeline.json: its series differ in length")]
     [InlineData("<html>", "{}", "dashboard.json is not JSON")]
+    [InlineData("""{"now":1,"rng":{"instances":[1]}}""", """{"events":[],"t":[],"hashes":[]}""", "dashboard.json: an rng instance is not an object")]
     public void EvidenceThatIsNotAWebUIsSaysWhatIsMissing(string dashboard, string timeline, string message)
     {
         var error = Assert.Throws<FormatException>(() => LabEvidence.Parse(dashboard, timeline));
 
         Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ScalingWithNoSampleInTheLastTenSecondsFailsThatCheckInsteadOfCrashing()
+    {
+        // Samples from T0 to T0 + 20, and the web UI's clock at T0 + 100: its sampler stopped.
+        var times = string.Join(",", Enumerable.Range(0, 21).Select(i => (T0 + i).ToString(CultureInfo.InvariantCulture)));
+        var hashes = string.Join(",", Enumerable.Range(0, 21).Select(i => i * 10));
+        var evidence = LabEvidence.Parse(
+            $$"""{"now":{{(T0 + 100).ToString(CultureInfo.InvariantCulture)}},"rng":{"instances":[{"instance":"rng-a"}]},"ceiling":null}""",
+            $$"""{"events":[],"t":[{{times}}],"hashes":[{{hashes}}]}""");
+
+        var checks = LabChecks.Run("scaling", evidence, 300);
+
+        var measured = Assert.Single(checks, c => c.Expectation.StartsWith("the rate was measured", StringComparison.Ordinal));
+        Assert.False(measured.Passed);
+        Assert.StartsWith("0 samples in the last 10 s", measured.Measured, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAnswerOverTheCapIsNotReadWholeAndExitsTwoWithOneLine()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        long sent = 0;
+        var served = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.MapGet("/dashboard.json", async (HttpContext context) =>
+        {
+            using var done = new Finally(served.SetResult);
+            // 200 MiB of a JSON string, without a length: the client learns its size only by reading it.
+            var chunk = new byte[64 * 1024];
+            Array.Fill(chunk, (byte)'a');
+            await context.Response.Body.WriteAsync("{\"now\":\""u8.ToArray(), context.RequestAborted);
+            for (var i = 0; i < 200 * 16; i++)
+            {
+                // Kestrel drops writes once the client has gone, without an error; its pipe says so (IsCompleted).
+                var flushed = await context.Response.BodyWriter.WriteAsync(chunk, context.RequestAborted);
+                Interlocked.Add(ref sent, chunk.Length);
+                if (flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    break;
+                }
+            }
+        });
+        await app.StartAsync(Ct);
+        var error = new StringWriter();
+
+        var exit = await RamCoin.LauncherCommand.Create(new StringWriter(), error)
+            .Parse(["check", "scaling", "--webui", app.ListeningAddress().ToString()]).InvokeAsync(cancellationToken: Ct);
+
+        Assert.Equal(2, exit);
+        await served.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        var line = Assert.Single(error.ToString().Trim().Split('\n'));
+        Assert.StartsWith("ramcoin check: the web UI at ", line, StringComparison.Ordinal);
+        // The cap (16 MiB) and what the sockets hold: far from the 200 MiB offered.
+        Assert.True(Interlocked.Read(ref sent) < 64L * 1024 * 1024, $"{Interlocked.Read(ref sent) / 1024 / 1024} MiB were sent before the check stopped reading");
+    }
+
+    private sealed class Finally(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 }

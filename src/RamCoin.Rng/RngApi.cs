@@ -52,7 +52,7 @@ public static class RngApi
             }
 
             metrics.Bytes.Add(n);
-            return TypedResults.Bytes(RandomBytes.Get(n), "application/octet-stream");
+            return n <= RandomBytesResult.ChunkBytes ? TypedResults.Bytes(RandomBytes.Get(n), "application/octet-stream") : new RandomBytesResult(n);
         }
         finally
         {

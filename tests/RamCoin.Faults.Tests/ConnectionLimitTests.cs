@@ -110,21 +110,28 @@ public sealed class ConnectionLimitTests
         Assert.Equal(1_048_576, (await rng.Client.GetByteArrayAsync("/1048576", Ct)).Length);
         var before = rng.ResidentBytes();
 
-        // 200 clients that ask for 1 MiB each and never read it.
+        // 300 clients that ask for 1 MiB each and never read it; the peak of rng's memory over 3 s.
         var sockets = new List<Socket>();
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 300; i++)
         {
-            var socket = await ConnectAsync(port, receiveBuffer: 4096);
+            var socket = await ConnectAsync(port);
             await socket.SendAsync("GET /1048576 HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), SocketFlags.None, Ct);
             sockets.Add(socket);
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(3), Ct);
-        var grown = rng.ResidentBytes() - before;
+        long peak = 0;
+        for (var i = 0; i < 30; i++)
+        {
+            await Task.Delay(100, Ct);
+            peak = Math.Max(peak, rng.ResidentBytes());
+        }
+
         sockets.ForEach(s => s.Dispose());
 
-        // Each holds what Kestrel keeps unsent (64 KiB) and a chunk, not its megabyte (and a copy).
-        Assert.True(grown < 64L * 1024 * 1024, $"rng grew by {grown / 1024 / 1024} MiB with 200 clients that do not read");
+        // Each holds what Kestrel keeps unsent (64 KiB) and a chunk, not its megabyte and a copy: measured here +8 MiB
+        // streamed, +81 MiB before (the kernel's socket buffers take much of each answer on loopback).
+        var grown = peak - before;
+        Assert.True(grown < 32L * 1024 * 1024, $"rng grew by {grown / 1024 / 1024} MiB with 300 clients that do not read");
     }
 
     private static async Task<Socket> ConnectAsync(int port, int receiveBuffer = 0)

@@ -116,9 +116,11 @@ public sealed class AdminApiTests
     [Theory]
     [InlineData(ServiceNames.Rng, "RNG_DELAY_MS", "/32")]
     [InlineData(ServiceNames.Hasher, "RAMCOIN_EXTRA_LATENCY_MS", "/")]
+    [InlineData(ServiceNames.Worker, "WORKER_DELAY_MS", "/status")]
     public async Task ConcurrentInvalidChangesAreRefusedAndNeverSeenByOtherRequests(string service, string knob, string path)
     {
-        await using var running = await RunningService.StartAsync(service, AdminKnobs.Enabled, Profile.Fast);
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var running = await RunningService.StartAsync(service, AdminKnobs.Enabled, Profile.Fast, store.Peers());
         var before = (await running.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty(knob).GetString();
         using var done = new CancellationTokenSource(TimeSpan.FromSeconds(2));
 
@@ -157,6 +159,8 @@ public sealed class AdminApiTests
         Assert.All(reads.SelectMany(r => r), s => Assert.Equal(HttpStatusCode.OK, s));
         Assert.Equal(HttpStatusCode.OK, (await running.Client.GetAsync("/healthz", Ct)).StatusCode);
         Assert.Equal(before, (await running.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty(knob).GetString());
+        // The worker's background loops read the knobs too: an invalid value would have stopped them (and the host).
+        Assert.False(running.Get<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested, $"{service} is stopping");
     }
 
     [Fact]

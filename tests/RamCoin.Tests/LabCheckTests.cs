@@ -1,7 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-
 namespace RamCoin.Tests;
 
 /// <summary>
@@ -170,45 +166,44 @@ public sealed class LabCheckTests
     [Fact]
     public async Task AnAnswerOverTheCapIsNotReadWholeAndExitsTwoWithOneLine()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var app = builder.Build();
-        long sent = 0;
-        var served = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        app.MapGet("/dashboard.json", async (HttpContext context) =>
+        // A raw server, so that what it sent is what the check's socket took: Kestrel would drop writes to a closed
+        // connection without an error.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var serving = Task.Run(async () =>
         {
-            using var done = new Finally(served.SetResult);
+            using var connection = await listener.AcceptSocketAsync(Ct);
+            await connection.ReceiveAsync(new byte[4096], System.Net.Sockets.SocketFlags.None, Ct);
             // 200 MiB of a JSON string, without a length: the client learns its size only by reading it.
+            await connection.SendAsync("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"now\":\""u8.ToArray(), System.Net.Sockets.SocketFlags.None, Ct);
             var chunk = new byte[64 * 1024];
             Array.Fill(chunk, (byte)'a');
-            await context.Response.Body.WriteAsync("{\"now\":\""u8.ToArray(), context.RequestAborted);
-            for (var i = 0; i < 200 * 16; i++)
+            long sent = 0;
+            try
             {
-                // Kestrel drops writes once the client has gone, without an error; its pipe says so (IsCompleted).
-                var flushed = await context.Response.BodyWriter.WriteAsync(chunk, context.RequestAborted);
-                Interlocked.Add(ref sent, chunk.Length);
-                if (flushed.IsCompleted || flushed.IsCanceled)
+                while (sent < 200L * 1024 * 1024)
                 {
-                    break;
+                    sent += await connection.SendAsync(chunk, System.Net.Sockets.SocketFlags.None, Ct);
                 }
             }
-        });
-        await app.StartAsync(Ct);
+            catch (System.Net.Sockets.SocketException)
+            {
+                // The check closed the connection.
+            }
+
+            return sent;
+        }, Ct);
         var error = new StringWriter();
 
         var exit = await RamCoin.LauncherCommand.Create(new StringWriter(), error)
-            .Parse(["check", "scaling", "--webui", app.ListeningAddress().ToString()]).InvokeAsync(cancellationToken: Ct);
+            .Parse(["check", "scaling", "--webui", $"http://127.0.0.1:{port}/"]).InvokeAsync(cancellationToken: Ct);
 
         Assert.Equal(2, exit);
-        await served.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         var line = Assert.Single(error.ToString().Trim().Split('\n'));
         Assert.StartsWith("ramcoin check: the web UI at ", line, StringComparison.Ordinal);
-        // The cap (16 MiB) and what the sockets hold: far from the 200 MiB offered.
-        Assert.True(Interlocked.Read(ref sent) < 64L * 1024 * 1024, $"{Interlocked.Read(ref sent) / 1024 / 1024} MiB were sent before the check stopped reading");
-    }
-
-    private sealed class Finally(Action action) : IDisposable
-    {
-        public void Dispose() => action();
+        // The cap (16 MiB) and what the two sockets' kernel buffers hold: far from the 200 MiB offered.
+        var sent = await serving.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.True(sent < 64L * 1024 * 1024, $"{sent / 1024 / 1024} MiB were sent before the check stopped reading");
     }
 }

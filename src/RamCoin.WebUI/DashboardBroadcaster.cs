@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 
 namespace RamCoin.WebUI;
 
@@ -40,6 +41,12 @@ public sealed class DashboardBroadcaster
     /// to the pipe after the task completes, so the caller may then end the response.
     /// </summary>
     public Task StreamAsync(PipeWriter writer, CancellationToken aborted) => StreamAsync(new PipeSink(writer), aborted);
+
+    /// <summary>
+    /// The same, sent straight to a connection's <paramref name="socket"/> (<see cref="EventStreamConnections"/>):
+    /// every viewer sends the one frame array, with no copy into a buffer of its own.
+    /// </summary>
+    public Task StreamAsync(Socket socket, CancellationToken aborted) => StreamAsync(new SocketSink(socket), aborted);
 
     private async Task StreamAsync(FrameSink sink, CancellationToken aborted)
     {
@@ -276,7 +283,7 @@ public sealed class DashboardBroadcaster
     }
 
     private static bool IsGone(Exception ex) =>
-        ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException;
+        ex is IOException or SocketException or InvalidOperationException or ObjectDisposedException or OperationCanceledException;
 
     /// <summary>Where a viewer's frames go; true while the viewer is still there.</summary>
     private abstract class FrameSink
@@ -297,5 +304,21 @@ public sealed class DashboardBroadcaster
         }
 
         private static bool Open(FlushResult result) => !result.IsCompleted && !result.IsCanceled;
+    }
+
+    /// <summary>A socket: the shared frame itself is sent (all of it: a stream socket's send completes when every byte is).</summary>
+    private sealed class SocketSink(Socket socket) : FrameSink
+    {
+        public override ValueTask<bool> SendAsync(byte[] frame)
+        {
+            var send = socket.SendAsync(frame.AsMemory(), SocketFlags.None);
+            return send.IsCompletedSuccessfully ? ValueTask.FromResult(true) : AwaitAsync(send);
+
+            static async ValueTask<bool> AwaitAsync(ValueTask<int> send)
+            {
+                await send;
+                return true;
+            }
+        }
     }
 }

@@ -38,6 +38,7 @@ public static class WebUIApi
         builder.Services.AddSingleton<DashboardSampler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WebUIJsonContext.Default));
+        builder.AddEventStreamConnections();
         // Every stream is a connection: the service's cap leaves room for as many as WEBUI_MAX_STREAMS allows.
         builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<WebUIOptions>>((kestrel, options) =>
             kestrel.Limits.MaxConcurrentConnections += options.Value.MaxStreams);

@@ -5,10 +5,10 @@ using RamCoin.WebUI;
 namespace RamCoin.Tests;
 
 /// <summary>
-/// <c>GET /events</c> over raw sockets: Kestrel reads every request head (no connection middleware of ours), the
-/// stream is chunked Server-Sent Events, and the web UI's limits hold.
+/// <c>GET /events</c> answered at the connection (<see cref="EventStreamConnections"/>), over raw sockets: the same
+/// answer as Kestrel's endpoint but for its framing, and everything else left whole to Kestrel.
 /// </summary>
-public sealed class EventStreamTests : IAsyncLifetime
+public sealed class EventStreamConnectionTests : IAsyncLifetime
 {
     private StoreServer _store = null!;
     private RunningService _webui = null!;
@@ -26,19 +26,30 @@ public sealed class EventStreamTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TheStreamIsChunkedEventsWithTheWebUIsHeaders()
+    public async Task TheAnswerHasTheEndpointsHeadersAndEventsAndEndsWithTheConnection()
     {
-        using var client = await OpenAsync("GET /events?from=page HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+        // A head over 8 KiB is left to Kestrel (its limit is 32 KiB): the endpoint's own answer, to compare with.
+        using var viaKestrel = await OpenAsync($"GET /events HTTP/1.1\r\nHost: x\r\nX-Pad: {new string('a', 9000)}\r\n\r\n");
+        using var viaConnection = await OpenAsync("GET /events?from=page HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
 
-        var head = await client.HeadAsync();
+        var kestrel = await viaKestrel.HeadAsync();
+        var connection = await viaConnection.HeadAsync();
 
-        Assert.Equal("HTTP/1.1 200 OK", head.Status);
-        Assert.Equal("text/event-stream", head.Headers["content-type"]);
-        Assert.Equal("chunked", head.Headers["transfer-encoding"]);
-        Assert.Equal("no-cache", head.Headers["cache-control"]);
-        Assert.Equal("nosniff", head.Headers["x-content-type-options"]);
-        Assert.Contains("event: dashboard\ndata: {\"now\":", await client.ReadUntilAsync("\n\n"), StringComparison.Ordinal);
-        Assert.Contains("event: dashboard\ndata: {\"now\":", await client.ReadUntilAsync("\n\n"), StringComparison.Ordinal);
+        Assert.Equal("HTTP/1.1 200 OK", connection.Status);
+        Assert.Equal("close", connection.Headers["connection"]);
+        Assert.Equal("chunked", kestrel.Headers["transfer-encoding"]);
+        string[] framing = ["date", "connection", "transfer-encoding"];
+        Assert.Equal(
+            kestrel.Headers.Where(h => !framing.Contains(h.Key)).OrderBy(h => h.Key),
+            connection.Headers.Where(h => !framing.Contains(h.Key)).OrderBy(h => h.Key));
+        Assert.True(DateTimeOffset.TryParse(connection.Headers["date"], out _), connection.Headers["date"]);
+
+        // Unframed here, chunked there: the same event text either way, one whole dashboard a second.
+        var first = await viaConnection.ReadUntilAsync("\n\n");
+        Assert.StartsWith("event: dashboard\ndata: {\"now\":", first, StringComparison.Ordinal);
+        var next = await viaConnection.ReadUntilAsync("\n\n");
+        Assert.StartsWith("event: dashboard\ndata: {\"now\":", next, StringComparison.Ordinal);
+        Assert.Contains("event: dashboard\ndata: {\"now\":", await viaKestrel.ReadUntilAsync("\n\n"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -53,10 +64,11 @@ public sealed class EventStreamTests : IAsyncLifetime
 
         var head = await client.HeadAsync();
         Assert.Equal("HTTP/1.1 200 OK", head.Status);
-        Assert.Contains("event: dashboard", await client.ReadUntilAsync("\n\n"), StringComparison.Ordinal);
+        Assert.Equal("close", head.Headers["connection"]);
+        Assert.StartsWith("event: dashboard", await client.ReadUntilAsync("\n\n"), StringComparison.Ordinal);
     }
 
-    /// <summary>What is not a plain stream request gets Kestrel's answer.</summary>
+    /// <summary>What is not a plain stream request reaches Kestrel unread, and gets Kestrel's answer.</summary>
     [Theory]
     [InlineData("GET /eventsx HTTP/1.1\r\nHost: x\r\n\r\n", "404")]
     [InlineData("POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "405")]
@@ -71,6 +83,7 @@ public sealed class EventStreamTests : IAsyncLifetime
         var head = await client.HeadAsync();
 
         Assert.Equal(status, head.Status.Split(' ')[1]);
+        Assert.False(head.Headers.TryGetValue("connection", out var connection) && connection == "close" && status == "200", "Kestrel's answer, not the connection's");
     }
 
     [Fact]

@@ -2,6 +2,8 @@
 # RamCoin's CI/CD steps in one POSIX sh script, so that Jenkins (kaniko's busybox sh, the kubectl image's bash),
 # GitHub Actions, CloudLab and a shell on a laptop run the same commands. `pipeline.sh help` lists them.
 set -eu
+# No globbing: names (SERVICES="*") and split lists must never become the files of the current folder.
+set -f
 
 ALL_SERVICES="rng hasher worker webui"
 

@@ -8,7 +8,7 @@ public static class HasherApi
     public static WebApplicationBuilder AddHasher(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<HasherOptions, HasherOptionsValidator>(configuration, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<HasherOptions, HasherOptionsValidator>(configuration, (c, o) => c.Bind(o));
         builder.Services.AddSingleton<HasherMetrics>();
         // Concurrent: no limit, so no concurrency header.
         builder.Services.AddServiceCapacity<HasherOptions>(_ => null, o => o.DelayMs);

@@ -113,7 +113,7 @@ public static class AdminApi
 
     public static IServiceCollection AddAdminApi(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddValidatedOptions<AdminOptions, AdminOptionsValidator>(configuration, o => configuration.Bind(o));
+        services.AddValidatedOptions<AdminOptions, AdminOptionsValidator>(configuration, (c, o) => c.Bind(o));
         services.AddSingleton(_ => new FailedAttemptGate(FailedAttemptPause));
         return services;
     }
@@ -131,7 +131,7 @@ public static class AdminApi
     }
 
     private static async Task<IResult> ChangeKnobsAsync(
-        HttpContext context, IEnumerable<Knob> knobs, RuntimeSettings runtime, IOptions<AdminOptions> options, FailedAttemptGate gate, ILoggerFactory loggers)
+        HttpContext context, IEnumerable<Knob> knobs, IEnumerable<OptionsCheck> checks, RuntimeSettings runtime, IConfiguration configuration, IOptions<AdminOptions> options, FailedAttemptGate gate, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger("RamCoin.Admin");
         var client = context.Connection.RemoteIpAddress;
@@ -205,25 +205,29 @@ public static class AdminApi
                 $"{string.Join(", ", unknown)}: this service's knobs are {string.Join(", ", known.Keys)}.");
         }
 
-        var before = changes.Keys.ToDictionary(k => k, k => known[k].Current(context.RequestServices));
-        var previous = runtime.Set(changes);
-        try
+        Dictionary<string, string?> before;
+        // Checked on a preview, then applied, under one lock: no request ever reads an invalid value, and two
+        // changes at once cannot put back each other's values.
+        lock (runtime.Changing)
         {
-            // Options that reload check themselves at once (their change callbacks validate), or below.
-            runtime.Reload();
-            foreach (var name in changes.Keys)
+            List<string> failures;
+            try
             {
-                _ = known[name].Current(context.RequestServices);
+                using var preview = runtime.Preview((IConfigurationRoot)configuration, changes);
+                failures = [.. checks.SelectMany(c => c.Failures(preview)).Distinct()];
             }
-        }
-        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or AggregateException)
-        {
-            runtime.Set(previous);
-            runtime.Reload();
-            // Change callbacks report through an AggregateException; the inner messages name the settings.
-            var reasons = (ex is AggregateException aggregate ? aggregate.Flatten().InnerExceptions : [ex])
-                .Select(e => OptionChecks.Unconvertible(e) ?? e.Message).Distinct();
-            return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Invalid value", string.Join(" ", reasons));
+            catch (InvalidOperationException ex) when (OptionChecks.Unconvertible(ex) is { } reason)
+            {
+                failures = [reason];
+            }
+
+            if (failures.Count > 0)
+            {
+                return ServiceHost.Problem(StatusCodes.Status400BadRequest, "Invalid value", string.Join(" ", failures));
+            }
+
+            before = changes.Keys.ToDictionary(k => k, k => known[k].Current(context.RequestServices));
+            runtime.Apply(changes);
         }
 
         foreach (var (name, value) in changes)

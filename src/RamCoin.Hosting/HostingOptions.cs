@@ -12,6 +12,13 @@ public sealed record HostingOptions
 
     public const int DefaultRequestTimeoutMs = 30_000;
 
+    public const string MaxConnectionsSetting = "RAMCOIN_MAX_CONNECTIONS";
+
+    /// <summary>Open connections a service accepts (the web UI adds WEBUI_MAX_STREAMS); past it Kestrel closes new ones at once.</summary>
+    public const int DefaultMaxConnections = 1024;
+
+    public int MaxConnections { get; init; } = DefaultMaxConnections;
+
     /// <summary>Longest time any request may take before it gets a 408 problem.</summary>
     public int RequestTimeoutMs { get; init; } = DefaultRequestTimeoutMs;
 
@@ -29,6 +36,7 @@ public sealed record HostingOptions
         {
             RequestTimeoutMs = checks.WholeNumber(RequestTimeoutSetting, configuration[RequestTimeoutSetting], DefaultRequestTimeoutMs, 100, 600_000),
             AccessLog = checks.Boolean(AccessLogSetting, configuration[AccessLogSetting]) ?? false,
+            MaxConnections = checks.WholeNumber(MaxConnectionsSetting, configuration[MaxConnectionsSetting], DefaultMaxConnections, 1, 100_000),
             H2cPort = checks.Port(H2cListener.PortSetting, configuration[H2cListener.PortSetting]),
         };
         checks.ThrowIfFailed<HostingOptions>();

@@ -9,7 +9,7 @@ public static class LessonFaults
     public static void AddLessonKnobs(this WebApplicationBuilder builder, string readyTag)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(configuration, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<LessonKnobs, LessonKnobsValidator>(configuration, (c, o) => c.Bind(o));
         // A singleton: it remembers when the service started (a check is otherwise made anew for each probe).
         builder.Services.AddSingleton<LessonReadiness>();
         // Readiness only: a slow or unready pod is taken out of its Service, not restarted.

@@ -28,7 +28,7 @@ public static class LessonProcessFaults
     public static void AddKubernetesLessonKnobs(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<KubernetesLessonKnobs, KubernetesLessonKnobsValidator>(configuration, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<KubernetesLessonKnobs, KubernetesLessonKnobsValidator>(configuration, (c, o) => c.Bind(o));
         builder.Services.AddHostedService<LessonProcessFaultsService>();
     }
 

@@ -20,6 +20,12 @@ public static class RequestLimits
     /// <summary>The most a service reads of a body it refuses; bigger bodies end the connection.</summary>
     public const int MaxDrainedBodyBytes = 16 * 1024 * 1024;
 
+    /// <summary>How long a connection may take to send a whole request head.</summary>
+    public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Unsent answer bytes a connection may hold in the process.</summary>
+    public const int MaxResponseBufferBytes = 64 * 1024;
+
     /// <summary>Kestrel's own limits: beyond these it refuses the request itself, before any middleware runs.</summary>
     private const int KestrelHeaderBytes = 64 * 1024;
     private const int KestrelRequestLine = 16 * 1024;
@@ -32,12 +38,30 @@ public static class RequestLimits
             k.AddServerHeader = false;
             k.Limits.MaxRequestHeadersTotalSize = KestrelHeaderBytes;
             k.Limits.MaxRequestLineSize = KestrelRequestLine;
-            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            // A connection that has not sent a whole request head by then is closed (on every port: no connection
+            // middleware reads heads before Kestrel), and open connections are capped: neither memory nor file
+            // descriptors run out however many connections a client opens and leaves idle.
+            k.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
+            // Kestrel times a connection's first head from its first byte; before that, and between requests, this
+            // applies: the same, so that a connection that sends nothing is closed as soon as a slow head is.
+            k.Limits.KeepAliveTimeout = RequestHeadersTimeout;
+            k.Limits.MaxConcurrentConnections = hosting.MaxConnections;
+            // Nothing here upgrades a connection (no WebSockets).
+            k.Limits.MaxConcurrentUpgradedConnections = 0;
+            // What a client sends ahead of what is read (bytes after a stream's request head, a body not yet read)
+            // waits in the kernel beyond this, not in the process. At least the largest head, as Kestrel requires.
+            k.Limits.MaxRequestBufferSize = KestrelHeaderBytes;
             // hasher refuses more than 1 MiB itself, with a problem body; it reads (and drops) up to this much
             // so that the client, still sending, gets that answer instead of a reset connection.
             k.Limits.MaxRequestBodySize = MaxDrainedBodyBytes;
             k.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
+            // Kestrel's default, said here because answers rely on it: a write waits while this much is unsent,
+            // so a client that does not read holds at most this much of an answer (rng streams its large ones).
+            k.Limits.MaxResponseBufferSize = MaxResponseBufferBytes;
         });
+        // The socket transport reads ahead of Kestrel up to this (default 1 MiB a connection: 200 streams followed by
+        // bytes nobody reads held 221 MiB); what a client sends beyond it waits in the kernel.
+        builder.WebHost.UseSockets(o => o.MaxReadBufferSize = KestrelHeaderBytes);
         builder.Services.AddRequestTimeouts(o => o.DefaultPolicy = new RequestTimeoutPolicy
         {
             Timeout = TimeSpan.FromMilliseconds(timeoutMs),

@@ -111,19 +111,30 @@ public static class ServiceHost
     /// (environment, command line), validated at start so that a bad value stops the service with its name;
     /// its <see cref="KnobAttribute"/> settings go to the admin API.
     /// </summary>
-    /// <param name="bind">Binds the configuration; a lambda at the call site so that the binder is source-generated.</param>
+    /// <param name="bind">Binds a configuration; a lambda at the call site so that the binder is source-generated.</param>
     public static OptionsBuilder<TOptions> AddValidatedOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
-        this IServiceCollection services, IConfiguration configuration, Action<TOptions> bind)
-        where TOptions : class
+        this IServiceCollection services, IConfiguration configuration, Action<IConfiguration, TOptions> bind)
+        where TOptions : class, new()
         where TValidator : class, IValidateOptions<TOptions>
     {
         services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
         services.AddKnobs<TOptions>();
+        // The admin API checks a change on a copy bound the same way before it applies it (OptionsCheck).
+        services.AddSingleton(sp => new OptionsCheck(candidate =>
+        {
+            var options = new TOptions();
+            (options as IServiceDefaults)?.ApplyDefaults(sp.GetRequiredService<ServiceHostSettings>());
+            bind(candidate, options);
+            return sp.GetServices<IValidateOptions<TOptions>>()
+                .Select(v => v.Validate(Options.DefaultName, options))
+                .Where(r => r.Failed)
+                .SelectMany(r => r.Failures ?? []);
+        }));
         // IOptionsMonitor recomputes the options when the configuration reloads (the admin API's changes).
         services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(new ConfigurationChangeTokenSource<TOptions>(configuration));
         return services.AddOptions<TOptions>()
             .Configure<ServiceHostSettings>((o, s) => (o as IServiceDefaults)?.ApplyDefaults(s))
-            .Configure(bind)
+            .Configure(o => bind(configuration, o))
             .ValidateOnStart();
     }
 

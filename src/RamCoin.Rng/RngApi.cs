@@ -5,7 +5,7 @@ public static class RngApi
     public static WebApplicationBuilder AddRng(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<RngOptions, RngOptionsValidator>(configuration, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<RngOptions, RngOptionsValidator>(configuration, (c, o) => c.Bind(o));
         builder.Services.AddServiceCapacity<RngOptions>(o => o.Concurrency, o => o.DelayMs);
         builder.Services.AddSingleton<RngGate>();
         builder.Services.AddSingleton<RngMetrics>();
@@ -52,7 +52,7 @@ public static class RngApi
             }
 
             metrics.Bytes.Add(n);
-            return TypedResults.Bytes(RandomBytes.Get(n), "application/octet-stream");
+            return n <= RandomBytesResult.ChunkBytes ? TypedResults.Bytes(RandomBytes.Get(n), "application/octet-stream") : new RandomBytesResult(n);
         }
         finally
         {

@@ -19,6 +19,9 @@ public sealed record EmbeddedStoreOptions
 
     public const string AllowOpenSetting = "RAMCOIN_ALLOW_OPEN_STORE";
 
+    /// <summary>Shorter passwords are refused at start, as the admin token's: a short word falls to a few guesses.</summary>
+    public const int MinPasswordLength = 16;
+
     public int Port { get; init; } = 6379;
 
     /// <summary>Address to listen on; loopback by default, so a laptop's store is not open to its network.</summary>
@@ -87,16 +90,25 @@ public sealed record EmbeddedStoreOptions
             Port = checks.Port(PortSetting, configuration[PortSetting]) ?? defaults.Port,
             Bind = configuration[BindSetting] ?? defaults.Bind,
             DataDir = configuration[DataDirSetting],
-            Password = configuration["REDIS_PASSWORD"],
+            Password = PasswordOf(configuration["REDIS_PASSWORD"]),
             AllowOpen = checks.Boolean(AllowOpenSetting, configuration[AllowOpenSetting]) ?? false,
         };
         checks.ThrowIfFailed<EmbeddedStoreOptions>();
         return options;
     }
 
+    /// <summary>REDIS_PASSWORD as the store uses it: trimmed (a Secret file's newline is no part of it); blank is none.</summary>
+    public static string? PasswordOf(string? setting) => string.IsNullOrWhiteSpace(setting) ? null : setting.Trim();
+
+    /// <summary>Why a password is refused; null when it may be used (or there is none).</summary>
+    public static string? PasswordRefusal(string? password) =>
+        PasswordOf(password) is { Length: < MinPasswordLength } used
+            ? $"REDIS_PASSWORD must be at least {MinPasswordLength} characters (it has {used.Length}); generate one with: openssl rand -hex 16"
+            : null;
+
     /// <summary>Listening beyond this machine with no password: anyone who reaches the port reads and rewrites the wallet.</summary>
     public static bool IsOpen(string bind, string? password) =>
-        string.IsNullOrEmpty(password) && IPAddress.TryParse(bind, out var address) && !IPAddress.IsLoopback(address);
+        string.IsNullOrWhiteSpace(password) && IPAddress.TryParse(bind, out var address) && !IPAddress.IsLoopback(address);
 
     /// <summary>Why an open store is refused, in the launcher's words and the store's alike; null when it may start.</summary>
     public static string? OpenStoreRefusal(string bind, int port, string? password, bool allowOpen) =>
@@ -115,6 +127,7 @@ public sealed class EmbeddedStoreOptionsValidator : IValidateOptions<EmbeddedSto
             .Check(options.Port is >= 1 and <= 65535, OptionChecks.PortFailure(EmbeddedStoreOptions.PortSetting, options.Port.ToString(CultureInfo.InvariantCulture)))
             .Check(IPAddress.TryParse(options.Bind, out _), $"{EmbeddedStoreOptions.BindSetting} must be an IP address (it is '{options.Bind}').")
             .Check(open is null, $"{EmbeddedStoreOptions.BindSetting}: {open}")
+            .Check(EmbeddedStoreOptions.PasswordRefusal(options.Password) is null, EmbeddedStoreOptions.PasswordRefusal(options.Password) ?? "")
             .Result;
     }
 }

@@ -17,7 +17,8 @@ public static class StoreConnection
             HeartbeatInterval = TimeSpan.FromMilliseconds(250),
             ReconnectRetryPolicy = new LinearRetry(250),
             ClientName = clientName,
-            Password = string.IsNullOrEmpty(options.Password) ? null : options.Password,
+            // Trimmed as the store trims it (a Secret file's newline is no part of it); blank is none.
+            Password = string.IsNullOrWhiteSpace(options.Password) ? null : options.Password.Trim(),
         };
         // Split and checked with the other options (StoreAddress): nothing is parsed again at connect time.
         config.EndPoints.Add(options.HostName, options.Port);

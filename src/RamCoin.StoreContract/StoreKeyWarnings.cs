@@ -45,6 +45,7 @@ public sealed class StoreKeyWarnings(TimeProvider time, ILogger<StoreKeyWarnings
         }
 
         Interlocked.Increment(ref _logged);
-        logger.LogWarning("Store key {Key}: {Problem} ({Suppressed} more like this in the last minute)", key, problem, suppressed);
+        // Keys and what they hold come from anyone who can write to the store: escaped, one line each.
+        logger.LogWarning("Store key {Key}: {Problem} ({Suppressed} more like this in the last minute)", LogText.Escape(key), LogText.Escape(problem), suppressed);
     }
 }

@@ -7,9 +7,9 @@ public static class StoreServices
     {
         services.AddValidatedOptions<StoreClientOptions, StoreClientOptionsValidator>(
             configuration,
-            o =>
+            (c, o) =>
             {
-                configuration.Bind(o);
+                c.Bind(o);
                 StoreAddress.Apply(o);
             });
         services.AddSingleton<StoreClient>();

@@ -40,12 +40,16 @@ public static class EventStreamConnections
         // then, as Kestrel's own idle connections do, instead of holding the stop to its timeout.
         var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default;
         using var gone = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closing);
+        // Kestrel's header timeout, which does not reach this far: a connection without a whole head by then
+        // (idle, a head that never ends, bare LF line ends) is closed, as Kestrel closes its own.
+        using var headTimeout = CancellationTokenSource.CreateLinkedTokenSource(gone.Token);
+        headTimeout.CancelAfter(RequestLimits.RequestHeadersTimeout);
         bool ours;
         try
         {
             while (true)
             {
-                var read = await input.ReadAsync(gone.Token);
+                var read = await input.ReadAsync(headTimeout.Token);
                 var buffer = read.Buffer;
                 var head = HeadLength(buffer, read.IsCompleted);
                 if (head == NeedMore)
@@ -63,7 +67,7 @@ public static class EventStreamConnections
         }
         catch (Exception ex) when (ex is OperationCanceledException or ConnectionResetException or IOException)
         {
-            // The client left before its request was whole.
+            // The client left before its request was whole, or took longer than the header timeout.
             return;
         }
 

@@ -155,7 +155,11 @@ public static class KnobsProxy
         }
     }
 
-    /// <summary>What the admin API's GET answers: knob names and their values as strings (null for none).</summary>
-    private static bool IsKnobList(JsonElement knobs) =>
-        knobs.EnumerateObject().All(k => k.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null);
+    /// <summary>What the admin API's GET answers: knob names, each once, and their values as strings (null for none).</summary>
+    private static bool IsKnobList(JsonElement knobs)
+    {
+        // A name given twice is not an admin API's answer (and would break the dictionaries made of it).
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        return knobs.EnumerateObject().All(k => k.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null && names.Add(k.Name));
+    }
 }

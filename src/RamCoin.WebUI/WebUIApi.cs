@@ -20,7 +20,7 @@ public static class WebUIApi
     public static WebApplicationBuilder AddWebUI(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>(configuration, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<WebUIOptions, WebUIOptionsValidator>(configuration, (c, o) => c.Bind(o));
         builder.Services.AddHttpClient(KnobsProxy.Client, c =>
             {
                 c.Timeout = TimeSpan.FromSeconds(3);
@@ -39,6 +39,9 @@ public static class WebUIApi
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WebUIJsonContext.Default));
         builder.AddEventStreamConnections();
+        // Every stream is a connection: the service's cap leaves room for as many as WEBUI_MAX_STREAMS allows.
+        builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<WebUIOptions>>((kestrel, options) =>
+            kestrel.Limits.MaxConcurrentConnections += options.Value.MaxStreams);
         return builder;
     }
 
@@ -88,7 +91,7 @@ public static class WebUIApi
     }
 
     /// <summary>The live feed: each tick's event, serialized and encoded once for every viewer; at most WEBUI_MAX_STREAMS at once.</summary>
-    private static async Task StreamAsync(HttpContext context, DashboardBroadcaster broadcaster, IOptions<WebUIOptions> options)
+    private static async Task StreamAsync(HttpContext context, DashboardBroadcaster broadcaster, IOptions<WebUIOptions> options, IHostApplicationLifetime lifetime)
     {
         if (!broadcaster.TryEnter(options.Value.MaxStreams))
         {
@@ -108,7 +111,9 @@ public static class WebUIApi
             context.Response.Headers.CacheControl = "no-cache";
             context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
             await context.Response.StartAsync(context.RequestAborted);
-            await broadcaster.StreamAsync(context.Response.BodyWriter, context.RequestAborted);
+            // The stop ends the streams first: Kestrel's own stop would otherwise wait for them to its timeout.
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+            await broadcaster.StreamAsync(context.Response.BodyWriter, ended.Token);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -155,7 +155,7 @@ public sealed class DepartedWorkerPruner(
         Interlocked.Increment(ref _pruned);
         logger.LogInformation(
             "Removed departed worker {Instance} (last seen {Seen}) and {Runs} of its flush ledger entries",
-            instance, seenValue ?? "never", runKeys.Length);
+            LogText.Escape(instance), seenValue is null ? "never" : LogText.Escape(seenValue), runKeys.Length);
     }
 
     /// <summary>A hash's content, or null (with a warning) when the key holds another type.</summary>

@@ -21,7 +21,7 @@ public static class WorkerApi
     public static WebApplicationBuilder AddWorker(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(configuration, o => configuration.Bind(o));
+        builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(configuration, (c, o) => c.Bind(o));
         builder.Services.AddStoreClient(configuration);
         builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton<WorkerMetrics>();

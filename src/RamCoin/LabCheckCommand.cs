@@ -17,6 +17,9 @@ public static class LabCheckCommand
 
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The most read of one answer: an hour's timeline is under 1 MiB; a bigger answer is not a web UI's.</summary>
+    public const int MaxAnswerBytes = 16 * 1024 * 1024;
+
     public static Command Create(TextWriter? output, TextWriter? error)
     {
         var lesson = new Argument<string>("lesson")
@@ -65,7 +68,8 @@ public static class LabCheckCommand
         LabEvidence evidence;
         try
         {
-            using var http = new HttpClient { Timeout = RequestTimeout };
+            // Buffered up to the cap, then refused (HttpRequestException): a huge answer is never read whole.
+            using var http = new HttpClient { Timeout = RequestTimeout, MaxResponseContentBufferSize = MaxAnswerBytes };
             var dashboard = await ReadAsync(http, baseUri, "dashboard.json", cancellationToken);
             var timeline = await ReadAsync(http, baseUri, "timeline.json", cancellationToken);
             evidence = LabEvidence.Parse(dashboard, timeline);

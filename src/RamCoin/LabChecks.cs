@@ -151,6 +151,12 @@ public static class LabChecks
             checks.Add(Fail(measured, $"only {(e.T.Count == 0 ? 0 : e.Now - e.T[0]):F0} s of samples: the web UI started just now",
                 "Let it mine for at least 10 s after starting or scaling, then check again."));
         }
+        else if (span.Count < 2)
+        {
+            // The web UI stopped sampling (or its clock jumped): no rate to measure.
+            checks.Add(Fail(measured, $"{span.Count} samples in the last {MeasureSeconds:F0} s: the web UI has not sampled the store lately",
+                "Is the web UI's sampler running? Check its log, then check again in 10 s."));
+        }
         else if (outage > 0)
         {
             checks.Add(Fail(measured, $"the store did not answer in {outage} of the last {span.Count} samples",

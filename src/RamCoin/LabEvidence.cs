@@ -31,7 +31,8 @@ public sealed record LabEvidence(
         var now = Number(d, "now", "dashboard.json");
         var rng = Property(d, "rng", "dashboard.json");
         var instances = Array(rng, "instances", "dashboard.json's rng")
-            .Select(i => i.TryGetProperty("instance", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString()! : "?")
+            .Select(i => i.ValueKind != JsonValueKind.Object ? throw new FormatException("dashboard.json: an rng instance is not an object")
+                : i.TryGetProperty("instance", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString()! : "?")
             .ToList();
         LabCeiling? ceiling = null;
         if (d.TryGetProperty("ceiling", out var c) && c.ValueKind == JsonValueKind.Object)

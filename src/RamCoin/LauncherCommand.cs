@@ -197,11 +197,16 @@ public static class LauncherCommand
 
         // Refused here, before anything starts: the store's own check would stop it only after the services before it.
         var storePort = PortValue(StorePortOption, "RAMCOIN_STORE_PORT", defaults.StorePort);
-        var storePassword = environment("REDIS_PASSWORD");
+        var storePassword = Store.EmbeddedStoreOptions.PasswordOf(environment("REDIS_PASSWORD"));
         if (targets.Contains(ServiceNames.Store)
             && Store.EmbeddedStoreOptions.OpenStoreRefusal(bind, storePort, storePassword, allowOpenStore) is { } refusal)
         {
             errors.Add($"--bind / RAMCOIN_BIND: {refusal}");
+        }
+
+        if (targets.Contains(ServiceNames.Store) && Store.EmbeddedStoreOptions.PasswordRefusal(storePassword) is { } weak)
+        {
+            errors.Add(weak);
         }
 
         // The launcher never runs requests inline (inline socket completions would reach every socket in the process,

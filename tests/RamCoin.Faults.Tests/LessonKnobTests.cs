@@ -233,7 +233,7 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
     }
 
     /// <summary>A service's own program (what its container image runs) in a child process, on a loopback port.</summary>
-    private sealed class ServiceBinary : IAsyncDisposable
+    internal sealed class ServiceBinary : IAsyncDisposable
     {
         private ServiceBinary(LauncherProcess process, int port)
         {
@@ -254,7 +254,7 @@ public sealed class LessonKnobTests(BrowserFixture browser) : IClassFixture<Brow
                 ["RAMCOIN_PROFILE"] = "fast",
                 ["RAMCOIN_ADMIN_TOKEN"] = Token,
             };
-            var name = "RamCoin." + char.ToUpperInvariant(service[0]) + service[1..];
+            var name = service == ServiceNames.WebUI ? "RamCoin.WebUI" : "RamCoin." + char.ToUpperInvariant(service[0]) + service[1..];
             return new ServiceBinary(LauncherProcess.StartProgram(Path.Combine(AppContext.BaseDirectory, name), [], environment, service), port);
         }
 

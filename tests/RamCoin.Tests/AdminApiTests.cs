@@ -109,6 +109,60 @@ public sealed class AdminApiTests
         Assert.Equal("5", (await rng.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty("RNG_DELAY_MS").GetString());
     }
 
+    /// <summary>
+    /// Invalid changes sent in pairs while others read: each is refused with 400 and changes nothing, and no other
+    /// request sees it (before: the pairs' put-back raced, an invalid value stayed, and every path answered 500).
+    /// </summary>
+    [Theory]
+    [InlineData(ServiceNames.Rng, "RNG_DELAY_MS", "/32")]
+    [InlineData(ServiceNames.Hasher, "RAMCOIN_EXTRA_LATENCY_MS", "/")]
+    [InlineData(ServiceNames.Worker, "WORKER_DELAY_MS", "/status")]
+    public async Task ConcurrentInvalidChangesAreRefusedAndNeverSeenByOtherRequests(string service, string knob, string path)
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var running = await RunningService.StartAsync(service, AdminKnobs.Enabled, Profile.Fast, store.Peers());
+        var before = (await running.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty(knob).GetString();
+        using var done = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+
+        async Task<List<HttpStatusCode>> ChangeAsync()
+        {
+            var statuses = new List<HttpStatusCode>();
+            while (!done.IsCancellationRequested)
+            {
+                using var request = AdminKnobs.Put($"{{\"{knob}\": -1}}");
+                using var answer = await running.Client.SendAsync(request, Ct);
+                statuses.Add(answer.StatusCode);
+            }
+
+            return statuses;
+        }
+
+        async Task<List<HttpStatusCode>> ReadAsync(string target)
+        {
+            var statuses = new List<HttpStatusCode>();
+            while (!done.IsCancellationRequested)
+            {
+                using var answer = target == "/" && service == ServiceNames.Hasher
+                    ? await running.Client.PostAsync("/", new ByteArrayContent([1]), Ct)
+                    : await running.Client.GetAsync(target, Ct);
+                statuses.Add(answer.StatusCode);
+            }
+
+            return statuses;
+        }
+
+        var changing = Task.WhenAll(ChangeAsync(), ChangeAsync());
+        var reading = Task.WhenAll(ReadAsync("/healthz"), ReadAsync(path), ReadAsync("/admin/knobs"));
+        var changes = await changing;
+        var reads = await reading;
+        Assert.All(changes.SelectMany(c => c), s => Assert.Equal(HttpStatusCode.BadRequest, s));
+        Assert.All(reads.SelectMany(r => r), s => Assert.Equal(HttpStatusCode.OK, s));
+        Assert.Equal(HttpStatusCode.OK, (await running.Client.GetAsync("/healthz", Ct)).StatusCode);
+        Assert.Equal(before, (await running.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty(knob).GetString());
+        // The worker's background loops read the knobs too: an invalid value would have stopped them (and the host).
+        Assert.False(running.Get<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested, $"{service} is stopping");
+    }
+
     [Fact]
     public async Task ReadinessFollowsTheSlowStartAndForcedUnreadyKnobs()
     {

@@ -138,10 +138,72 @@ public sealed class LabCheckTests
     [InlineData("""{"now":"x","rng":{"instances":[]}}""", "{}", "dashboard.json: 'now' is not a number")]
     [InlineData("""{"now":1,"rng":{"instances":[]}}""", """{"events":[],"t":[1,2],"hashes":[1]}""", "timeline.json: its series differ in length")]
     [InlineData("<html>", "{}", "dashboard.json is not JSON")]
+    [InlineData("""{"now":1,"rng":{"instances":[1]}}""", """{"events":[],"t":[],"hashes":[]}""", "dashboard.json: an rng instance is not an object")]
     public void EvidenceThatIsNotAWebUIsSaysWhatIsMissing(string dashboard, string timeline, string message)
     {
         var error = Assert.Throws<FormatException>(() => LabEvidence.Parse(dashboard, timeline));
 
         Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ScalingWithNoSampleInTheLastTenSecondsFailsThatCheckInsteadOfCrashing()
+    {
+        // Samples from T0 to T0 + 20, and the web UI's clock at T0 + 100: its sampler stopped.
+        var times = string.Join(",", Enumerable.Range(0, 21).Select(i => (T0 + i).ToString(CultureInfo.InvariantCulture)));
+        var hashes = string.Join(",", Enumerable.Range(0, 21).Select(i => i * 10));
+        var evidence = LabEvidence.Parse(
+            $$"""{"now":{{(T0 + 100).ToString(CultureInfo.InvariantCulture)}},"rng":{"instances":[{"instance":"rng-a"}]},"ceiling":null}""",
+            $$"""{"events":[],"t":[{{times}}],"hashes":[{{hashes}}]}""");
+
+        var checks = LabChecks.Run("scaling", evidence, 300);
+
+        var measured = Assert.Single(checks, c => c.Expectation.StartsWith("the rate was measured", StringComparison.Ordinal));
+        Assert.False(measured.Passed);
+        Assert.StartsWith("0 samples in the last 10 s", measured.Measured, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAnswerOverTheCapIsNotReadWholeAndExitsTwoWithOneLine()
+    {
+        // A raw server, so that what it sent is what the check's socket took: Kestrel would drop writes to a closed
+        // connection without an error.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var serving = Task.Run(async () =>
+        {
+            using var connection = await listener.AcceptSocketAsync(Ct);
+            await connection.ReceiveAsync(new byte[4096], System.Net.Sockets.SocketFlags.None, Ct);
+            // 200 MiB of a JSON string, without a length: the client learns its size only by reading it.
+            await connection.SendAsync("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"now\":\""u8.ToArray(), System.Net.Sockets.SocketFlags.None, Ct);
+            var chunk = new byte[64 * 1024];
+            Array.Fill(chunk, (byte)'a');
+            long sent = 0;
+            try
+            {
+                while (sent < 200L * 1024 * 1024)
+                {
+                    sent += await connection.SendAsync(chunk, System.Net.Sockets.SocketFlags.None, Ct);
+                }
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // The check closed the connection.
+            }
+
+            return sent;
+        }, Ct);
+        var error = new StringWriter();
+
+        var exit = await RamCoin.LauncherCommand.Create(new StringWriter(), error)
+            .Parse(["check", "scaling", "--webui", $"http://127.0.0.1:{port}/"]).InvokeAsync(cancellationToken: Ct);
+
+        Assert.Equal(2, exit);
+        var line = Assert.Single(error.ToString().Trim().Split('\n'));
+        Assert.StartsWith("ramcoin check: the web UI at ", line, StringComparison.Ordinal);
+        // The cap (16 MiB) and what the two sockets' kernel buffers hold: far from the 200 MiB offered.
+        var sent = await serving.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.True(sent < 64L * 1024 * 1024, $"{sent / 1024 / 1024} MiB were sent before the check stopped reading");
     }
 }

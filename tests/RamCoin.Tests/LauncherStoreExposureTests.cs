@@ -60,7 +60,8 @@ public sealed class LauncherStoreExposureTests
     [InlineData("127.0.0.2", null, false, true)]
     [InlineData("0.0.0.0", null, false, false)]
     [InlineData("10.1.2.3", "", false, false)]
-    [InlineData("0.0.0.0", "s3cret", false, true)]
+    [InlineData("0.0.0.0", " ", false, false)] // blank is none
+    [InlineData("0.0.0.0", "s3cret-store-password", false, true)]
     [InlineData("0.0.0.0", null, true, true)]
     public void TheEmbeddedStoreItselfRefusesToListenBeyondLoopbackWithoutAPassword(string bind, string? password, bool allowOpen, bool valid)
     {
@@ -73,6 +74,17 @@ public sealed class LauncherStoreExposureTests
         {
             Assert.StartsWith($"RAMCOIN_BIND: the store would listen on {bind}:6379 without a password", Assert.Single(result.Failures!), StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData("s3cret")]
+    [InlineData("  fifteen-chars  \n")]
+    public void AStorePasswordShorterThan16CharactersIsRefused(string password)
+    {
+        var result = new RamCoin.Store.EmbeddedStoreOptionsValidator().Validate(
+            null, new RamCoin.Store.EmbeddedStoreOptions { Password = RamCoin.Store.EmbeddedStoreOptions.PasswordOf(password) });
+
+        Assert.StartsWith("REDIS_PASSWORD must be at least 16 characters", Assert.Single(result.Failures!), StringComparison.Ordinal);
     }
 
     /// <summary>"A=1 B=2" as environment variables; "" for none.</summary>

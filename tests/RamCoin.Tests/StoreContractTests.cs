@@ -109,4 +109,31 @@ public sealed class StoreContractTests
             Assert.All(document.RootElement.GetProperty(property.Name).EnumerateObject(), field => Assert.Contains(field.Name, peer));
         }
     }
+
+    [Fact]
+    public void StoreKeyWarningsEscapeControlCharactersFromTheStore()
+    {
+        var logger = new LinesLogger();
+        var warnings = new StoreKeyWarnings(TimeProvider.System, logger);
+
+        warnings.Warn("ramcoin:worker:seen\r\n", "field 'evil\n12:00:00 info: forged\u001b[31m' holds a value out of range; skipped");
+
+        var line = Assert.Single(logger.Lines);
+        Assert.DoesNotContain(line, char.IsControl);
+        Assert.Contains("ramcoin:worker:seen\\r\\n", line, StringComparison.Ordinal);
+        Assert.Contains("evil\\n12:00:00 info: forged\\u001b[31m", line, StringComparison.Ordinal);
+    }
+
+    private sealed class LinesLogger : Microsoft.Extensions.Logging.ILogger<StoreKeyWarnings>
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Add(formatter(state, exception));
+    }
 }

@@ -33,12 +33,15 @@ run() {
   echo "$! $name" >>"$dir/pids"
 }
 
+# Running: a zombie (an exited daemon whose new parent does not reap it) counts as gone.
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 stop() {
   if [ -f "$dir/pids" ]; then
     # The reverse order: kubelet and kube-proxy before the API server, containerd last but one, etcd last.
     tac "$dir/pids" | while read -r pid name; do
       kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
       [ "$name" != containerd ] || stop_pods
     done

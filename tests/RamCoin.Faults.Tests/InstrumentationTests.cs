@@ -109,7 +109,8 @@ public sealed class InstrumentationTests
         await using var worker = await RunningService.StartAsync(
             ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "20" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
         var stats = worker.Get<MiningStats>();
-        await Eventually.TrueAsync(() => stats.Computed > 50, "the worker mines");
+        // Until a write: a worker stopped before it reached the store fails its stop (its hashes were not written).
+        await Eventually.TrueAsync(() => stats.Computed > 50 && stats.Written > 0, "the worker mines and writes");
         var before = await PrometheusText.ScrapeAsync(worker.Client);
 
         using var change = await hasher.Client.PutKnobsAsync(new() { ["RAMCOIN_ERROR_RATE"] = 0.9 });
@@ -134,7 +135,7 @@ public sealed class InstrumentationTests
         await using var worker = await RunningService.StartAsync(
             ServiceNames.Worker, new() { ["WORKER_ERROR_BACKOFF_MS"] = "20", ["WORKER_CONCURRENCY"] = "2" }, Profile.Fast, store.Peers(rng.Address, hasher.Address));
         var stats = worker.Get<MiningStats>();
-        await Eventually.TrueAsync(() => stats.Computed > 20 && stats.Errors > 0, "the worker mines through hasher's injected errors");
+        await Eventually.TrueAsync(() => stats.Computed > 20 && stats.Errors > 0 && stats.Written > 0, "the worker mines and writes through hasher's injected errors");
 
         var text = await PrometheusText.ScrapeAsync(worker.Client);
 

@@ -44,7 +44,7 @@ public sealed class KubernetesCluster : IAsyncDisposable
         _engine = engine;
         foreach (var tool in Tools)
         {
-            if (Which(tool) is null)
+            if (DockerEngine.Which(tool) is null)
             {
                 Assert.Skip($"the test cluster needs {tool}: apt-get install -y golang-go etcd-server containerd runc containernetworking-plugins conntrack dnsmasq-base iptables docker-registry (bash .ci/run installs them)");
             }
@@ -202,7 +202,4 @@ public sealed class KubernetesCluster : IAsyncDisposable
             ? string.Concat(Directory.GetFiles(logs).Select(f => $"\n--- {Path.GetFileName(f)}\n" + string.Join('\n', File.ReadLines(f).TakeLast(15))))
             : "";
     }
-
-    private static string? Which(string tool) =>
-        System.Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
 }

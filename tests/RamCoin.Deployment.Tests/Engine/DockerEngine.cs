@@ -301,7 +301,8 @@ public sealed partial class DockerEngine : IAsyncLifetime
     [GeneratedRegex(@"^([0-9.]+)\s*([A-Za-z]+)$")]
     private static partial Regex SizePattern();
 
-    private static string? Which(string tool) =>
+    /// <summary>A tool's path on PATH, or null.</summary>
+    internal static string? Which(string tool) =>
         System.Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
 
     private async Task<bool> AnswersAsync() => (await Repo.RunAsync("docker", ["info", "--format", "{{.ServerVersion}}"], _environment, 30)).ExitCode == 0;

@@ -76,7 +76,7 @@ public sealed class LiveUpdateTests(DockerEngine engine, KubernetesCluster clust
     }
 
     /// <summary>The web UI's count twice a second (through the NodePort: old or new pod, the same store).</summary>
-    private static async Task SampleAsync(ConcurrentQueue<(TimeSpan, long)> samples, CancellationToken stop)
+    internal static async Task SampleAsync(ConcurrentQueue<(TimeSpan, long)> samples, CancellationToken stop)
     {
         var clock = Stopwatch.StartNew();
         while (!stop.IsCancellationRequested)

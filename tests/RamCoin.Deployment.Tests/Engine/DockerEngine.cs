@@ -307,7 +307,7 @@ public sealed partial class DockerEngine : IAsyncLifetime
 
     private async Task<bool> AnswersAsync() => (await Repo.RunAsync("docker", ["info", "--format", "{{.ServerVersion}}"], _environment, 30)).ExitCode == 0;
 
-    private static async Task<bool> RegistryAnswersAsync()
+    internal static async Task<bool> RegistryAnswersAsync()
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         try

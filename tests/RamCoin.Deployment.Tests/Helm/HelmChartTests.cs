@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
 using RamCoin.Tests.Kubernetes;
+using YamlDotNet.RepresentationModel;
 
 namespace RamCoin.Tests.Helm;
 
@@ -143,6 +145,57 @@ public sealed class HelmChartTests
             Assert.True(JsonNode.DeepEquals(expected, chart[key]), $"{key} drifted:\nkustomize: {expected.ToJsonString()}\nchart:     {chart[key].ToJsonString()}");
         }
     }
+
+    /// <summary>
+    /// The chart README's values table lists every value of values.yaml with its default, in order; the README's Helm
+    /// section lists some of them, each row as in the chart's table.
+    /// </summary>
+    [Fact]
+    public void TheValuesTablesMatchValuesYaml()
+    {
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(Repo.Read("deploy/helm/ramcoin/values.yaml")));
+        var expected = new List<(string Key, string Default)>();
+        Flatten((YamlMappingNode)yaml.Documents[0].RootNode, "", expected);
+
+        var chartRows = TableRows(Repo.Read("deploy/helm/ramcoin/README.md"));
+        Assert.Equal(expected.Select(e => e.Key), chartRows.Select(r => r.Key));
+        Assert.All(chartRows.Zip(expected), pair => Assert.True(pair.First.Default == pair.Second.Default, $"{pair.First.Key}: the table says {pair.First.Default}, values.yaml {pair.Second.Default}"));
+
+        var readme = Repo.Read("README.md");
+        var section = readme[readme.IndexOf("\n### Helm\n", StringComparison.Ordinal)..readme.IndexOf("\n## Performance\n", StringComparison.Ordinal)];
+        var readmeRows = TableRows(section);
+        Assert.True(readmeRows.Count >= 10, $"{readmeRows.Count} rows in the README's Helm table");
+        var full = chartRows.ToDictionary(r => r.Key, r => r.Line);
+        Assert.All(readmeRows, r => Assert.Equal(full.GetValueOrDefault(r.Key), r.Line));
+    }
+
+    private static void Flatten(YamlMappingNode node, string prefix, List<(string, string)> leaves)
+    {
+        foreach (var (key, value) in node.Children)
+        {
+            var name = prefix + ((YamlScalarNode)key).Value;
+            if (value is YamlMappingNode map && ((YamlScalarNode)key).Value == "resources")
+            {
+                string Part(string group, string what) => ((YamlScalarNode)((YamlMappingNode)map[group])[what]).Value!;
+                leaves.Add((name, $"{Part("requests", "cpu")}/{Part("requests", "memory")} requests, {Part("limits", "cpu")}/{Part("limits", "memory")} limits"));
+            }
+            else if (value is YamlMappingNode child)
+            {
+                Flatten(child, name + ".", leaves);
+            }
+            else
+            {
+                var scalar = (YamlScalarNode)value;
+                leaves.Add((name, scalar.Value is "" ? "\"\"" : scalar.Value is "null" or "~" ? "null" : scalar.Value!));
+            }
+        }
+    }
+
+    private static List<(string Key, string Default, string Line)> TableRows(string markdown) =>
+        [.. markdown.Split('\n').Select(line => (Line: line, Match: Regex.Match(line, @"^\| `([\w.]+)` \| `([^`]*)` \| .+ \|$")))
+            .Where(r => r.Match.Success)
+            .Select(r => (r.Match.Groups[1].Value, r.Match.Groups[2].Value, r.Line))];
 
     /// <summary><c>helm template</c> with some values, the test hook left out, parsed strictly.</summary>
     public static async Task<IReadOnlyList<object>> RenderAsync(string set)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using RamCoin.Tests.Cluster;
 using RamCoin.Tests.Engine;
@@ -112,13 +113,24 @@ public sealed class HelmClusterTests(DockerEngine engine, KubernetesCluster clus
             Assert.True(push.ExitCode == 0, "helm push: " + push.Describe());
             Assert.Contains($"Pushed: {DockerEngine.Registry}/charts/ramcoin:0.1.0", push.Output + push.Error, StringComparison.Ordinal);
 
+            // Every toggle at once: the API versions of the HPA and the PDBs come from what this 1.20 API server serves.
             var clock = Stopwatch.StartNew();
-            await HelmAsync(["install", "ramcoin", $"oci://{DockerEngine.Registry}/charts/ramcoin", "--version", "0.1.0", "--plain-http", "-n", Namespace, "--create-namespace",
-                "--set", $"image.registry={KubernetesCluster.Registry},image.tag={KubernetesCluster.Tag}", "--wait", "--timeout", "5m"]);
+            var install = await HelmAsync(["install", "ramcoin", $"oci://{DockerEngine.Registry}/charts/ramcoin", "--version", "0.1.0", "--plain-http", "-n", Namespace, "--create-namespace",
+                "--set", $"image.registry={KubernetesCluster.Registry},image.tag={KubernetesCluster.Tag}",
+                "--set", "profile=fast,rng.kind=DaemonSet,worker.autoscaling.enabled=true,podDisruptionBudgets.enabled=true,networkPolicies.enabled=true,prometheusScrape.enabled=true",
+                "--wait", "--timeout", "5m"]);
             var installed = clock.Elapsed;
-            await Eventually.TrueAsync(async () => await KubernetesCluster.HashesAsync(ClusterSteps.WebUIUrl) > 0, "the web UI shows hashes", 90);
+            Assert.Contains("ramcoin check daemonset", install, StringComparison.Ordinal);
+            Assert.DoesNotContain("NOTE:", install, StringComparison.Ordinal);
+            await ClusterSteps.AssertRestrictedAndReadyAsync(cluster, expectedPods: 6);
+            var rate = 0.0;
+            await Eventually.TrueAsync(async () => (rate = await KubernetesCluster.RateAsync(ClusterSteps.WebUIUrl, 3)) > 100, "the fast profile mines", 90);
             Assert.Contains("ramcoin-0.1.0", await HelmAsync(["list", "-n", Namespace]), StringComparison.Ordinal);
-            Figures.Report(string.Create(CultureInfo.InvariantCulture, $"helm: install from oci://{DockerEngine.Registry}/charts/ramcoin --wait {installed.TotalSeconds:F0} s"));
+            var manifest = await HelmAsync(["get", "manifest", "ramcoin", "-n", Namespace]);
+            Assert.Contains("apiVersion: autoscaling/v2beta2\nkind: HorizontalPodAutoscaler", manifest, StringComparison.Ordinal);
+            Assert.Equal(4, Regex.Count(manifest, @"apiVersion: policy/v1beta1\nkind: PodDisruptionBudget"));
+            Assert.Equal("DaemonSet", (await cluster.KubectlAsync("-n", Namespace, "get", "daemonset", "rng", "-o", "jsonpath={.kind}")).Trim());
+            Figures.Report(string.Create(CultureInfo.InvariantCulture, $"helm: install from oci://{DockerEngine.Registry}/charts/ramcoin with every toggle (fast) --wait {installed.TotalSeconds:F0} s, {rate:F0} h/s"));
         }
         finally
         {

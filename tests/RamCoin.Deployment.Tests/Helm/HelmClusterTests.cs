@@ -39,10 +39,9 @@ public sealed class HelmClusterTests(DockerEngine engine, KubernetesCluster clus
             var password = await StorePasswordAsync();
 
             clock.Restart();
-            var test = await HelmAsync(["test", "ramcoin", "-n", Namespace, "--logs", "--timeout", "2m"]);
+            var test = await HelmAsync(["test", "ramcoin", "-n", Namespace, "--timeout", "2m"]);
             var tested = clock.Elapsed;
-            Assert.Contains("Phase:          Succeeded", test, StringComparison.Ordinal);
-            Assert.Contains("/json answered 200", test, StringComparison.Ordinal);
+            Assert.Matches(@"TEST SUITE:\s+ramcoin-test-json\n(.*\n)*?Phase:\s+Succeeded", test);
 
             // v2 of the web UI exists only in the in-cluster registry: the node pulls it from there.
             await engine.RunAsync("sh", ["-c", $"printf 'FROM {KubernetesCluster.Registry}/webui:{KubernetesCluster.Tag}\\nENV RAMCOIN_VERSION=v2\\n' | docker build -q -t {KubernetesCluster.Registry}/webui:v2 - && docker push -q {KubernetesCluster.Registry}/webui:v2"]);

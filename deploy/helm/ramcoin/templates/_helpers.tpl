@@ -105,6 +105,7 @@ spec:
       ports:
         - name: http
           containerPort: 80
+          protocol: TCP
       startupProbe:
         httpGet:
           path: /healthz
@@ -172,6 +173,7 @@ spec:
   ports:
     - name: http
       port: 80
+      protocol: TCP
       targetPort: http
 {{- end }}
 

@@ -29,10 +29,11 @@ public sealed class HelmClusterTests(DockerEngine engine, KubernetesCluster clus
         try
         {
             var clock = Stopwatch.StartNew();
-            var install = await HelmAsync(["install", "ramcoin", HelmTool.Chart, "-n", Namespace, "--create-namespace", .. InClusterImages, "--wait", "--timeout", "5m"]);
+            // Three workers: a flush a second from each, so a count that stands still means a stall, not a gap between flushes.
+            var install = await HelmAsync(["install", "ramcoin", HelmTool.Chart, "-n", Namespace, "--create-namespace", .. InClusterImages, "--set", "worker.replicas=3", "--wait", "--timeout", "5m"]);
             var installed = clock.Elapsed;
             Assert.Contains("ramcoin check scaling", install, StringComparison.Ordinal);
-            await ClusterSteps.AssertRestrictedAndReadyAsync(cluster, expectedPods: 6);
+            await ClusterSteps.AssertRestrictedAndReadyAsync(cluster, expectedPods: 8);
             await Eventually.TrueAsync(async () => await KubernetesCluster.HashesAsync(ClusterSteps.WebUIUrl) > 0, "the web UI shows hashes", 90);
             var rate = await KubernetesCluster.RateAsync(ClusterSteps.WebUIUrl, 6);
             Assert.True(rate > 1, $"{rate:F1} hashes/s after helm install");
@@ -78,6 +79,7 @@ public sealed class HelmClusterTests(DockerEngine engine, KubernetesCluster clus
             Assert.True(series.Length > 10, $"{series.Length} samples of the counter");
             Assert.True(stall <= TimeSpan.FromSeconds(2), $"the count stood still for {stall.TotalSeconds:F1} s during the upgrade and the rollback");
             Assert.Equal(password, await StorePasswordAsync());
+            Assert.Equal("3", (await cluster.KubectlAsync("-n", Namespace, "get", "deployment", "worker", "-o", "jsonpath={.spec.replicas}")).Trim());
 
             clock.Restart();
             await HelmAsync(["uninstall", "ramcoin", "-n", Namespace, "--wait", "--timeout", "3m"]);

@@ -171,6 +171,74 @@ public sealed partial class StoreDiskTests
     }
 
     [Fact]
+    public async Task AReadOnlyDataFolderGetsErrorRepliesKeepsTheWorkersHashesAndTheStoreRecoversByItself()
+    {
+        using var disk = ImmutableDisk.Mount(64);
+        var dataDir = Path.Combine(disk.Path, "data");
+        var port = FreePort.Next();
+        var store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+        RespConnection? client = null;
+        try
+        {
+            await using var peers = await FastPeers.StartAsync();
+            await using var worker = await RunningService.StartAsync(
+                ServiceNames.Worker,
+                new() { ["WORKER_CONCURRENCY"] = "2", ["WORKER_FLUSH_MS"] = "200", ["DIFFICULTY"] = "0" },
+                Profile.Fast,
+                peers.With(store));
+            var stats = worker.Get<MiningStats>();
+            await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes to the store");
+            client = await RespConnection.ConnectAsync(port);
+            Assert.Equal("+OK", await client.CommandAsync("SET", "before", "kept"));
+
+            disk.ReadOnly(true);
+            // The writes under way when the folder turned read-only fail in Garnet's log, which closes their connections
+            // and then serves no one; the store replaces it. A client that connects again gets error replies from then on.
+            var reply = "";
+            await Eventually.TrueAsync(async () =>
+            {
+                try
+                {
+                    return (reply = await client.CommandAsync("INCR", "while-read-only")).StartsWith('-');
+                }
+                catch (IOException)
+                {
+                    client.Dispose();
+                    client = await RespConnection.ConnectAsync(port);
+                    return false;
+                }
+            }, "a write is refused", 15);
+            Assert.StartsWith("-NOPERM", reply, StringComparison.Ordinal);
+            Assert.Equal("kept", await client.CommandAsync("GET", "before"));
+            var writtenWhileReadOnly = stats.Written;
+            for (var i = 0; i < 10; i++)
+            {
+                await Task.Delay(200, Ct);
+                Assert.StartsWith("-NOPERM", await client.CommandAsync("INCR", "while-read-only"), StringComparison.Ordinal);
+            }
+
+            Assert.True(stats.Written == writtenWhileReadOnly, "nothing is written while the folder is read-only");
+            Assert.True(stats.Computed > writtenWhileReadOnly + 100, "the worker mined on, keeping what it computed");
+
+            disk.ReadOnly(false);
+            // On the same connection: the store accepts writes again by itself, without replacing its Garnet.
+            await Eventually.TrueAsync(async () => await client.CommandAsync("SET", "after", "1") == "+OK", "writes are accepted again", 15);
+            await Eventually.TrueAsync(() => stats.Written > writtenWhileReadOnly, "the worker writes again once the folder can be written");
+            await worker.DisposeAsync();
+
+            var db = await store.DatabaseAsync();
+            Assert.Equal(stats.Computed, stats.Written);
+            Assert.Equal(stats.Computed, (long)await db.StringGetAsync(StoreKeys.Hashes));
+            Assert.Equal(stats.CoinsFound, await db.HashLengthAsync(StoreKeys.Wallet));
+        }
+        finally
+        {
+            client?.Dispose();
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task AStopThatLeavesComputedWorkUnwrittenExitsNonZero()
     {
         var store = await StoreServer.StartGarnetAsync();

@@ -85,6 +85,31 @@ internal sealed class DataFolder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the store's files can be opened for writing, as Garnet opens them to recover: a full disk allows it, a
+    /// read-only folder does not (Garnet then recovers nothing and would serve an empty store).
+    /// </summary>
+    public bool FilesOpenForWriting()
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(Path, "*", SearchOption.AllDirectories))
+            {
+                if (System.IO.Path.GetFileName(file) != LockFileName)
+                {
+                    // FileShare.ReadWrite: no lock is taken, so Garnet's own open handles do not get in the way.
+                    File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite).Dispose();
+                }
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose() => _lock.Dispose();
 
     private static void ProbeWrite(string folder)

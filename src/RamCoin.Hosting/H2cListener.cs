@@ -45,7 +45,8 @@ public sealed class H2cListener
         // Configured here now: left in the settings too, Kestrel would warn that it overrides them.
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "");
         builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, "");
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        // After every other Kestrel setting: Listen applies the endpoint defaults (the connection cap) set by then.
+        builder.Services.PostConfigure<KestrelServerOptions>(kestrel =>
         {
             foreach (var address in addresses)
             {

@@ -38,14 +38,15 @@ public static class RequestLimits
             k.AddServerHeader = false;
             k.Limits.MaxRequestHeadersTotalSize = KestrelHeaderBytes;
             k.Limits.MaxRequestLineSize = KestrelRequestLine;
-            // A connection that has not sent a whole request head by then is closed (on every port: no connection
-            // middleware reads heads before Kestrel), and open connections are capped: neither memory nor file
-            // descriptors run out however many connections a client opens and leaves idle.
+            // A connection that has not sent a whole request head by then is closed (on every port: the web UI's
+            // connection middleware keeps the same timeout), and open connections are capped (ConnectionCap, a 503 past
+            // it): neither memory nor file descriptors run out however many connections a client opens and leaves idle.
             k.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
             // Kestrel times a connection's first head from its first byte; before that, and between requests, this
             // applies: the same, so that a connection that sends nothing is closed as soon as a slow head is.
             k.Limits.KeepAliveTimeout = RequestHeadersTimeout;
-            k.Limits.MaxConcurrentConnections = hosting.MaxConnections;
+            // Not Kestrel's MaxConcurrentConnections, which closes a connection past it without an answer.
+            k.ConfigureEndpointDefaults(listen => ConnectionCap.Use(listen));
             // Nothing here upgrades a connection (no WebSockets).
             k.Limits.MaxConcurrentUpgradedConnections = 0;
             // What a client sends ahead of what is read (bytes after a stream's request head, a body not yet read)
@@ -62,6 +63,7 @@ public static class RequestLimits
         // The socket transport reads ahead of Kestrel up to this (default 1 MiB a connection: 200 streams followed by
         // bytes nobody reads held 221 MiB); what a client sends beyond it waits in the kernel.
         builder.WebHost.UseSockets(o => o.MaxReadBufferSize = KestrelHeaderBytes);
+        builder.Services.AddSingleton(new ConnectionCap(hosting.MaxConnections));
         builder.Services.AddRequestTimeouts(o => o.DefaultPolicy = new RequestTimeoutPolicy
         {
             Timeout = TimeSpan.FromMilliseconds(timeoutMs),

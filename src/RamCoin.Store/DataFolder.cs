@@ -85,6 +85,39 @@ internal sealed class DataFolder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the store's files can be opened for writing and its folders take new (empty) files, as Garnet needs to
+    /// recover them: a full disk allows it, a read-only folder does not (Garnet then recovered nothing, or part of it,
+    /// and would serve that). Every file and folder: one made writable again before the others is not enough.
+    /// </summary>
+    public bool FilesOpenForWriting()
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(Path, "*", SearchOption.AllDirectories))
+            {
+                if (System.IO.Path.GetFileName(file) != LockFileName)
+                {
+                    // FileShare.ReadWrite: no lock is taken, so Garnet's own open handles do not get in the way.
+                    File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite).Dispose();
+                }
+            }
+
+            foreach (var folder in Directory.EnumerateDirectories(Path, "*", SearchOption.AllDirectories).Prepend(Path))
+            {
+                var probe = System.IO.Path.Combine(folder, ".ramcoin-open-test");
+                File.Create(probe).Dispose();
+                File.Delete(probe);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose() => _lock.Dispose();
 
     private static void ProbeWrite(string folder)

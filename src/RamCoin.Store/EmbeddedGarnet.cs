@@ -51,4 +51,20 @@ internal sealed class EmbeddedGarnet(GarnetServerOptions options, ILoggerFactory
     }
 
     public bool WritesRefused => _allowed is not null;
+
+    /// <summary>
+    /// Refuses reads as well as writes, for good (before Start): a stand-in without the data answers every data command
+    /// with NOPERM rather than with empty values.
+    /// </summary>
+    public void RefuseData()
+    {
+        var handle = storeWrapper.accessControlList.GetDefaultUserHandle();
+        var current = handle.User;
+        var none = new User(current);
+        none.RemoveCategory(RespAclCategories.Read);
+        none.RemoveCategory(RespAclCategories.Write);
+        none.RemoveCommand(RespCommand.MULTI);
+        none.RemoveCommand(RespCommand.EXEC);
+        handle.TrySetUser(none, current);
+    }
 }

@@ -37,6 +37,7 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
     private StoreListener? _listener;
     private EmbeddedGarnet? _server;
     private bool _aofFailed;
+    private bool _standIn;
     private DateTime _nextCompaction;
 
     /// <summary>How many times the append-only file was compacted while the store ran.</summary>
@@ -125,16 +126,21 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
     private async Task CheckAsync(DataFolder folder, CancellationToken stoppingToken)
     {
         var server = _server;
-        if (server is not null && !_aofFailed && await AofFailureAsync(server, stoppingToken) is { } failure)
+        if (server is not null && !_aofFailed && !_standIn && await AofFailureAsync(server, stoppingToken) is { } failure)
         {
             _aofFailed = true;
             _logger.LogError("The append-only file could not be written ({Reason}); replacing Garnet, refusing writes until the data folder takes them", failure);
         }
 
-        if (_aofFailed || server is null)
+        if (_aofFailed || server is null || (_standIn && folder.FilesOpenForWriting()))
         {
             // A failed log fails every later command, reads too: a new Garnet serves them, refusing writes.
-            Restart();
+            Restart(folder);
+            return;
+        }
+
+        if (_standIn)
+        {
             return;
         }
 
@@ -161,13 +167,18 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
         }
     }
 
-    private EmbeddedGarnet StartGarnet(GarnetServerOptions garnet, bool refuseWrites)
+    private EmbeddedGarnet StartGarnet(GarnetServerOptions garnet, bool refuseWrites, bool refuseData = false)
     {
         var server = new EmbeddedGarnet(garnet, loggerFactory, _listener!);
         try
         {
-            // Before Start, so that no client write gets in before the refusal.
+            // Before Start, so that no client command gets in before the refusal.
             server.RefuseWrites(refuseWrites);
+            if (refuseData)
+            {
+                server.RefuseData();
+            }
+
             server.Start();
             return server;
         }
@@ -181,9 +192,12 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
     /// <summary>
     /// Replaces a Garnet whose append-only file failed: the new one recovers what was on disk (every acknowledged write,
     /// since a write is answered only once it is there) behind the same listening socket. Its clients reconnect.
+    /// While the folder's files cannot be opened for writing (read-only), Garnet cannot open them to recover: a stand-in
+    /// without data refuses every data command with an error reply until they can, and is then replaced in turn.
     /// </summary>
-    private void Restart()
+    private void Restart(DataFolder folder)
     {
+        var recover = folder.FilesOpenForWriting();
         lock (_serverLock)
         {
             try
@@ -199,10 +213,22 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
             try
             {
                 // Writes stay refused until the next check finds the folder writable.
-                _server = StartGarnet(options.GarnetOptions(loggerFactory, quiet: true), refuseWrites: true);
+                _server = recover
+                    ? StartGarnet(options.GarnetOptions(loggerFactory, quiet: true), refuseWrites: true)
+                    : StartGarnet((options with { DataDir = null }).GarnetOptions(loggerFactory, quiet: true), refuseWrites: false, refuseData: true);
                 _aofFailed = false;
+                _standIn = !recover;
                 Restarts++;
-                _logger.LogWarning("Replaced the Garnet whose append-only file failed; it recovered the data folder {DataDir}", options.DataDir);
+                if (recover)
+                {
+                    _logger.LogWarning("Replaced the Garnet whose append-only file failed; it recovered the data folder {DataDir}", options.DataDir);
+                }
+                else
+                {
+                    _logger.LogError(
+                        "The data folder {DataDir} cannot be opened for writing, so Garnet cannot recover it: refusing every command on data until it can",
+                        options.DataDir);
+                }
             }
             catch (Exception ex)
             {

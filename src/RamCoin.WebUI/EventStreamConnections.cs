@@ -26,8 +26,9 @@ public static class EventStreamConnections
 
     public static WebApplicationBuilder AddEventStreamConnections(this WebApplicationBuilder builder)
     {
+        // These defaults replace the service's (Kestrel keeps one set): the connection cap goes first again.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
-            listen.Use(next => connection => HandleAsync(connection, next, listen.ApplicationServices))));
+            ConnectionCap.Use(listen).Use(next => connection => HandleAsync(connection, next, listen.ApplicationServices))));
         return builder;
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 
 namespace RamCoin.WebUI;
@@ -40,8 +41,8 @@ public static class WebUIApi
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WebUIJsonContext.Default));
         builder.AddEventStreamConnections();
         // Every stream is a connection: the service's cap leaves room for as many as WEBUI_MAX_STREAMS allows.
-        builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<WebUIOptions>>((kestrel, options) =>
-            kestrel.Limits.MaxConcurrentConnections += options.Value.MaxStreams);
+        builder.Services.Replace(ServiceDescriptor.Singleton(sp => new ConnectionCap(
+            sp.GetRequiredService<HostingOptions>().MaxConnections + sp.GetRequiredService<IOptions<WebUIOptions>>().Value.MaxStreams)));
         return builder;
     }
 

@@ -5,7 +5,7 @@ namespace RamCoin.Tests;
 
 /// <summary>
 /// What a client that connects and then stalls costs a service: connections without a whole request head are closed
-/// within Kestrel's header timeout, open connections are capped, and bytes a client sends or fails to read are held
+/// within Kestrel's header timeout, open connections are capped (a 503 problem past the cap), and bytes a client sends or fails to read are held
 /// in small bounded buffers. Raw sockets against real services (the memory ones against a service's own binary).
 /// </summary>
 public sealed class ConnectionLimitTests
@@ -39,26 +39,75 @@ public sealed class ConnectionLimitTests
     }
 
     [Fact]
-    public async Task ConnectionsPastTheCapAreClosedAtOnceAndTheServiceGoesOn()
+    public async Task AConnectionPastTheCapGetsA503ProblemAndTheWebUIGoesOn()
     {
         await using var store = await StoreServer.StartGarnetAsync();
         // 20 connections, and 5 more for as many streams.
         await using var webui = await RunningService.StartAsync(
             ServiceNames.WebUI, new() { ["RAMCOIN_MAX_CONNECTIONS"] = "20", ["WEBUI_MAX_STREAMS"] = "5" }, peers: store.Peers());
-        var idle = new List<Socket>();
-        for (var i = 0; i < 25; i++)
+
+        await AssertCappedAsync(webui, 25);
+    }
+
+    [Theory]
+    [InlineData(ServiceNames.Rng)]
+    [InlineData(ServiceNames.Hasher)]
+    [InlineData(ServiceNames.Worker)]
+    public async Task AConnectionPastTheCapGetsA503ProblemOnEveryService(string service)
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        Dictionary<string, string?> settings = new() { ["RAMCOIN_MAX_CONNECTIONS"] = "4" };
+        if (service == ServiceNames.Rng)
         {
-            idle.Add(await ConnectAsync(webui.Address.Port));
+            // An h2c port too: its listener is configured apart from the HTTP/1.1 one, and must be capped all the same.
+            settings["RAMCOIN_H2C_PORT"] = $"{FreePort.Next()}";
         }
 
-        using var extra = await ConnectAsync(webui.Address.Port);
+        await using var running = await RunningService.StartAsync(service, settings, peers: store.Peers());
 
-        Assert.True(await ClosedWithinAsync(extra, TimeSpan.FromSeconds(3)), "the connection past the cap was closed");
-        Assert.False(await ClosedWithinAsync(idle[^1], TimeSpan.FromMilliseconds(200)), "the connections within the cap stay open");
-        idle.ForEach(s => s.Dispose());
+        await AssertCappedAsync(running, 4);
+    }
+
+    /// <summary>
+    /// <paramref name="cap"/> idle connections stay open, the next one gets a whole 503 problem and is closed, and the
+    /// service answers again once the idle ones are gone.
+    /// </summary>
+    private static async Task AssertCappedAsync(RunningService service, int cap)
+    {
+        var idle = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < cap; i++)
+            {
+                idle.Add(await ConnectAsync(service.Address.Port));
+            }
+
+            // Kestrel hands accepted connections on through the thread pool: let these reach the cap first.
+            await Task.Delay(300, Ct);
+            using var extra = await ConnectAsync(service.Address.Port);
+            await extra.SendAsync("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), SocketFlags.None, Ct);
+            var (answer, closed) = await ReadUntilClosedAsync(extra, TimeSpan.FromSeconds(3));
+
+            Assert.True(closed, "the connection past the cap is closed after its answer: " + answer);
+            Assert.StartsWith("HTTP/1.1 503 Service Unavailable\r\n", answer, StringComparison.Ordinal);
+            var end = answer.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            var head = answer[..(end + 2)];
+            Assert.Contains("\r\nContent-Type: application/problem+json\r\n", head, StringComparison.Ordinal);
+            Assert.Contains("\r\nConnection: close\r\n", head, StringComparison.Ordinal);
+            var problem = JsonDocument.Parse(answer[(end + 4)..]).RootElement;
+            Assert.Equal(503, problem.GetProperty("status").GetInt32());
+            Assert.Equal("Too many connections", problem.GetProperty("title").GetString());
+            Assert.Contains($"at most {cap} connections", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.False(await ClosedWithinAsync(idle[^1], TimeSpan.FromMilliseconds(200)), "the connections within the cap stay open");
+        }
+        finally
+        {
+            idle.ForEach(s => s.Dispose());
+        }
+
         await Eventually.TrueAsync(async () =>
         {
-            using var client = new HttpClient { BaseAddress = webui.Address };
+            using var client = new HttpClient { BaseAddress = service.Address };
             try
             {
                 return (await client.GetAsync("/healthz", Ct)).IsSuccessStatusCode;
@@ -67,7 +116,7 @@ public sealed class ConnectionLimitTests
             {
                 return false;
             }
-        }, "the web UI answers once connections are closed");
+        }, "the service answers once connections are below the cap");
     }
 
     [Fact]
@@ -168,6 +217,34 @@ public sealed class ConnectionLimitTests
         {
             return false;
         }
+    }
+
+    /// <summary>What the service sends until it closes the connection, and whether it did within <paramref name="within"/>.</summary>
+    private static async Task<(string Text, bool Closed)> ReadUntilClosedAsync(Socket socket, TimeSpan within)
+    {
+        var received = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(within);
+        var closed = true;
+        try
+        {
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
+            {
+                received.Write(buffer, 0, read);
+            }
+        }
+        catch (SocketException)
+        {
+            // Reset after the answer: closed all the same.
+        }
+        catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+        {
+            closed = false;
+        }
+
+        return (Encoding.ASCII.GetString(received.ToArray()), closed);
     }
 
     /// <summary>Sends until the peer stops taking bytes and <paramref name="giveUp"/> fires, or the socket closes.</summary>

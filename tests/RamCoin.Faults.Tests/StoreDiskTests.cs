@@ -171,6 +171,82 @@ public sealed partial class StoreDiskTests
     }
 
     [Fact]
+    public async Task AReadOnlyDataFolderGetsErrorRepliesKeepsTheWorkersHashesAndTheStoreRecoversByItself()
+    {
+        using var disk = ImmutableDisk.Mount(64);
+        var dataDir = Path.Combine(disk.Path, "data");
+        var port = FreePort.Next();
+        var store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+        await using var peers = await FastPeers.StartAsync();
+        RunningService? worker = null;
+        var client = await RespConnection.ConnectAsync(port);
+
+        // A command's reply, or "closed" with a new connection for the next one when the store closed this one.
+        async Task<string> CommandOrReconnectAsync(params string[] command)
+        {
+            try
+            {
+                return await client.CommandAsync(command);
+            }
+            catch (IOException)
+            {
+                client.Dispose();
+                client = await RespConnection.ConnectAsync(port);
+                return "closed";
+            }
+        }
+
+        try
+        {
+            worker = await RunningService.StartAsync(
+                ServiceNames.Worker,
+                new() { ["WORKER_CONCURRENCY"] = "2", ["WORKER_FLUSH_MS"] = "200", ["DIFFICULTY"] = "0" },
+                Profile.Fast,
+                peers.With(store));
+            var stats = worker.Get<MiningStats>();
+            await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes to the store");
+            Assert.Equal("+OK", await client.CommandAsync("SET", "before", "kept"));
+
+            disk.ReadOnly(true);
+            // The writes under way when the folder turned read-only fail in Garnet's log, which closes their connections
+            // and then serves no one; the store replaces it with a stand-in (Garnet cannot open a read-only folder's files
+            // to recover them). A client that connects then gets error replies, for reads too, on a connection it keeps.
+            await Eventually.TrueAsync(() => store.Log.Contains("cannot be opened for writing", StringComparison.Ordinal), "the store serves a stand-in", 15);
+            client.Dispose();
+            client = await RespConnection.ConnectAsync(port);
+            var writtenWhileReadOnly = stats.Written;
+            for (var i = 0; i < 10; i++)
+            {
+                await Task.Delay(200, Ct);
+                Assert.StartsWith("-NOPERM", await client.CommandAsync("INCR", "while-read-only"), StringComparison.Ordinal);
+                Assert.StartsWith("-NOPERM", await client.CommandAsync("GET", "before"), StringComparison.Ordinal);
+            }
+
+            Assert.True(stats.Written == writtenWhileReadOnly, "nothing is written while the folder is read-only");
+            Assert.True(stats.Computed > writtenWhileReadOnly + 100, "the worker mined on, keeping what it computed");
+
+            disk.ReadOnly(false);
+            // The store replaces its stand-in with a Garnet that recovers the folder, and accepts writes by itself.
+            await Eventually.TrueAsync(async () => await CommandOrReconnectAsync("SET", "after", "1") == "+OK", "writes are accepted again", 15);
+            Assert.Equal("kept", await client.CommandAsync("GET", "before"));
+            await Eventually.TrueAsync(() => stats.Written > writtenWhileReadOnly, "the worker writes again once the folder can be written");
+            await worker.DisposeAsync();
+
+            var db = await store.DatabaseAsync();
+            Assert.Equal(stats.Computed, stats.Written);
+            Assert.Equal(stats.Computed, (long)await db.StringGetAsync(StoreKeys.Hashes));
+            Assert.Equal(stats.CoinsFound, await db.HashLengthAsync(StoreKeys.Wallet));
+        }
+        finally
+        {
+            client.Dispose();
+            // Not `await using`: its stop's WorkLostException would hide the assertion that failed first.
+            await StopQuietlyAsync(worker);
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task AStopThatLeavesComputedWorkUnwrittenExitsNonZero()
     {
         var store = await StoreServer.StartGarnetAsync();
@@ -188,6 +264,21 @@ public sealed partial class StoreDiskTests
         Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)), "the launcher stops on SIGTERM");
         Assert.True(run.ExitCode == 1, $"exit code {run.ExitCode}: {run.Error}");
         Assert.Matches(@"ramcoin: worker did not stop cleanly: \d+ hashes and \d+ coins were not written", run.Error);
+    }
+
+    private static async Task StopQuietlyAsync(RunningService? service)
+    {
+        try
+        {
+            if (service is not null)
+            {
+                await service.DisposeAsync();
+            }
+        }
+        catch (HashCounterFlusher.WorkLostException)
+        {
+            // Already stopped by the test, or the test failed before: what was lost is not its failure.
+        }
     }
 
     [GeneratedRegex(@"[1-9]\d* units of work done")]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RamCoin.StoreContract;
 using RamCoin.Worker;
@@ -213,6 +214,48 @@ public sealed class WorkerStoreInputTests
         Assert.Equal(Earlier + firstStats.Computed + secondStats.Computed, (long)await db.StringGetAsync(StoreKeys.Hashes));
         Assert.Equal(firstStats.Computed, (long)await db.HashGetAsync(StoreKeys.WorkerHashes, "live-worker-1"));
         Assert.Equal(secondStats.Computed, (long)await db.HashGetAsync(StoreKeys.WorkerHashes, "live-worker-2"));
+    }
+
+    [Fact]
+    public async Task ADepartedWorkersNameIsLoggedWithItsControlCharactersEscaped()
+    {
+        await using var rig = await MiningRig.StartAsync("garnet");
+        var db = await rig.DatabaseAsync();
+        await using var worker = await StartWorkerAsync(rig);
+        using var log = new LogLines();
+        worker.Get<ILoggerFactory>().AddProvider(log);
+
+        // A name that would end the log line, forge another and colour the terminal; gone two hours ago.
+        const string Evil = "evil\n12:00:00 info: forged\u001b[31m";
+        await SeedAsync(db, Evil, seen: $"{DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 7200}", hashes: 1, runs: [$"{Evil}/aaaa"]);
+        await worker.Get<DepartedWorkerPruner>().PruneOnceAsync();
+
+        Assert.False(await db.HashExistsAsync(StoreKeys.WorkerSeen, Evil), "the departed worker was pruned");
+        var line = Assert.Single(log.Lines, l => l.Contains("Removed departed worker", StringComparison.Ordinal));
+        Assert.DoesNotContain(line, char.IsControl);
+        Assert.Contains("evil\\n12:00:00 info: forged\\u001b[31m", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Every message a service logs from now on, as its console would show it (without the prefix).</summary>
+    private sealed class LogLines : ILoggerProvider, ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+        public IEnumerable<string> Lines => _lines;
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _lines.Enqueue(formatter(state, exception));
+
+        public void Dispose()
+        {
+        }
     }
 
     [Fact]

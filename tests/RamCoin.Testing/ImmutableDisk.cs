@@ -30,38 +30,20 @@ public sealed class ImmutableDisk : IDisposable
             file.SetLength((long)mebibytes << 20);
         }
 
-        Run("mkfs.ext4", "-q", "-F", image);
-        Run("mount", "-o", "loop", image, path);
+        SmallDisk.Run("mkfs.ext4", "-q", "-F", image);
+        SmallDisk.Run("mount", "-o", "loop", image, path);
         return new ImmutableDisk(path, image);
     }
 
     /// <summary>Makes everything under the mount (files and folders) read-only, or writable again.</summary>
-    public void ReadOnly(bool readOnly) => Run("chattr", "-R", "-f", readOnly ? "+i" : "-i", Path);
+    public void ReadOnly(bool readOnly) => SmallDisk.Run("chattr", "-R", "-f", readOnly ? "+i" : "-i", Path);
 
     public void Dispose()
     {
         ReadOnly(false);
-        // A process that just exited may still hold a file there for a moment.
-        for (var attempt = 0; ; attempt++)
-        {
-            using var umount = Process.Start("umount", [Path]);
-            umount.WaitForExit();
-            if (umount.ExitCode == 0 || attempt >= 20)
-            {
-                break;
-            }
-
-            Thread.Sleep(250);
-        }
+        SmallDisk.Unmount(Path);
 
         Directory.Delete(Path, recursive: true);
         File.Delete(_image);
-    }
-
-    private static void Run(string program, params string[] args)
-    {
-        using var process = Process.Start(program, args);
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} exited with {process.ExitCode}");
     }
 }

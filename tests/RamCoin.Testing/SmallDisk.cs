@@ -39,10 +39,17 @@ public sealed class SmallDisk : IDisposable
 
     public void Dispose()
     {
-        // A process that just exited may still hold a file there for a moment.
+        Unmount(Path);
+
+        Directory.Delete(Path, recursive: true);
+    }
+
+    /// <summary>Unmounts a folder, retrying for 5 s: a process that just exited may still hold a file there for a moment.</summary>
+    internal static void Unmount(string path)
+    {
         for (var attempt = 0; ; attempt++)
         {
-            using var umount = Process.Start("umount", [Path]);
+            using var umount = Process.Start("umount", [path]);
             umount.WaitForExit();
             if (umount.ExitCode == 0 || attempt >= 20)
             {
@@ -51,11 +58,10 @@ public sealed class SmallDisk : IDisposable
 
             Thread.Sleep(250);
         }
-
-        Directory.Delete(Path, recursive: true);
     }
 
-    private static void Run(string program, params string[] args)
+    /// <summary>Runs a program to its end; fails the test unless it exits 0.</summary>
+    internal static void Run(string program, params string[] args)
     {
         using var process = Process.Start(program, args);
         process.WaitForExit();

@@ -36,8 +36,11 @@ public sealed class ComposeTests
     public async Task EveryYamlFileIsLintClean()
     {
         var yamllint = Repo.RequireTool("yamllint", "yamllint");
-        var files = Repo.SourceFiles("*.y*ml").ToList();
+        // A chart's templates are Go templates that render YAML (helm lint --strict checks them: HelmChartTests).
+        var templates = Path.Combine("deploy", "helm", "ramcoin", "templates") + Path.DirectorySeparatorChar;
+        var files = Repo.SourceFiles("*.y*ml").Where(f => !f.StartsWith(templates, StringComparison.Ordinal)).ToList();
         Assert.Contains("compose.yaml", files);
+        Assert.Contains(Path.Combine("deploy", "helm", "ramcoin", "values.yaml"), files);
         Assert.Contains(Path.Combine(".github", "workflows", "ci.yml"), files);
 
         var result = await Repo.RunAsync(yamllint, ["-s", "-c", ".yamllint.yaml", .. files]);

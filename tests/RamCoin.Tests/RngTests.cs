@@ -130,10 +130,12 @@ public sealed class RngTests
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RNG_DELAY_MS"] = "1000", ["RNG_CONCURRENCY"] = "4" });
         await rng.Client.GetByteArrayAsync("/1", Ct);
 
+        // Eight requests: four at a time take 2 s, one at a time 8 s; the margin between absorbs a loaded machine (once,
+        // beside the other tests on 2 cores, four requests took 3.4 s where 1 s was due).
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => rng.Client.GetByteArrayAsync("/32", Ct)));
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => rng.Client.GetByteArrayAsync("/32", Ct)));
 
-        Assert.True(clock.ElapsedMilliseconds < 3000, $"four requests took {clock.ElapsedMilliseconds} ms; one at a time takes 4000");
+        Assert.True(clock.ElapsedMilliseconds < 5000, $"eight requests took {clock.ElapsedMilliseconds} ms; four at a time take 2000, one at a time 8000");
     }
 
     [Fact]

@@ -41,7 +41,6 @@ public sealed class HelmChartTests
         Assert.Contains("0 chart(s) failed", lint.Output, StringComparison.Ordinal);
 
         var objects = await RenderAsync(set);
-        var byKind = objects.GroupBy(o => o.GetType()).ToDictionary(g => g.Key, g => g.ToList());
         var deployments = objects.OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name);
         var chosen = set.Split(',', StringSplitOptions.RemoveEmptyEntries).ToDictionary(s => s.Split('=')[0], s => s.Split('=')[1]);
         string? Chosen(string key) => chosen.GetValueOrDefault(key);

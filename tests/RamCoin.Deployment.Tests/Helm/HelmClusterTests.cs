@@ -17,8 +17,8 @@ public sealed class HelmClusterTests(DockerEngine engine, KubernetesCluster clus
 {
     private const string Namespace = "ramcoin";
 
-    /// <summary>The tests' images under the in-cluster registry's name (already on the node), and its own registry:2.</summary>
-    private static readonly string[] InClusterImages = ["--set", $"image.registry={KubernetesCluster.Registry},image.tag={KubernetesCluster.Tag},registry.enabled=true,registry.image=registry:2"];
+    /// <summary>The tests' images under the in-cluster registry's name (already on the node), and the in-cluster registry.</summary>
+    private static readonly string[] InClusterImages = ["--set", $"image.registry={KubernetesCluster.Registry},image.tag={KubernetesCluster.Tag},registry.enabled=true"];
 
     [Fact]
     public async Task InstallTestUpgradeLiveRollBackAndUninstallLeaveOnlyTheStoresVolume()

@@ -1,10 +1,7 @@
 {{/* The labels of every object: the kustomize base's (app, part-of), then Helm's own. */}}
 {{- define "ramcoin.labels" -}}
 app: {{ .name }}
-app.kubernetes.io/part-of: ramcoin
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{ include "ramcoin.commonLabels" .root }}
 {{- end }}
 
 {{/* A pod's labels: exactly the kustomize base's, so that a chart version never restarts pods by itself. */}}

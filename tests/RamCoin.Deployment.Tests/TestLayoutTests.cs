@@ -28,6 +28,23 @@ public sealed partial class TestLayoutTests
         Assert.Contains("| tail -n 1 |", run, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void TheReadmesFirstScreenHasTheTwoCommandsAndItsTestCommandIsWhatCiRuns()
+    {
+        var readme = Repo.Read("README.md");
+        var firstScreen = string.Join('\n', readme.Split('\n').Take(30));
+        var block = FirstCommandBlock().Match(firstScreen);
+        Assert.True(block.Success, "the README's first 30 lines hold a sh block");
+        var commands = block.Groups[1].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(" #")[0].Trim()).ToList();
+
+        Assert.Equal(["dotnet run --project src/RamCoin", "dotnet test --max-parallel-test-modules 1"], commands);
+        Assert.Contains(commands[1] + " \"$@\"", Repo.Read(".ci/run"), StringComparison.Ordinal);
+        Assert.Contains(commands[1], Repo.Read("docs/testing.md"), StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"^```sh\n(.*?)^```", RegexOptions.Multiline | RegexOptions.Singleline)]
+    private static partial Regex FirstCommandBlock();
+
     [GeneratedRegex(@"<Project Path=""([^""]+)""")]
     private static partial Regex ProjectPath();
 }

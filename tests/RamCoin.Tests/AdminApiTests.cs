@@ -34,7 +34,7 @@ public sealed class AdminApiTests
         Assert.Equal("0", (await rng.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty("RNG_DELAY_MS").GetString());
     }
 
-    /// <summary>The README's knobs table, service by service: a property marked <c>[Knob]</c> or not shows here.</summary>
+    /// <summary>The knobs table of docs/lessons.md, service by service: a property marked <c>[Knob]</c> or not shows here.</summary>
     [Theory]
     [InlineData(ServiceNames.Rng, "RNG_DELAY_MS,RNG_CONCURRENCY")]
     [InlineData(ServiceNames.Hasher, "HASHER_DELAY_MS")]

@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 namespace RamCoin.Tests.Engine;
 
 /// <summary>
-/// The README's compose commands, exactly as written, in the real engine: up mines, ten workers meet rng's ceiling,
-/// the live edit of the page shows at once, down leaves nothing running; and a store outage loses nothing.
+/// The compose commands of docs/deployment.md, exactly as written, in the real engine: up mines, ten workers meet rng's
+/// ceiling, the live edit of the page shows at once, down leaves nothing running; and a store outage loses nothing.
 /// </summary>
 [Collection(nameof(RealEngine))]
 public sealed partial class ComposeEngineTests(DockerEngine engine)
@@ -18,12 +18,12 @@ public sealed partial class ComposeEngineTests(DockerEngine engine)
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     [Fact]
-    public void TheCommandsRunHereAreTheReadmes()
+    public void TheCommandsRunHereAreTheGuides()
     {
-        var readme = Repo.Read("README.md");
+        var guide = Repo.Read("docs/deployment.md");
         foreach (var command in new[] { Up, ScaleUp, LiveEdit, FastUp, "docker compose down" })
         {
-            Assert.Contains(command, readme, StringComparison.Ordinal);
+            Assert.Contains(command, guide, StringComparison.Ordinal);
         }
     }
 

@@ -12,7 +12,7 @@ public sealed class RealEngine : ICollectionFixture<DockerEngine>, ICollectionFi
 /// <summary>
 /// A real Docker engine (started when none answers; stopped again if this fixture started it), the local stand-ins
 /// for the base images no registry serves here (tests/engine/stand-ins.sh), and a copy of the repository's files in
-/// a folder named <c>ramcointest</c>, where the README's commands run exactly as written (a live edit there leaves the
+/// a folder named <c>ramcointest</c>, where the guide's commands run exactly as written (a live edit there leaves the
 /// work tree alone; the compose project is named after that folder). Docker's compose plugin is not packaged for
 /// this machine: a CLI plugin (tests/engine/compose-plugin.sh) runs Debian's docker-compose 1.29 as
 /// <c>docker compose</c>. Docker 20.10's classic builder is used (BuildKit would pull its frontend image).
@@ -154,7 +154,7 @@ public sealed partial class DockerEngine : IAsyncLifetime
         }
     }
 
-    /// <summary>One line of the README, exactly as written, run by bash in the repository copy.</summary>
+    /// <summary>One line of docs/deployment.md, exactly as written, run by bash in the repository copy.</summary>
     public Task<string> ShellAsync(string command, int timeoutSeconds = 900, IReadOnlyDictionary<string, string?>? environment = null) =>
         RunAsync("bash", ["-c", "set -eo pipefail; " + command], timeoutSeconds, environment);
 
@@ -201,7 +201,7 @@ public sealed partial class DockerEngine : IAsyncLifetime
         }
     });
 
-    /// <summary>The registry flow's first half, as the README writes it: a registry on 5000, the four images pushed.</summary>
+    /// <summary>The registry flow's first half, as docs/deployment.md writes it: a registry on 5000, the images pushed.</summary>
     public Task PushAsync() => OnceAsync("push", async () =>
     {
         await BuildTargetsAsync();

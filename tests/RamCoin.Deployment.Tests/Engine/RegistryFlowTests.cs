@@ -1,7 +1,7 @@
 namespace RamCoin.Tests.Engine;
 
 /// <summary>
-/// The registry flow exactly as the README writes it (REGISTRY=127.0.0.1:5000, TAG=v0.1): a registry, the four
+/// The registry flow exactly as docs/deployment.md writes it (REGISTRY=127.0.0.1:5000, TAG=v0.1): a registry, the four
 /// images built and pushed, listed in its catalog, and compose running the images it pulls back.
 /// </summary>
 [Collection(nameof(RealEngine))]
@@ -10,9 +10,9 @@ public sealed class RegistryFlowTests(DockerEngine engine)
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     [Fact]
-    public void TheCommandsRunHereAreTheReadmes()
+    public void TheCommandsRunHereAreTheGuides()
     {
-        var readme = Repo.Read("README.md");
+        var guide = Repo.Read("docs/deployment.md");
         foreach (var command in new[]
         {
             "docker compose -f compose.registry.yaml up -d", "export REGISTRY=127.0.0.1:5000 TAG=v0.1",
@@ -20,7 +20,7 @@ public sealed class RegistryFlowTests(DockerEngine engine)
             "curl -s http://127.0.0.1:5000/v2/_catalog", "docker compose -f compose.images.yaml pull rng hasher webui worker", "docker compose -f compose.images.yaml up -d",
         })
         {
-            Assert.Contains(command, readme, StringComparison.Ordinal);
+            Assert.Contains(command, guide, StringComparison.Ordinal);
         }
     }
 
@@ -40,7 +40,7 @@ public sealed class RegistryFlowTests(DockerEngine engine)
         }
 
         // Without the local copies: what runs next comes from the registry (compose would build missing images
-        // of a service with a build section instead of pulling them; the README's pull step fetches them).
+        // of a service with a build section instead of pulling them; the guide's pull step fetches them).
         foreach (var service in DockerEngine.Services)
         {
             await engine.DockerAsync("image", "rm", $"{DockerEngine.Registry}/{service}:v0.1");

@@ -18,7 +18,7 @@ namespace RamCoin.Tests.Engine;
 [Collection(nameof(RealEngine))]
 public sealed partial class SwarmTests(DockerEngine engine, BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
-    /// <summary>Not the README's "ramcoin": a developer's own stack is left alone.</summary>
+    /// <summary>Not the guide's "ramcoin": a developer's own stack is left alone.</summary>
     public const string Stack = "ramcointest";
     private const string Network = Stack + "_ramcoin";
 

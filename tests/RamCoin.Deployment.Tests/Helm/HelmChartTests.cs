@@ -146,8 +146,8 @@ public sealed class HelmChartTests
     }
 
     /// <summary>
-    /// The chart README's values table lists every value of values.yaml with its default, in order; the README's Helm
-    /// section lists some of them, each row as in the chart's table.
+    /// The chart README's values table lists every value of values.yaml with its default, in order; the Helm section of
+    /// docs/kubernetes.md lists some of them, each row as in the chart's table.
     /// </summary>
     [Fact]
     public void TheValuesTablesMatchValuesYaml()
@@ -161,12 +161,14 @@ public sealed class HelmChartTests
         Assert.Equal(expected.Select(e => e.Key), chartRows.Select(r => r.Key));
         Assert.All(chartRows.Zip(expected), pair => Assert.True(pair.First.Default == pair.Second.Default, $"{pair.First.Key}: the table says {pair.First.Default}, values.yaml {pair.Second.Default}"));
 
-        var readme = Repo.Read("README.md");
-        var section = readme[readme.IndexOf("\n### Helm\n", StringComparison.Ordinal)..readme.IndexOf("\n## Performance\n", StringComparison.Ordinal)];
-        var readmeRows = TableRows(section);
-        Assert.True(readmeRows.Count >= 10, $"{readmeRows.Count} rows in the README's Helm table");
+        var guide = Repo.Read("docs/kubernetes.md");
+        var start = guide.IndexOf("\n## Helm\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/kubernetes.md has a Helm section");
+        var end = guide.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        var guideRows = TableRows(guide[start..(end < 0 ? guide.Length : end)]);
+        Assert.True(guideRows.Count >= 10, $"{guideRows.Count} rows in the Helm table of docs/kubernetes.md");
         var full = chartRows.ToDictionary(r => r.Key, r => r.Line);
-        Assert.All(readmeRows, r => Assert.Equal(full.GetValueOrDefault(r.Key), r.Line));
+        Assert.All(guideRows, r => Assert.Equal(full.GetValueOrDefault(r.Key), r.Line));
     }
 
     private static void Flatten(YamlMappingNode node, string prefix, List<(string, string)> leaves)

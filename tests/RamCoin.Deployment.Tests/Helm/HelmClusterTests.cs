@@ -7,7 +7,7 @@ using RamCoin.Tests.Engine;
 namespace RamCoin.Tests.Helm;
 
 /// <summary>
-/// The chart on the real cluster, as the README's Helm section tells it: install (the images named by the in-cluster
+/// The chart on the real cluster, as docs/kubernetes.md, Helm, tells it: install (the images named by the in-cluster
 /// registry, every pod Ready, the count rising), <c>helm test</c>, a live upgrade of the web UI's tag with a Chromium
 /// page open that reloads itself while the count keeps rising, a rollback, an uninstall that leaves only the store's
 /// volume; and the chart packaged, pushed to the local registry as an OCI artifact and installed from there.

@@ -91,7 +91,7 @@ spec:
       envFrom:
         - configMapRef:
             name: config
-        # RAMCOIN_ADMIN_TOKEN for the lesson knobs, when the Secret exists (README: "Lesson knobs").
+        # RAMCOIN_ADMIN_TOKEN for the lesson knobs, when the Secret exists (docs/lessons.md).
         - secretRef:
             name: ramcoin-admin
             optional: true

@@ -2,7 +2,7 @@ using RamCoin.Lessons;
 using RamCoin.Hasher;
 
 // The service's own program: what its container image runs (Native AOT). The launcher hosts the same parts.
-if (await ServiceProgram.AnswerCommandAsync(ServiceNames.Hasher, args) is int answered)
+if (await ServiceProgram.BeginAsync(ServiceNames.Hasher, args) is int answered)
 {
     return answered;
 }

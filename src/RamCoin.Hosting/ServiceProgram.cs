@@ -11,10 +11,12 @@ namespace RamCoin.Hosting;
 public static class ServiceProgram
 {
     /// <summary>
-    /// <c>healthcheck [url]</c> (images without curl use it as their health check) and <c>--help</c>: answered
-    /// without starting the service; null for any other command line.
+    /// Begins the program: answers <c>healthcheck [url]</c> (images without curl use it as their health check) and
+    /// <c>--help</c> without starting the service (their exit code); otherwise null, and from then on a bad setting found
+    /// before the service starts (its options read while endpoints are mapped) ends the process as
+    /// <see cref="RunServiceAsync"/> does: exit code 2 and one line that names the variable.
     /// </summary>
-    public static async Task<int?> AnswerCommandAsync(string service, string[] args)
+    public static async Task<int?> BeginAsync(string service, string[] args)
     {
         if (args is ["healthcheck", .. var rest])
         {
@@ -28,6 +30,13 @@ public static class ServiceProgram
             return 0;
         }
 
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            if (e.ExceptionObject is Exception ex && IsBadSetting(ex))
+            {
+                Environment.Exit(ReportStartFailure(service, ex));
+            }
+        };
         return null;
     }
 
@@ -44,12 +53,7 @@ public static class ServiceProgram
         }
         catch (Exception ex)
         {
-            var reason = Explain(ex, "its port is already in use (set ASPNETCORE_HTTP_PORTS or --urls).", e =>
-                e is SocketException { SocketErrorCode: SocketError.AccessDenied }
-                    ? $"no permission to listen on port {ServiceDefaults.ContainerPort} (run as root, allow unprivileged ports, or set ASPNETCORE_HTTP_PORTS)."
-                    : null);
-            Console.Error.WriteLine($"{service}: did not start: {reason}");
-            return IsBadSetting(ex) ? 2 : 1;
+            return ReportStartFailure(service, ex);
         }
 
         var stopFailure = "";
@@ -86,6 +90,17 @@ public static class ServiceProgram
         }
 
         return 0;
+    }
+
+    /// <summary>One line on standard error that says why; exit code 2 for a bad setting, else 1.</summary>
+    private static int ReportStartFailure(string service, Exception ex)
+    {
+        var reason = Explain(ex, "its port is already in use (set ASPNETCORE_HTTP_PORTS or --urls).", e =>
+            e is SocketException { SocketErrorCode: SocketError.AccessDenied }
+                ? $"no permission to listen on port {ServiceDefaults.ContainerPort} (run as root, allow unprivileged ports, or set ASPNETCORE_HTTP_PORTS)."
+                : null);
+        Console.Error.WriteLine($"{service}: did not start: {reason}");
+        return IsBadSetting(ex) ? 2 : 1;
     }
 
     /// <summary>The name of a background service that ended with an exception (which stops the host), if any.</summary>

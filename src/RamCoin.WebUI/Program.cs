@@ -2,7 +2,7 @@ using RamCoin.Lessons;
 using RamCoin.WebUI;
 
 // The service's own program: what its container image runs (Native AOT). The launcher hosts the same parts.
-if (await ServiceProgram.AnswerCommandAsync(ServiceNames.WebUI, args) is int answered)
+if (await ServiceProgram.BeginAsync(ServiceNames.WebUI, args) is int answered)
 {
     return answered;
 }

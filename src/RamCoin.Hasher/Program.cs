@@ -1,5 +1,5 @@
-using RamCoin.Lessons;
 using RamCoin.Hasher;
+using RamCoin.Lessons;
 
 // The service's own program: what its container image runs (Native AOT). The launcher hosts the same parts.
 if (await ServiceProgram.BeginAsync(ServiceNames.Hasher, args) is int answered)

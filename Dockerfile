@@ -20,6 +20,7 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Directory.Build.props src/Directory.Build.targets src/
 COPY src/RamCoin.Hosting/RamCoin.Hosting.csproj src/RamCoin.Hosting/
+COPY src/RamCoin.Lessons/RamCoin.Lessons.csproj src/RamCoin.Lessons/
 COPY src/RamCoin.StoreContract/RamCoin.StoreContract.csproj src/RamCoin.StoreContract/
 COPY src/RamCoin.Rng/RamCoin.Rng.csproj src/RamCoin.Rng/
 COPY src/RamCoin.Hasher/RamCoin.Hasher.csproj src/RamCoin.Hasher/
@@ -34,6 +35,7 @@ RUN RID=linux-$(case "${TARGETARCH:-$(uname -m)}" in arm64|aarch64) echo arm64 ;
 FROM restore AS publish
 ARG TARGETARCH
 COPY src/RamCoin.Hosting/ src/RamCoin.Hosting/
+COPY src/RamCoin.Lessons/ src/RamCoin.Lessons/
 COPY src/RamCoin.StoreContract/ src/RamCoin.StoreContract/
 COPY src/RamCoin.Rng/ src/RamCoin.Rng/
 COPY src/RamCoin.Hasher/ src/RamCoin.Hasher/

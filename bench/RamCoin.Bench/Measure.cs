@@ -23,8 +23,8 @@ public sealed class Child : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
-        // A service decides its own socket mode (ServiceMain), whatever the bench chose for itself.
-        info.Environment.Remove(ServiceMain.InlineCompletions);
+        // A service decides its own socket mode (HostingOptions.RunsInline), whatever the bench chose for itself.
+        info.Environment.Remove(HostingOptions.InlineCompletions);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

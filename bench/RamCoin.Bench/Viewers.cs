@@ -64,7 +64,7 @@ public static class Viewers
             // of the 2 cores at 10,000 streams went from 0.22 to 0.15 cores, time the web UI's sends get back. A
             // classroom's laptops each read their own stream; the fewer cycles the bench takes, the more the lag
             // is the web UI's. Set before the first socket (the engine reads it once); the launcher does not inherit it.
-            Environment.SetEnvironmentVariable(ServiceMain.InlineCompletions, "1");
+            Environment.SetEnvironmentVariable(HostingOptions.InlineCompletions, "1");
         }
 
         Child? launcher = null;

@@ -26,13 +26,13 @@ public sealed class H2cListener
         : null;
 
     /// <summary>Listens on the HTTP/1.1 addresses (the same settings as without h2c) and on the h2c port.</summary>
-    public static void Configure(WebApplicationBuilder builder, ServiceHostSettings settings, int port)
+    /// <exception cref="OptionsValidationException">An address that is not plain http://.</exception>
+    public static void Configure(WebApplicationBuilder builder, int port)
     {
         var listener = new H2cListener();
         builder.Services.AddSingleton(listener);
         var configuration = builder.Configuration;
-        var urls = settings.ListenUrl
-            ?? (configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : null)
+        var urls = (configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : null)
             ?? (configuration[WebHostDefaults.HttpPortsKey] is { Length: > 0 } ports
                 ? string.Join(';', ports.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => $"http://+:{p}"))
                 : "http://localhost:5000");

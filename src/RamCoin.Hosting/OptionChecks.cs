@@ -79,13 +79,29 @@ public sealed partial class OptionChecks
         return null;
     }
 
+    /// <summary><c>classic</c> or <c>fast</c> (any case); unset is classic.</summary>
+    public Profile Profile(string setting, string? text)
+    {
+        if (Profiles.TryParse(text ?? "classic", out var profile))
+        {
+            return profile;
+        }
+
+        Check(false, Profiles.Failure(setting, text));
+        return profile;
+    }
+
+    /// <summary>
+    /// The one boolean rule of every setting, the launcher's too: <c>true</c> or <c>false</c>, any case, as the
+    /// configuration binder reads the options' booleans (it refuses <c>1</c> and <c>yes</c>, so they are refused everywhere).
+    /// </summary>
     public static string BooleanFailure(string setting, string? text) => $"{setting} must be true or false (it is '{text}').";
 
     public static string PortFailure(string setting, string? text) => $"{setting} must be a port from 1 to 65535 (it is '{text}').";
 
     public ValidateOptionsResult Result => _failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_failures);
 
-    /// <summary>Every failure at once, as the options' start validation reports them (exit code 2, <see cref="ServiceMain.IsBadSetting"/>).</summary>
+    /// <summary>Every failure at once, as the options' start validation reports them (exit code 2, <see cref="ServiceProgram.IsBadSetting"/>).</summary>
     public void ThrowIfFailed<T>()
     {
         if (_failures.Count > 0)

@@ -13,6 +13,16 @@ public sealed record PeerAddresses(string RngUrl, string HasherUrl, string Store
     public static bool IsHttpUrl(string? value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == H2cScheme);
 
+    /// <summary>These addresses as the configuration keys the services bind them from.</summary>
+    public IReadOnlyDictionary<string, string?> ToConfiguration() => new Dictionary<string, string?>
+    {
+        ["RNG_URL"] = RngUrl,
+        ["HASHER_URL"] = HasherUrl,
+        ["WORKER_URL"] = WorkerUrl,
+        ["REDIS_HOST"] = StoreHost,
+        ["REDIS_PORT"] = StorePort.ToString(CultureInfo.InvariantCulture),
+    };
+
     /// <summary>The base address to call and whether to call it with HTTP/2 prior knowledge (an h2c:// URL).</summary>
     public static (Uri BaseAddress, bool Http2) Endpoint(string url)
     {

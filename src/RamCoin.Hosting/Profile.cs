@@ -12,6 +12,10 @@ public enum Profile
 
 public static class Profiles
 {
+    public static string Failure(string setting, string? text) => $"{setting}: '{text}' is not a profile (classic or fast).";
+
+    public static string Name(Profile profile) => profile == Profile.Fast ? "fast" : "classic";
+
     public static bool TryParse(string? value, out Profile profile)
     {
         switch (value?.Trim().ToLowerInvariant())

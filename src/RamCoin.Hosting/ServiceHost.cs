@@ -1,77 +1,18 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace RamCoin.Hosting;
 
 /// <summary>
-/// The one way every RamCoin HTTP service is built and mapped, standalone or in the launcher:
-/// identity, logging, problem details, limits, health endpoints, telemetry and the admin API.
+/// What every RamCoin host uses beside its defaults (<see cref="ServiceDefaults"/>): the one log format, validated
+/// options, the API group with DockerCoins' <c>GET /</c>, and problem answers.
 /// </summary>
 public static class ServiceHost
 {
-    private const string ReadyTag = "ready";
     /// <summary>Probes and scrapes: GET and HEAD only, so any other method gets 405 like every other endpoint.</summary>
     internal static readonly HttpMethodMetadata ReadOnlyMethods = new([HttpMethods.Get, HttpMethods.Head]);
-
-    public static WebApplicationBuilder CreateBuilder(ServiceHostSettings settings)
-    {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = [.. settings.Args],
-            ApplicationName = "RamCoin." + settings.Service,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        if (settings.Overrides.Count > 0)
-        {
-            builder.Configuration.AddInMemoryCollection(settings.Overrides);
-        }
-
-        // Last, so that run-time changes through the admin API win over everything else.
-        var runtime = new RuntimeSettings();
-        ((IConfigurationBuilder)builder.Configuration).Add(runtime);
-        builder.Services.AddSingleton(runtime);
-
-        // Read once, before anything is configured from them: a bad value stops the build with its variable's name.
-        var hosting = HostingOptions.Read(builder.Configuration);
-        builder.Services.AddSingleton(hosting);
-        // The launcher's port wins over RAMCOIN_H2C_PORT (which is still checked).
-        if ((settings.H2cPort ?? hosting.H2cPort) is int h2cPort)
-        {
-            H2cListener.Configure(builder, settings, h2cPort);
-        }
-        else if (settings.ListenUrl is not null)
-        {
-            builder.WebHost.UseUrls(settings.ListenUrl);
-            // UseUrls alone loses to ASPNETCORE_URLS; hosted together, each service must keep its own port.
-            builder.WebHost.UseSetting(WebHostDefaults.PreferHostingUrlsKey, "false");
-        }
-
-        if (settings.InlineScheduling)
-        {
-            builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
-        }
-
-        var identity = ServiceIdentity.For(settings.Service, builder.Configuration["RAMCOIN_VERSION"]);
-        builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(identity);
-        builder.AddTelemetry(identity, settings.SharedMetrics);
-        ConfigureLogging(builder.Logging, builder.Configuration);
-        builder.Services.AddProblemDetails();
-        builder.AddServiceOpenApi(identity);
-        builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.AddLessonKnobs(ReadyTag);
-        builder.Services.AddAdminApi(builder.Configuration);
-        builder.AddKubernetesLessonKnobs();
-        builder.AddRequestLimits(hosting);
-        builder.Services.ConfigureHttpJsonOptions(o =>
-            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceDefaultsJsonContext.Default));
-        return builder;
-    }
 
     /// <summary>
     /// One log format for every service: one line per event, with a timestamp; JSON lines instead when the
@@ -118,7 +59,7 @@ public static class ServiceHost
         where TValidator : class, IValidateOptions<TOptions>
     {
         services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
-        services.AddKnobs<TOptions>();
+        Knob.AddAll<TOptions>(services);
         // The admin API checks a change on a copy bound the same way before it applies it (OptionsCheck).
         services.AddSingleton(sp => new OptionsCheck(candidate =>
         {
@@ -136,39 +77,6 @@ public static class ServiceHost
             .Configure<ServiceHostSettings>((o, s) => (o as IServiceDefaults)?.ApplyDefaults(s))
             .Configure(o => bind(configuration, o))
             .ValidateOnStart();
-    }
-
-    public static WebApplication MapServiceDefaults(this WebApplication app)
-    {
-        var identity = app.Services.GetRequiredService<ServiceIdentity>();
-        var capacity = app.Services.GetService<ServiceCapacity>();
-        app.Use((context, next) =>
-        {
-            context.Response.Headers[ServiceIdentity.InstanceHeader] = identity.HostName;
-            context.Response.Headers[ServiceIdentity.VersionHeader] = identity.Version;
-            capacity?.WriteTo(context.Response.Headers);
-            return next(context);
-        });
-        if (app.Services.GetRequiredService<HostingOptions>().AccessLog)
-        {
-            app.UseAccessLog();
-        }
-
-        app.UseExceptionHandler();
-        // Empty 4xx/5xx answers (404, 405, 413 from Kestrel) get a problem-details body.
-        app.UseStatusCodePages();
-        app.UseRequestLimits();
-        app.UseLessonFaults();
-        app.UseLessonCpuBurn();
-        // GET and HEAD only: any other method gets 405 like every other endpoint.
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => !c.Tags.Contains(ReadyTag) }).WithMetadata(ReadOnlyMethods)
-            .WithTags("probes").WithName("Healthz").WithSummary("Liveness: Healthy, or Unhealthy with 503").Answers(200, "text/plain").Answers(503, "text/plain");
-        app.MapHealthChecks("/readyz").WithMetadata(ReadOnlyMethods)
-            .WithTags("probes").WithName("Readyz").WithSummary("Readiness (the lesson knobs can fail it): Healthy, or Unhealthy with 503").Answers(200, "text/plain").Answers(503, "text/plain");
-        app.MapTelemetry();
-        app.MapAdminApi();
-        app.MapServiceOpenApi();
-        return app;
     }
 
     /// <summary>

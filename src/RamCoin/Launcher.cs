@@ -1,3 +1,5 @@
+using RamCoin.Lessons;
+
 namespace RamCoin;
 
 /// <summary>Starts the chosen services in order, runs them until Ctrl-C or SIGTERM, and stops them in reverse.</summary>
@@ -27,7 +29,7 @@ public static class Launcher
     private static async Task<int> StartAndRunAsync(
         LauncherSettings settings, List<(string Target, IHost Host)> started, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        var h2c = new Dictionary<string, Uri>();
+        var h2c = H2cPorts(settings);
         OpenTelemetry.Metrics.MeterProvider? metrics = null;
         var stoppedByItself = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         foreach (var target in settings.Targets)
@@ -35,14 +37,10 @@ public static class Launcher
             IHost host;
             try
             {
-                host = Targets.Build(target, HostSettings(settings, target, h2c) with { SharedMetrics = metrics }, settings.StoreOptions);
+                host = Targets.Build(ConfigurationFor(settings, target, h2c), metrics, settings.StoreOptions);
                 await host.StartAsync(cancellationToken);
-                // The first service's meter provider serves every service's /metrics (ServiceHostSettings).
+                // The first service's meter provider serves every service's /metrics (ServiceDefaults.AddServiceDefaults).
                 metrics ??= host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
-                if (host.Services.GetService<H2cListener>()?.Url is { } url)
-                {
-                    h2c[target] = url;
-                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -51,8 +49,8 @@ public static class Launcher
             catch (Exception ex)
             {
                 error.WriteLine($"ramcoin: {target} did not start: {Explain(ex, target, settings)}");
-                // 2 for a bad setting, as the services' own programs (ServiceMain) and the launcher's options.
-                return ServiceMain.IsBadSetting(ex) ? 2 : 1;
+                // 2 for a bad setting, as the services' own programs (ServiceProgram) and the launcher's options.
+                return ServiceProgram.IsBadSetting(ex) ? 2 : 1;
             }
 
             started.Add((target, host));
@@ -79,49 +77,81 @@ public static class Launcher
         return 0;
     }
 
-    /// <summary>Hosted services' settings: peers in this process on their local ports, the rest by container names.</summary>
-    /// <param name="h2c">The h2c addresses of the services started before this one.</param>
-    public static ServiceHostSettings HostSettings(LauncherSettings settings, string target, IReadOnlyDictionary<string, Uri>? h2c = null)
+    /// <summary>
+    /// The configuration the launcher hands one service: where it listens, its profile and socket mode (over every
+    /// other source), and where its peers are (under them): in this process on their local ports, else by container names.
+    /// </summary>
+    /// <param name="h2c">The h2c ports of rng and hasher (<see cref="H2cPorts"/>), which the worker calls.</param>
+    public static ServiceConfiguration ConfigurationFor(LauncherSettings settings, string target, IReadOnlyDictionary<string, int>? h2c = null)
     {
-        string? listenUrl = null;
         var args = new List<string>();
+        var own = new Dictionary<string, string?>
+        {
+            [HostingOptions.ProfileSetting] = Profiles.Name(settings.Profile),
+            // Never inline here: inline socket completions would reach every socket in the process, Garnet's too.
+            [HostingOptions.InlineSetting] = "false",
+        };
         // The store listens where its typed options say (LauncherSettings.StoreOptions, given to Targets.Build).
         if (target != ServiceNames.Store && settings.Urls is not null)
         {
             args.Add("--urls=" + settings.Urls);
         }
-        else if (target != ServiceNames.Store && !(IsAlone(settings) && ServiceMain.AspNetChoosesAddress([])))
+        else if (target != ServiceNames.Store && !(IsAlone(settings) && settings.AspNetChoosesAddress))
         {
             var host = settings.Bind.Contains(':', StringComparison.Ordinal) ? $"[{settings.Bind}]" : settings.Bind;
-            listenUrl = $"http://{host}:{settings.PortOf(target)}";
+            own["urls"] = $"http://{host}:{settings.PortOf(target)}";
         }
 
-        // Fast profile, worker in this process: it calls rng and hasher over HTTP/2 on a second, free port.
         var peers = settings.Peers;
-        int? h2cPort = null;
+        if (h2c?.GetValueOrDefault(target) is int port and > 0)
+        {
+            own[H2cListener.PortSetting] = port.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (target == ServiceNames.Worker && h2c is not null)
+        {
+            // Fast profile: the worker calls rng and hasher over HTTP/2 on their second ports.
+            peers = peers with
+            {
+                RngUrl = h2c.TryGetValue(ServiceNames.Rng, out var rng) ? settings.H2cUrl(rng) : peers.RngUrl,
+                HasherUrl = h2c.TryGetValue(ServiceNames.Hasher, out var hasher) ? settings.H2cUrl(hasher) : peers.HasherUrl,
+            };
+        }
+
+        return new ServiceConfiguration
+        {
+            Service = target,
+            Defaults = peers.ToConfiguration(),
+            Variables = settings.Overrides,
+            Settings = own,
+            Args = args,
+        };
+    }
+
+    /// <summary>
+    /// Fast profile with the worker in this process: rng and hasher also listen for HTTP/2 on a second, free port,
+    /// chosen here so that the worker's configuration can say it before they start.
+    /// </summary>
+    public static IReadOnlyDictionary<string, int> H2cPorts(LauncherSettings settings)
+    {
+        var ports = new Dictionary<string, int>();
         if (settings.Profile == Profile.Fast && settings.Runs(ServiceNames.Worker))
         {
-            h2cPort = target is ServiceNames.Rng or ServiceNames.Hasher ? 0 : null;
-            if (target == ServiceNames.Worker && h2c is not null)
+            foreach (var target in new[] { ServiceNames.Rng, ServiceNames.Hasher }.Where(settings.Runs))
             {
-                peers = peers with
-                {
-                    RngUrl = h2c.TryGetValue(ServiceNames.Rng, out var rng) ? rng.ToString().TrimEnd('/') : peers.RngUrl,
-                    HasherUrl = h2c.TryGetValue(ServiceNames.Hasher, out var hasher) ? hasher.ToString().TrimEnd('/') : peers.HasherUrl,
-                };
+                ports[target] = FreePort(settings.Bind);
             }
         }
 
-        return new ServiceHostSettings
-        {
-            Service = target,
-            Profile = settings.Profile,
-            Peers = peers,
-            H2cPort = h2cPort,
-            ListenUrl = listenUrl,
-            Args = args,
-            Overrides = settings.Overrides,
-        };
+        return ports;
+    }
+
+    /// <summary>A port the system has free now on the bind address (taken again a moment later by the service).</summary>
+    private static int FreePort(string bind)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse(bind), 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static bool IsAlone(LauncherSettings settings) => settings.Targets.Count(t => t != ServiceNames.Store) == 1;
@@ -153,18 +183,18 @@ public static class Launcher
         return clean;
     }
 
-    private static string Explain(Exception ex, string target, LauncherSettings settings) => ServiceMain.Explain(
+    private static string Explain(Exception ex, string target, LauncherSettings settings) => ServiceProgram.Explain(
         ex,
         $"port {settings.PortOf(target)} is already in use (choose another with --{target}-port or RAMCOIN_{target.ToUpperInvariant()}_PORT).",
         e => e is InvalidOperationException && e.Message.Contains("data directory", StringComparison.Ordinal)
             ? e.Message + " (choose another with --data-dir or RAMCOIN_DATA_DIR, or run --in-memory)."
             : null);
 
-    private static string Banner(LauncherSettings settings, Dictionary<string, Uri> h2c)
+    private static string Banner(LauncherSettings settings, IReadOnlyDictionary<string, int> h2c)
     {
         var parts = settings.Targets.Select(t => t == ServiceNames.Store
             ? $"store {settings.LocalHost}:{settings.StorePort} ({settings.DataDir ?? "in memory"})"
-            : $"{t} {settings.LocalUrl(t)}{(h2c.TryGetValue(t, out var url) ? $" (and {url.ToString().TrimEnd('/')} for the worker)" : "")}");
+            : $"{t} {settings.LocalUrl(t)}{(h2c.TryGetValue(t, out var port) ? $" (and {settings.H2cUrl(port)} for the worker)" : "")}");
         var open = settings.Runs(ServiceNames.WebUI) ? $" Open {settings.LocalUrl(ServiceNames.WebUI)}/ to watch it mine." : "";
         return $"RamCoin is running, profile {settings.Profile.ToString().ToLowerInvariant()}.{open}{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", parts)}";
     }

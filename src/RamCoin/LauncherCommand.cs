@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using RamCoin.Lessons;
 
 namespace RamCoin;
 
@@ -100,9 +101,16 @@ public static class LauncherCommand
         root.SetAction(async (parsed, cancellationToken) =>
         {
             var errors = new List<string>();
-            var settings = environment is null
-                ? Resolve(parsed, Environment.GetEnvironmentVariable, errors)
-                : Resolve(parsed, name => environment.GetValueOrDefault(name), errors) is { } resolved ? resolved with { Overrides = environment } : null;
+            // The launcher's variables, read as configuration like the services' own: the process's, or those given.
+            var variables = environment is null
+                ? new ConfigurationBuilder().AddEnvironmentVariables().Build()
+                : new ConfigurationBuilder().AddInMemoryCollection(environment).Build();
+            var settings = Resolve(parsed, name => variables[name], errors);
+            if (settings is not null && environment is not null)
+            {
+                settings = settings with { Overrides = environment };
+            }
+
             if (settings is null)
             {
                 foreach (var message in errors)
@@ -132,7 +140,8 @@ public static class LauncherCommand
                 signalled.TrySetResult(signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? 130 : 143);
                 stop.Cancel();
             },
-            message => error.WriteLine($"ramcoin: {message}"));
+            message => error.WriteLine($"ramcoin: {message}"),
+            LessonDefaults.SigtermHold);
         var run = Launcher.RunAsync(settings, output, error, stop.Token);
         var overdue = signalled.Task.ContinueWith(async s => { await Task.Delay(StopTimeout, CancellationToken.None); return s.Result; }, TaskScheduler.Default).Unwrap();
         return await await Task.WhenAny(run, overdue);
@@ -163,13 +172,10 @@ public static class LauncherCommand
 
         var targets = ParseTargets(parsed.GetValue(TargetsArgument) is { Length: > 0 } given ? given : [environment("RAMCOIN_TARGETS") ?? "all"], errors);
 
-        var profileText = Value(ProfileOption, "RAMCOIN_PROFILE") ?? "classic";
-        if (!Profiles.TryParse(profileText, out var profile))
-        {
-            errors.Add($"--profile / RAMCOIN_PROFILE: '{profileText}' is not a profile (classic or fast).");
-        }
-
-        var inMemory = parsed.GetValue(InMemoryOption) || IsTrue(environment("RAMCOIN_IN_MEMORY"));
+        // The services' own rules and messages (OptionChecks), with the option's name beside the variable's.
+        var checks = new OptionChecks();
+        var profile = checks.Profile("--profile / " + HostingOptions.ProfileSetting, Value(ProfileOption, HostingOptions.ProfileSetting));
+        var inMemory = parsed.GetValue(InMemoryOption) || (checks.Boolean("RAMCOIN_IN_MEMORY", environment("RAMCOIN_IN_MEMORY")) ?? false);
         var dataDir = Value(DataDirOption, "RAMCOIN_DATA_DIR");
         if (dataDir is not null && string.IsNullOrWhiteSpace(dataDir))
         {
@@ -188,12 +194,8 @@ public static class LauncherCommand
             errors.Add($"--bind / RAMCOIN_BIND: '{bind}' is not an IP address (such as 127.0.0.1 or 0.0.0.0).");
         }
 
-        var allowOpenText = environment("RAMCOIN_ALLOW_OPEN_STORE");
-        var allowOpenStore = parsed.GetValue(AllowOpenStoreOption);
-        if (!allowOpenStore && !string.IsNullOrEmpty(allowOpenText) && !bool.TryParse(allowOpenText, out allowOpenStore))
-        {
-            errors.Add($"RAMCOIN_ALLOW_OPEN_STORE: '{allowOpenText}' is not true or false.");
-        }
+        var allowOpenStore = parsed.GetValue(AllowOpenStoreOption)
+            || (checks.Boolean(Store.EmbeddedStoreOptions.AllowOpenSetting, environment(Store.EmbeddedStoreOptions.AllowOpenSetting)) ?? false);
 
         // Refused here, before anything starts: the store's own check would stop it only after the services before it.
         var storePort = PortValue(StorePortOption, "RAMCOIN_STORE_PORT", defaults.StorePort);
@@ -209,12 +211,10 @@ public static class LauncherCommand
             errors.Add(weak);
         }
 
-        // The launcher never runs requests inline (inline socket completions would reach every socket in the process,
-        // Garnet's and the worker's clients too), but a bad value is refused as in the services' own binaries.
-        if (ServiceMain.InlineScheduling(ServiceNames.Rng, environment) is null)
-        {
-            errors.Add(OptionChecks.BooleanFailure(ServiceMain.InlineSetting, environment(ServiceMain.InlineSetting)));
-        }
+        // The launcher never runs requests inline (Launcher.ConfigurationFor), but a bad value is refused as in the
+        // services' own binaries.
+        checks.Boolean(HostingOptions.InlineSetting, environment(HostingOptions.InlineSetting));
+        errors.AddRange(checks.Result.Failures ?? []);
 
         var settings = new LauncherSettings
         {
@@ -230,6 +230,7 @@ public static class LauncherCommand
             StorePassword = storePassword,
             DataDir = inMemory ? null : (dataDir ?? defaults.DataDir),
             Urls = urls,
+            AspNetChoosesAddress = AspNetAddressVariables.Any(v => !string.IsNullOrWhiteSpace(environment(v))),
         };
 
         var clashes = settings.Targets.GroupBy(settings.PortOf).Where(g => g.Count() > 1).ToList();
@@ -261,7 +262,8 @@ public static class LauncherCommand
         return [.. ServiceNames.All.Where(names.Contains)];
     }
 
-    private static bool IsTrue(string? value) => value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase));
+    /// <summary>ASP.NET's own address settings, which a lone service follows as in a container.</summary>
+    private static readonly string[] AspNetAddressVariables = ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS"];
 
     private static Option<string> Port(string name, string what, string variable, int port) => new(name)
     {

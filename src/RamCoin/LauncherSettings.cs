@@ -43,8 +43,14 @@ public sealed record LauncherSettings
     /// <summary>ASP.NET's <c>--urls</c>, for a single HTTP service (as in a container).</summary>
     public string? Urls { get; init; }
 
-    /// <summary>Extra settings for every service (tests and benchmarks use it; people use environment variables).</summary>
+    /// <summary>
+    /// The variables the launcher was given instead of the process's own (tests and benchmarks): every service sees
+    /// them as configuration, as it sees the process's variables.
+    /// </summary>
     public IReadOnlyDictionary<string, string?> Overrides { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>ASP.NET's own settings say where a lone service listens (ASPNETCORE_HTTP_PORTS, as in a container).</summary>
+    public bool AspNetChoosesAddress { get; init; }
 
     /// <summary>Kept out of logs and test failures: a record prints every property, the store's password too.</summary>
     public override string ToString() => $"ramcoin {string.Join(',', Targets)}, profile {Profile}";
@@ -66,6 +72,10 @@ public sealed record LauncherSettings
 
     public string LocalUrl(string target) =>
         $"http://{(LocalHost.Contains(':', StringComparison.Ordinal) ? $"[{LocalHost}]" : LocalHost)}:{PortOf(target)}";
+
+    /// <summary>A service's h2c port in this process, as the worker calls it.</summary>
+    public string H2cUrl(int port) =>
+        $"{PeerAddresses.H2cScheme}://{(LocalHost.Contains(':', StringComparison.Ordinal) ? $"[{LocalHost}]" : LocalHost)}:{port}";
 
     /// <summary>Peers in this process are called on their local ports; the others by their container names.</summary>
     public PeerAddresses Peers => new(

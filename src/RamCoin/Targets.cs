@@ -1,4 +1,6 @@
+using OpenTelemetry.Metrics;
 using RamCoin.Hasher;
+using RamCoin.Lessons;
 using RamCoin.Rng;
 using RamCoin.Store;
 using RamCoin.WebUI;
@@ -6,34 +8,48 @@ using RamCoin.Worker;
 
 namespace RamCoin;
 
-/// <summary>The one place that says what each target is made of (Loki's module list).</summary>
+/// <summary>The one place that says what each target is made of (Loki's module list): the parts of its Program.cs.</summary>
 public static class Targets
 {
+    /// <param name="sharedMetrics">The process's meter provider, once a service made one (<see cref="ServiceDefaults.AddServiceDefaults"/>).</param>
     /// <param name="store">The embedded store's options, typed by the launcher; null reads them from configuration.</param>
-    public static IHost Build(string target, ServiceHostSettings settings, EmbeddedStoreOptions? store = null) => target switch
-    {
-        ServiceNames.Store => BuildStore(settings, store),
-        ServiceNames.Rng => BuildWeb(settings, b => b.AddRng(), a => a.MapRngApi()),
-        ServiceNames.Hasher => BuildWeb(settings, b => b.AddHasher(), a => a.MapHasherApi()),
-        ServiceNames.WebUI => BuildWeb(settings, b => b.AddWebUI(), a => a.MapWebUIApi()),
-        ServiceNames.Worker => BuildWeb(settings, b => b.AddWorker(), a => a.MapWorkerApi()),
-        _ => throw new ArgumentOutOfRangeException(nameof(target), target, "unknown target"),
-    };
+    public static IHost Build(ServiceConfiguration configuration, MeterProvider? sharedMetrics = null, EmbeddedStoreOptions? store = null) =>
+        configuration.Service switch
+        {
+            ServiceNames.Store => BuildStore(configuration, store),
+            ServiceNames.Rng => BuildWeb(configuration, sharedMetrics, b => b.AddRng(), a => a.MapRngApi()),
+            ServiceNames.Hasher => BuildWeb(configuration, sharedMetrics, b => b.AddHasher(), a => a.MapHasherApi()),
+            ServiceNames.WebUI => BuildWeb(configuration, sharedMetrics, b => b.AddWebUI(), a => a.MapWebUIApi()),
+            ServiceNames.Worker => BuildWeb(configuration, sharedMetrics, b => b.AddWorker(), a => a.MapWorkerApi()),
+            var unknown => throw new ArgumentOutOfRangeException(nameof(configuration), unknown, "unknown target"),
+        };
 
-    private static WebApplication BuildWeb(ServiceHostSettings settings, Action<WebApplicationBuilder> add, Action<WebApplication> map)
+    /// <summary>What each service's Program.cs does, with the launcher's configuration and lifetime.</summary>
+    private static WebApplication BuildWeb(
+        ServiceConfiguration configuration, MeterProvider? sharedMetrics, Action<WebApplicationBuilder> add, Action<WebApplication> map)
     {
-        var builder = ServiceHost.CreateBuilder(settings);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [.. configuration.Args],
+            ApplicationName = "RamCoin." + configuration.Service,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        configuration.ApplyTo(builder.Configuration);
+        builder.AddServiceDefaults(configuration.Service, sharedMetrics);
+        builder.AddLessons();
         add(builder);
         builder.Services.AddSingleton<IHostLifetime, LauncherLifetime>();
+
         var app = builder.Build();
-        app.MapServiceDefaults();
+        app.MapDefaultEndpoints();
+        app.UseLessons();
         map(app);
         return app;
     }
 
-    private static IHost BuildStore(ServiceHostSettings settings, EmbeddedStoreOptions? store)
+    private static IHost BuildStore(ServiceConfiguration configuration, EmbeddedStoreOptions? store)
     {
-        var builder = StoreHost.CreateBuilder(settings).AddEmbeddedStore(store);
+        var builder = StoreHost.CreateBuilder(configuration.HostSettings()).AddEmbeddedStore(store);
         builder.Services.AddSingleton<IHostLifetime, LauncherLifetime>();
         return builder.Build();
     }

@@ -139,11 +139,12 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
     public async Task AServiceWhoseBackgroundWorkFailsExitsNonZero()
     {
         // As the web UI's own program runs (rng and hasher would set the socket engine's inline mode for this process).
-        var exit = await ServiceMain.RunAsync(
-            ["--urls", "http://127.0.0.1:0"],
-            ServiceNames.WebUI,
-            b => b.Services.AddHostedService<FailingWork>(),
-            _ => { });
+        var builder = WebApplication.CreateSlimBuilder(["--urls", "http://127.0.0.1:0"]);
+        builder.AddServiceDefaults(ServiceNames.WebUI);
+        builder.Services.AddHostedService<FailingWork>();
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        var exit = await app.RunServiceAsync();
 
         Assert.Equal(1, exit);
     }

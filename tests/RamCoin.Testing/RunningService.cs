@@ -30,13 +30,17 @@ public sealed class RunningService : IAsyncDisposable
         PeerAddresses? peers = null,
         int port = 0)
     {
-        var host = Targets.Build(service, new ServiceHostSettings
+        var host = Targets.Build(new ServiceConfiguration
         {
             Service = service,
-            Profile = profile,
-            Peers = peers ?? PeerAddresses.Container,
-            ListenUrl = $"http://127.0.0.1:{port}",
-            Overrides = settings ?? new Dictionary<string, string?>(),
+            Defaults = (peers ?? PeerAddresses.Container).ToConfiguration(),
+            Variables = settings ?? new Dictionary<string, string?>(),
+            Settings = new Dictionary<string, string?>
+            {
+                [HostingOptions.ProfileSetting] = Profiles.Name(profile),
+                [HostingOptions.InlineSetting] = "false",
+                ["urls"] = $"http://127.0.0.1:{port}",
+            },
         });
         await host.StartAsync(TestContext.Current.CancellationToken);
         return new RunningService(host, ((WebApplication)host).ListeningAddress());

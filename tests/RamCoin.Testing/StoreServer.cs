@@ -48,10 +48,10 @@ public sealed class StoreServer : IAsyncDisposable
     public static async Task<StoreServer> StartGarnetAsync(string? dataDir = null, int? port = null, string? password = null)
     {
         port ??= FreePort.Next();
-        var host = Targets.Build(ServiceNames.Store, new ServiceHostSettings
+        var host = Targets.Build(new ServiceConfiguration
         {
             Service = ServiceNames.Store,
-            Overrides = new Dictionary<string, string?>
+            Variables = new Dictionary<string, string?>
             {
                 ["RAMCOIN_STORE_PORT"] = port.Value.ToString(CultureInfo.InvariantCulture),
                 ["RAMCOIN_DATA_DIR"] = dataDir ?? "",

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RamCoin.StoreContract;
 using RamCoin.Worker;
@@ -120,28 +121,34 @@ public sealed class H2cTests
     [InlineData("rng", "yes", null, null)]
     public void RequestsRunInlineInRngAndHasherBinariesWithoutAnH2cPortUnlessTheSettingSaysOtherwise(string service, string? setting, string? h2cPort, bool? expected)
     {
-        var environment = new Dictionary<string, string?> { [ServiceMain.InlineSetting] = setting, [H2cListener.PortSetting] = h2cPort };
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [HostingOptions.InlineSetting] = setting, [H2cListener.PortSetting] = h2cPort })
+            .Build();
+        var checks = new OptionChecks();
+        var hosting = HostingOptions.Read(configuration, checks);
 
-        Assert.Equal(expected, ServiceMain.InlineScheduling(service, name => environment.GetValueOrDefault(name)));
+        Assert.Equal(expected, checks.Result.Succeeded ? hosting.RunsInline(service) : null);
     }
 
     [Fact]
     public void InTheFastProfileTheLauncherGivesRngAndHasherAnH2cPortAndTheWorkerUsesIt()
     {
         var fast = new LauncherSettings { Profile = Profile.Fast };
-        var started = new Dictionary<string, Uri> { [ServiceNames.Rng] = new("h2c://127.0.0.1:41001"), [ServiceNames.Hasher] = new("h2c://127.0.0.1:41002") };
+        var h2c = Launcher.H2cPorts(fast);
+        static string? Setting(ServiceConfiguration c, string key) => c.Settings.GetValueOrDefault(key);
 
-        Assert.Equal(0, Launcher.HostSettings(fast, ServiceNames.Rng, started).H2cPort);
-        Assert.Equal(0, Launcher.HostSettings(fast, ServiceNames.Hasher, started).H2cPort);
-        Assert.Null(Launcher.HostSettings(fast, ServiceNames.WebUI, started).H2cPort);
-        var worker = Launcher.HostSettings(fast, ServiceNames.Worker, started).Peers;
-        Assert.Equal(("h2c://127.0.0.1:41001", "h2c://127.0.0.1:41002"), (worker.RngUrl, worker.HasherUrl));
+        Assert.Equal([ServiceNames.Hasher, ServiceNames.Rng], h2c.Keys.Order());
+        Assert.Equal($"{h2c[ServiceNames.Rng]}", Setting(Launcher.ConfigurationFor(fast, ServiceNames.Rng, h2c), H2cListener.PortSetting));
+        Assert.Equal($"{h2c[ServiceNames.Hasher]}", Setting(Launcher.ConfigurationFor(fast, ServiceNames.Hasher, h2c), H2cListener.PortSetting));
+        Assert.Null(Setting(Launcher.ConfigurationFor(fast, ServiceNames.WebUI, h2c), H2cListener.PortSetting));
+        var worker = Launcher.ConfigurationFor(fast, ServiceNames.Worker, h2c).Defaults;
+        Assert.Equal(($"h2c://127.0.0.1:{h2c[ServiceNames.Rng]}", $"h2c://127.0.0.1:{h2c[ServiceNames.Hasher]}"), (worker["RNG_URL"], worker["HASHER_URL"]));
         // The web UI's knob calls stay on HTTP/1.1.
-        Assert.Equal("http://127.0.0.1:8001", Launcher.HostSettings(fast, ServiceNames.WebUI, started).Peers.RngUrl);
+        Assert.Equal("http://127.0.0.1:8001", Launcher.ConfigurationFor(fast, ServiceNames.WebUI, h2c).Defaults["RNG_URL"]);
 
         // Classic: DockerCoins' protocol everywhere; and no h2c without a worker in the process to use it.
-        Assert.Null(Launcher.HostSettings(new LauncherSettings(), ServiceNames.Rng, started).H2cPort);
-        Assert.Equal("http://127.0.0.1:8001", Launcher.HostSettings(new LauncherSettings(), ServiceNames.Worker, started).Peers.RngUrl);
-        Assert.Null(Launcher.HostSettings(fast with { Targets = [ServiceNames.Rng] }, ServiceNames.Rng).H2cPort);
+        Assert.Empty(Launcher.H2cPorts(new LauncherSettings()));
+        Assert.Equal("http://127.0.0.1:8001", Launcher.ConfigurationFor(new LauncherSettings(), ServiceNames.Worker).Defaults["RNG_URL"]);
+        Assert.Empty(Launcher.H2cPorts(fast with { Targets = [ServiceNames.Rng] }));
     }
 }

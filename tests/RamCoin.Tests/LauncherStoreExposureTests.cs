@@ -51,7 +51,7 @@ public sealed class LauncherStoreExposureTests
 
         Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         Assert.Equal(2, run.ExitCode);
-        Assert.Equal("ramcoin: RAMCOIN_ALLOW_OPEN_STORE: 'yes' is not true or false.", run.Error.Trim());
+        Assert.Equal("ramcoin: RAMCOIN_ALLOW_OPEN_STORE must be true or false (it is 'yes').", run.Error.Trim());
     }
 
     [Theory]

@@ -228,14 +228,14 @@ public sealed partial class LauncherTests
     [Fact]
     public void AloneAServiceFindsItsPeersByContainerNamesAndTogetherOnLocalPorts()
     {
-        var alone = Launcher.HostSettings(new LauncherSettings { Targets = [ServiceNames.Worker] }, ServiceNames.Worker);
-        var together = Launcher.HostSettings(new LauncherSettings(), ServiceNames.Worker);
+        var alone = Launcher.ConfigurationFor(new LauncherSettings { Targets = [ServiceNames.Worker] }, ServiceNames.Worker);
+        var together = Launcher.ConfigurationFor(new LauncherSettings(), ServiceNames.Worker);
 
         // A lone worker is its own peer for the knob controls; everything else is found by container name.
-        Assert.Equal(new PeerAddresses("http://rng", "http://hasher", "redis", 6379, "http://127.0.0.1:8003"), alone.Peers);
-        Assert.Equal(new PeerAddresses("http://127.0.0.1:8001", "http://127.0.0.1:8002", "127.0.0.1", 6379, "http://127.0.0.1:8003"), together.Peers);
-        Assert.Equal(PeerAddresses.Container, Launcher.HostSettings(new LauncherSettings { Targets = [ServiceNames.WebUI] }, ServiceNames.WebUI).Peers);
-        Assert.Equal("http://127.0.0.1:8003", together.ListenUrl);
+        Assert.Equal(new PeerAddresses("http://rng", "http://hasher", "redis", 6379, "http://127.0.0.1:8003").ToConfiguration(), alone.Defaults);
+        Assert.Equal(new PeerAddresses("http://127.0.0.1:8001", "http://127.0.0.1:8002", "127.0.0.1", 6379, "http://127.0.0.1:8003").ToConfiguration(), together.Defaults);
+        Assert.Equal(PeerAddresses.Container.ToConfiguration(), Launcher.ConfigurationFor(new LauncherSettings { Targets = [ServiceNames.WebUI] }, ServiceNames.WebUI).Defaults);
+        Assert.Equal("http://127.0.0.1:8003", together.Settings["urls"]);
     }
 
     private static async Task<long> Hashes(HttpClient http, int webui) =>

@@ -131,13 +131,12 @@ public sealed class SettingsTests
         var port = FreePort.Next();
         // The configuration holds values the store would refuse: typed options from the launcher are not parsed again.
         using var host = Targets.Build(
-            ServiceNames.Store,
-            new ServiceHostSettings
+            new ServiceConfiguration
             {
                 Service = ServiceNames.Store,
-                Overrides = new Dictionary<string, string?> { ["RAMCOIN_STORE_PORT"] = "not-a-port", ["RAMCOIN_BIND"] = "nowhere" },
+                Variables = new Dictionary<string, string?> { ["RAMCOIN_STORE_PORT"] = "not-a-port", ["RAMCOIN_BIND"] = "nowhere" },
             },
-            new LauncherSettings { StorePort = port, DataDir = null }.StoreOptions);
+            store: new LauncherSettings { StorePort = port, DataDir = null }.StoreOptions);
         await host.StartAsync(Ct);
 
         await using var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
@@ -162,11 +161,11 @@ public sealed class SettingsTests
     [InlineData("RAMCOIN_ALLOW_OPEN_STORE", "yes", "RAMCOIN_ALLOW_OPEN_STORE must be true or false (it is 'yes').")]
     public void AStoreHostedWithoutTheLauncherChecksItsSettingsByTheirNames(string variable, string value, string message)
     {
-        var settings = new ServiceHostSettings { Service = ServiceNames.Store, Overrides = new Dictionary<string, string?> { [variable] = value } };
+        var configuration = new ServiceConfiguration { Service = ServiceNames.Store, Variables = new Dictionary<string, string?> { [variable] = value } };
 
-        var failure = Assert.Throws<OptionsValidationException>(() => Targets.Build(ServiceNames.Store, settings));
+        var failure = Assert.Throws<OptionsValidationException>(() => Targets.Build(configuration));
 
-        Assert.True(ServiceMain.IsBadSetting(failure));
+        Assert.True(ServiceProgram.IsBadSetting(failure));
         Assert.Equal(message, Assert.Single(failure.Failures));
     }
 

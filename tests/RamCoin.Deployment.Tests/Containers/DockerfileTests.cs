@@ -49,7 +49,7 @@ public sealed class DockerfileTests
         Assert.Equal("$APP_UID", user);
         Assert.Contains(all, i => i.Keyword == "EXPOSE" && i.Arguments == "80");
         Assert.Contains(all, i => i.Keyword == "ENV" && i.Arguments.Contains("ASPNETCORE_HTTP_PORTS=80", StringComparison.Ordinal));
-        Assert.Equal(80, ServiceMain.ContainerPort);
+        Assert.Equal(80, ServiceDefaults.ContainerPort);
         // Port 80 where the runtime keeps it closed to non-root users: the binary gets NET_BIND_SERVICE as a file
         // capability in its own stage (a COPY of a file that has it loses it in the classic builder).
         Assert.Contains(all, i => i.Keyword == "RUN" && i.ExecForm is ["/tmp/grant-port-80", var file] && file == $"/app/{project}");

@@ -117,7 +117,7 @@ public sealed class NativeAotTests(NativeBinaries binaries) : IClassFixture<Nati
     [Theory]
     [InlineData("RNG_CONCURRENCY", "0", "rng: did not start: RNG_CONCURRENCY must be from 1")]
     [InlineData("RAMCOIN_H2C_PORT", "http", "rng: did not start: RAMCOIN_H2C_PORT must be a port from 1 to 65535 (it is 'http').")]
-    [InlineData("RAMCOIN_INLINE_SCHEDULING", "yes", "rng: RAMCOIN_INLINE_SCHEDULING must be true or false (it is 'yes').")]
+    [InlineData("RAMCOIN_INLINE_SCHEDULING", "yes", "rng: did not start: RAMCOIN_INLINE_SCHEDULING must be true or false (it is 'yes').")]
     public async Task ABadSettingStopsTheBinaryWithTheVariablesName(string variable, string value, string message)
     {
         var result = await Repo.RunAsync(

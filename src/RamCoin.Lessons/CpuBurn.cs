@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace RamCoin.Hosting;
+namespace RamCoin.Lessons;
 
 /// <summary>
 /// Real CPU work for <c>RAMCOIN_CPU_BURN_MS</c>: CRC-32C rounds until the calling thread has used the budget. On Linux

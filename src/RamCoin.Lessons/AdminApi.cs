@@ -1,19 +1,7 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace RamCoin.Hosting;
-
-/// <summary>A setting that can change at run time: its name, its value in effect (its options, validated as they are read).</summary>
-public sealed record Knob(string Name, Func<IServiceProvider, string?> Current);
-
-/// <summary>
-/// Marks an options property as a <see cref="Knob"/> that the admin API shows and changes, named by its
-/// <see cref="ConfigurationKeyNameAttribute"/>: the name it binds from is the name it is changed by.
-/// </summary>
-[AttributeUsage(AttributeTargets.Property)]
-public sealed class KnobAttribute : Attribute;
+namespace RamCoin.Lessons;
 
 /// <summary>The admin API's token: trimmed (a Secret file's trailing newline is no part of it), long enough not to be guessed.</summary>
 public sealed class AdminOptions
@@ -94,22 +82,6 @@ public static class AdminApi
 
     /// <summary>The pause before a wrong token's answer: four guesses a second, and the tests stay quick.</summary>
     public static readonly TimeSpan FailedAttemptPause = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>Registers the <see cref="KnobAttribute"/> properties of an options class, read from its options (so a bad value fails their validation).</summary>
-    internal static void AddKnobs<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties)] TOptions>(this IServiceCollection services)
-        where TOptions : class
-    {
-        foreach (var property in typeof(TOptions).GetProperties())
-        {
-            if (property.IsDefined(typeof(KnobAttribute)))
-            {
-                var name = property.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name
-                    ?? throw new InvalidOperationException($"{typeof(TOptions).Name}.{property.Name} is a knob without a ConfigurationKeyName.");
-                services.AddSingleton(new Knob(name, sp =>
-                    Convert.ToString(property.GetValue(sp.GetRequiredService<IOptionsMonitor<TOptions>>().CurrentValue), CultureInfo.InvariantCulture)));
-            }
-        }
-    }
 
     public static IServiceCollection AddAdminApi(this IServiceCollection services, IConfiguration configuration)
     {

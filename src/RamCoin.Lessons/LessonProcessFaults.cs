@@ -1,4 +1,4 @@
-namespace RamCoin.Hosting;
+namespace RamCoin.Lessons;
 
 /// <summary>
 /// The Kubernetes lesson knobs (<see cref="KubernetesLessonKnobs"/>). The CPU burn acts on the requests of the

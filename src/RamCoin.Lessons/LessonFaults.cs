@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace RamCoin.Hosting;
+namespace RamCoin.Lessons;
 
 /// <summary>Applies the injected errors and latency of <see cref="LessonKnobs"/> to a service's own endpoints.</summary>
 public static class LessonFaults

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace RamCoin.Hosting;
+namespace RamCoin.Lessons;
 
 /// <summary>
 /// Resident memory that grows at a rate (<c>RAMCOIN_LEAK_MB_PER_MINUTE</c>), up to <see cref="MaxBytes"/>, and is

@@ -1,4 +1,4 @@
-namespace RamCoin.Hosting;
+namespace RamCoin.Lessons;
 
 /// <summary>
 /// Knobs for the Kubernetes lessons, in every service. The CPU burn acts on the service it is set in; the other

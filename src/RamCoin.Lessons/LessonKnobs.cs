@@ -1,4 +1,4 @@
-namespace RamCoin.Hosting;
+namespace RamCoin.Lessons;
 
 /// <summary>Faults a teacher injects on purpose, in every service; see the README's knobs table for the lessons.</summary>
 public sealed class LessonKnobs

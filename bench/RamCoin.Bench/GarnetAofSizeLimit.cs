@@ -23,70 +23,76 @@ public enum AofBound
 
 /// <summary>
 /// docs/garnet-aof-size-limit.md's reproduction: an embedded Garnet (typed options, AOF committed on every write, the
-/// client answered only once it is written), 16 writers each sending worker-like transactions (MULTI: INCRBY on a
-/// string key, four HSET/HINCRBY on hash keys); then a clean restart with recovery. Every acknowledged transaction
+/// client answered only once it is written), 16 writers each sending worker-like transactions (WATCH of a ledger
+/// field, then MULTI: INCRBY on a string key, four HSET/HINCRBY on hash keys); then a clean restart with recovery. Every acknowledged transaction
 /// added 3 to <c>hashes</c>, so after the restart <c>hashes</c> should be 3 × acknowledged.
 /// </summary>
 public static class GarnetAofSizeLimit
 {
     private const long LimitBytes = 8L << 20;
 
-    public static async Task<int> RunAsync(IReadOnlyList<AofBound> bounds, int runs, int transactions, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(IReadOnlyList<AofBound> bounds, int runs, int transactions, bool kill, CancellationToken cancellationToken)
     {
         var lossy = 0;
         foreach (var bound in bounds)
         {
             for (var run = 1; run <= runs; run++)
             {
-                var (acknowledged, recovered, checkpoints, seconds) = await RunOnceAsync(bound, transactions, cancellationToken);
+                var (acknowledged, recovered, checkpoints, seconds) = await RunOnceAsync(bound, transactions, kill, cancellationToken);
                 var lost = acknowledged - recovered;
                 lossy += lost != 0 ? 1 : 0;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{bound,-9} run {run}: {acknowledged} transactions acknowledged in {seconds:F1} s, {checkpoints} checkpoints; after a clean restart {recovered} there: {(lost == 0 ? "none lost" : $"{lost} LOST")}"));
+                    $"{bound,-9} run {run}: {acknowledged} transactions acknowledged in {seconds:F1} s, {checkpoints} checkpoints; after {(kill ? "kill -9" : "a clean stop")} and a restart {recovered} there: {(lost == 0 ? "none lost" : $"{lost} LOST")}"));
             }
         }
 
         return lossy == 0 ? 0 : 1;
     }
 
-    private static async Task<(long Acknowledged, long Recovered, int Checkpoints, double Seconds)> RunOnceAsync(AofBound bound, int transactions, CancellationToken cancellationToken)
+    /// <summary>The server of a <c>--kill</c> run, in a process of its own: serves until it is killed.</summary>
+    public static async Task<int> ServeAsync(AofBound bound, string dataDir, int port)
+    {
+        using var server = new CheckpointingGarnet(Options(dataDir, port, bound));
+        server.Start();
+        var checkpoints = 0;
+        Console.WriteLine("ready");
+        await CheckpointsAsync(server, bound, () => Console.WriteLine($"checkpoint {++checkpoints}"), CancellationToken.None);
+        return 0;
+    }
+
+    private static async Task<(long Acknowledged, long Recovered, int Checkpoints, double Seconds)> RunOnceAsync(AofBound bound, int transactions, bool kill, CancellationToken cancellationToken)
     {
         var dataDir = Directory.CreateTempSubdirectory("garnet-aof-limit-").FullName;
         try
         {
             var port = Ports.Next();
-            long acknowledged = 0;
             var checkpoints = 0;
             var clock = Stopwatch.StartNew();
-            using (var server = new CheckpointingGarnet(Options(dataDir, port, bound)))
+            long acknowledged;
+            if (kill)
             {
+                using var child = Process.Start(new ProcessStartInfo("dotnet", [typeof(GarnetAofSizeLimit).Assembly.Location, "garnet-aof-size-limit", "--bounds", bound.ToString(), "--serve-dir", dataDir, "--serve-port", port.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardOutput = true })!;
+                child.OutputDataReceived += (_, e) => checkpoints += e.Data?.StartsWith("checkpoint", StringComparison.Ordinal) == true ? 1 : 0;
+                var ready = await child.StandardOutput.ReadLineAsync(cancellationToken);
+                child.BeginOutputReadLine();
+                try
+                {
+                    acknowledged = ready == "ready" ? await WriteAsync(port, transactions, cancellationToken) : throw new InvalidOperationException("the server did not start");
+                }
+                finally
+                {
+                    // SIGKILL: no shutdown, no last commit or checkpoint.
+                    child.Kill();
+                    await child.WaitForExitAsync(CancellationToken.None);
+                }
+            }
+            else
+            {
+                using var server = new CheckpointingGarnet(Options(dataDir, port, bound));
                 server.Start();
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var checker = CheckpointsAsync(server, bound, () => checkpoints++, stop.Token);
-                using (var redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}"))
-                {
-                    var db = redis.GetDatabase();
-                    var next = 0;
-                    var telemetry = new string('t', 700);
-                    await Task.WhenAll(Enumerable.Range(0, 16).Select(writer => Task.Run(async () =>
-                    {
-                        int i;
-                        while ((i = Interlocked.Increment(ref next)) <= transactions)
-                        {
-                            var transaction = db.CreateTransaction();
-                            _ = transaction.StringIncrementAsync("hashes", 3);
-                            _ = transaction.HashIncrementAsync("worker:hashes", "w", 3);
-                            _ = transaction.HashSetAsync("worker:seen", "w", i);
-                            _ = transaction.HashSetAsync("worker:flushes", $"w{writer}", i);
-                            _ = transaction.HashSetAsync("worker:telemetry", "w", telemetry);
-                            if (await transaction.ExecuteAsync())
-                            {
-                                Interlocked.Increment(ref acknowledged);
-                            }
-                        }
-                    }, cancellationToken)));
-                }
-
+                acknowledged = await WriteAsync(port, transactions, cancellationToken);
                 await stop.CancelAsync();
                 await checker;
             }
@@ -102,6 +108,44 @@ public static class GarnetAofSizeLimit
         {
             Directory.Delete(dataDir, recursive: true);
         }
+    }
+
+    /// <summary>The 16 writers; answers how many transactions were acknowledged.</summary>
+    private static async Task<long> WriteAsync(int port, int transactions, CancellationToken cancellationToken)
+    {
+        long acknowledged = 0;
+        using var redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
+        var db = redis.GetDatabase();
+        var next = 0;
+        var telemetry = new string('t', 700);
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(writer => Task.Run(async () =>
+        {
+            int i, previous = 0;
+            while ((i = Interlocked.Increment(ref next)) <= transactions)
+            {
+                // The worker's exactly-once ledger: WATCH on the writer's ledger field, checked, then MULTI/EXEC.
+                var transaction = db.CreateTransaction();
+                transaction.AddCondition(previous == 0 ? Condition.HashNotExists("worker:flushes", $"w{writer}") : Condition.HashEqual("worker:flushes", $"w{writer}", previous));
+                _ = transaction.StringIncrementAsync("hashes", 3);
+                _ = transaction.HashIncrementAsync("worker:hashes", "w", 3);
+                _ = transaction.HashSetAsync("worker:seen", "w", i);
+                _ = transaction.HashSetAsync("worker:flushes", $"w{writer}", i);
+                _ = transaction.HashSetAsync("worker:telemetry", "w", telemetry);
+                if (i % 16 == 0)
+                {
+                    _ = transaction.HashSetAsync("wallet", $"{i:x64}", new byte[32]);
+                }
+
+                if (!await transaction.ExecuteAsync())
+                {
+                    throw new InvalidOperationException($"writer {writer}: its own ledger condition failed at {i}");
+                }
+
+                Interlocked.Increment(ref acknowledged);
+                previous = i;
+            }
+        }, cancellationToken)));
+        return acknowledged;
     }
 
     private static GarnetServerOptions Options(string dataDir, int port, AofBound bound)

@@ -143,7 +143,10 @@ run.Subcommands.Add(storeCompaction);
 var aofBounds = new Option<string>("--bounds") { Description = "Comma-separated: SizeLimit (Garnet's AofSizeLimit), InProcess (a checkpoint on the server object), None (the control).", DefaultValueFactory = _ => "SizeLimit,InProcess,None" };
 var aofRuns = new Option<int>("--runs") { Description = "Runs of each bound.", DefaultValueFactory = _ => 3 };
 var aofTransactions = new Option<int>("--transactions") { Description = "Worker-like transactions of each run (16 writers).", DefaultValueFactory = _ => 48_000 };
-var garnetAofLimit = new Command("garnet-aof-size-limit", "docs/garnet-aof-size-limit.md's reproduction: acknowledged writes after a clean restart, with Garnet's AofSizeLimit, an in-process checkpoint, and neither. Exits 1 if any run lost one.") { aofBounds, aofRuns, aofTransactions };
+var aofKill = new Option<bool>("--kill") { Description = "Run each server in a process of its own and kill it with SIGKILL after the writes, instead of a clean stop." };
+var aofServeDir = new Option<string?>("--serve-dir") { Hidden = true };
+var aofServePort = new Option<int>("--serve-port") { Hidden = true };
+var garnetAofLimit = new Command("garnet-aof-size-limit", "docs/garnet-aof-size-limit.md's reproduction: acknowledged writes after a restart, with Garnet's AofSizeLimit, an in-process checkpoint, and neither. Exits 1 if any run lost one.") { aofBounds, aofRuns, aofTransactions, aofKill, aofServeDir, aofServePort };
 garnetAofLimit.SetAction(async (parsed, cancellationToken) =>
 {
     var bounds = new List<AofBound>();
@@ -158,7 +161,12 @@ garnetAofLimit.SetAction(async (parsed, cancellationToken) =>
         bounds.Add(bound);
     }
 
-    return await GarnetAofSizeLimit.RunAsync(bounds, parsed.GetValue(aofRuns), parsed.GetValue(aofTransactions), cancellationToken);
+    if (parsed.GetValue(aofServeDir) is { } serveDir)
+    {
+        return await GarnetAofSizeLimit.ServeAsync(bounds[0], serveDir, parsed.GetValue(aofServePort));
+    }
+
+    return await GarnetAofSizeLimit.RunAsync(bounds, parsed.GetValue(aofRuns), parsed.GetValue(aofTransactions), parsed.GetValue(aofKill), cancellationToken);
 });
 run.Subcommands.Add(garnetAofLimit);
 

@@ -58,7 +58,7 @@ public static class StoreCompaction
         using var store = StartStore(build.Launcher, port, dataDir, log);
         try
         {
-            await WaitForAsync(() => Logged(log, "RamCoin is running"), TimeSpan.FromSeconds(60), $"{build.Label}: the store did not start: {Tail(log)}");
+            await WaitForAsync(() => Count(log, "RamCoin is running") > 0, TimeSpan.FromSeconds(60), $"{build.Label}: the store did not start: {Tail(log)}");
             using var redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
             {
                 EndPoints = { { IPAddress.Loopback, port } },
@@ -218,16 +218,7 @@ public static class StoreCompaction
         }
 
         var process = Process.Start(info)!;
-        DataReceivedEventHandler keep = (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (log)
-                {
-                    log.AppendLine(e.Data);
-                }
-            }
-        };
+        DataReceivedEventHandler keep = (_, e) => { lock (log) { log.AppendLine(e.Data); } };
         process.OutputDataReceived += keep;
         process.ErrorDataReceived += keep;
         process.BeginOutputReadLine();
@@ -237,14 +228,11 @@ public static class StoreCompaction
 
     private static void Stop(Process store)
     {
-        if (!store.HasExited)
+        using var kill = store.HasExited ? null : Process.Start("kill", ["-TERM", store.Id.ToString(CultureInfo.InvariantCulture)]);
+        kill?.WaitForExit();
+        if (!store.WaitForExit(TimeSpan.FromSeconds(20)))
         {
-            using var kill = Process.Start("kill", ["-TERM", store.Id.ToString(CultureInfo.InvariantCulture)]);
-            kill.WaitForExit();
-            if (!store.WaitForExit(TimeSpan.FromSeconds(20)))
-            {
-                store.Kill(entireProcessTree: true);
-            }
+            store.Kill(entireProcessTree: true);
         }
     }
 
@@ -261,8 +249,6 @@ public static class StoreCompaction
             await Task.Delay(100);
         }
     }
-
-    private static bool Logged(StringBuilder log, string text) => Count(log, text) > 0;
 
     private static int Count(StringBuilder log, string text)
     {

@@ -72,12 +72,20 @@ public static class GarnetAofSizeLimit
             if (kill)
             {
                 using var child = Process.Start(new ProcessStartInfo("dotnet", [typeof(GarnetAofSizeLimit).Assembly.Location, "garnet-aof-size-limit", "--bounds", bound.ToString(), "--serve-dir", dataDir, "--serve-port", port.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardOutput = true })!;
-                child.OutputDataReceived += (_, e) => checkpoints += e.Data?.StartsWith("checkpoint", StringComparison.Ordinal) == true ? 1 : 0;
-                var ready = await child.StandardOutput.ReadLineAsync(cancellationToken);
+                var ready = new TaskCompletionSource();
+                child.OutputDataReceived += (_, e) =>
+                {
+                    checkpoints += e.Data?.StartsWith("checkpoint", StringComparison.Ordinal) == true ? 1 : 0;
+                    if (e.Data == "ready")
+                    {
+                        ready.TrySetResult();
+                    }
+                };
                 child.BeginOutputReadLine();
                 try
                 {
-                    acknowledged = ready == "ready" ? await WriteAsync(port, transactions, cancellationToken) : throw new InvalidOperationException("the server did not start");
+                    await ready.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+                    acknowledged = await WriteAsync(port, transactions, cancellationToken);
                 }
                 finally
                 {

@@ -111,4 +111,63 @@ viewers.SetAction(async (parsed, cancellationToken) =>
 });
 run.Subcommands.Add(viewers);
 
+var storeBuilds = new Option<string[]>("--build") { Description = "LABEL=PATH of a launcher (ramcoin.dll) to measure, repeatable (default: this tree's Release build).", AllowMultipleArgumentsPerToken = true };
+var storeSeconds = new Option<int>("--seconds") { Description = "Seconds of load on each build.", DefaultValueFactory = _ => 20 };
+var storeRate = new Option<int>("--reports") { Description = "Worker reports a second (three writes each).", DefaultValueFactory = _ => 1000 };
+var storeCompaction = new Command("store-compaction", "The embedded store with a data folder under a bounded write load: how often it compacts its append-only file, the longest client wait, the file's size.") { storeBuilds, storeSeconds, storeRate };
+storeCompaction.SetAction(async (parsed, cancellationToken) =>
+{
+    var builds = new List<StoreBuild>();
+    foreach (var given in parsed.GetValue(storeBuilds) ?? [])
+    {
+        if (given.Split('=', 2) is not [{ Length: > 0 } label, { Length: > 0 } path] || !File.Exists(path))
+        {
+            Console.Error.WriteLine($"ramcoin-bench store-compaction: --build: '{given}' is not LABEL=PATH of an existing ramcoin.dll.");
+            return 2;
+        }
+
+        builds.Add(new StoreBuild(label, Path.GetFullPath(path)));
+    }
+
+    if (builds.Count == 0)
+    {
+        var root = Harness.RepoRoot();
+        await Harness.ShAsync("dotnet", ["build", Path.Combine(root, "src/RamCoin/RamCoin.csproj"), "-c", "Release", "-nologo", "-v", "q", "--disable-build-servers"]);
+        builds.Add(new StoreBuild("this tree", Path.Combine(root, "src/RamCoin/bin/Release/net10.0/ramcoin.dll")));
+    }
+
+    return await StoreCompaction.RunAsync(builds, parsed.GetValue(storeSeconds), parsed.GetValue(storeRate), cancellationToken);
+});
+run.Subcommands.Add(storeCompaction);
+
+var aofBounds = new Option<string>("--bounds") { Description = "Comma-separated: SizeLimit (Garnet's AofSizeLimit), InProcess (a checkpoint on the server object), None (the control).", DefaultValueFactory = _ => "SizeLimit,InProcess,None" };
+var aofRuns = new Option<int>("--runs") { Description = "Runs of each bound.", DefaultValueFactory = _ => 3 };
+var aofTransactions = new Option<int>("--transactions") { Description = "Worker-like transactions of each run (16 writers).", DefaultValueFactory = _ => 48_000 };
+var aofKill = new Option<bool>("--kill") { Description = "Run each server in a process of its own and kill it with SIGKILL after the writes, instead of a clean stop." };
+var aofServeDir = new Option<string?>("--serve-dir") { Hidden = true };
+var aofServePort = new Option<int>("--serve-port") { Hidden = true };
+var garnetAofLimit = new Command("garnet-aof-size-limit", "docs/garnet-aof-size-limit.md's reproduction: acknowledged writes after a restart, with Garnet's AofSizeLimit, an in-process checkpoint, and neither. Exits 1 if any run lost one.") { aofBounds, aofRuns, aofTransactions, aofKill, aofServeDir, aofServePort };
+garnetAofLimit.SetAction(async (parsed, cancellationToken) =>
+{
+    var bounds = new List<AofBound>();
+    foreach (var name in parsed.GetValue(aofBounds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+    {
+        if (!Enum.TryParse<AofBound>(name, ignoreCase: true, out var bound) || !Enum.IsDefined(bound))
+        {
+            Console.Error.WriteLine($"ramcoin-bench garnet-aof-size-limit: --bounds: '{name}' is not SizeLimit, InProcess or None.");
+            return 2;
+        }
+
+        bounds.Add(bound);
+    }
+
+    if (parsed.GetValue(aofServeDir) is { } serveDir)
+    {
+        return await GarnetAofSizeLimit.ServeAsync(bounds[0], serveDir, parsed.GetValue(aofServePort));
+    }
+
+    return await GarnetAofSizeLimit.RunAsync(bounds, parsed.GetValue(aofRuns), parsed.GetValue(aofTransactions), parsed.GetValue(aofKill), cancellationToken);
+});
+run.Subcommands.Add(garnetAofLimit);
+
 return await run.Parse(args).InvokeAsync();

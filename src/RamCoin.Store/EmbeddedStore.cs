@@ -32,12 +32,12 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
     public static readonly TimeSpan CompactionRetryDelay = TimeSpan.FromSeconds(10);
 
     private readonly ILogger _logger = loggerFactory.CreateLogger<EmbeddedStore>();
-    private readonly Lock _serverLock = new();
     private DataFolder? _dataFolder;
     private StoreListener? _listener;
     private EmbeddedGarnet? _server;
     private bool _aofFailed;
     private bool _standIn;
+    private volatile bool _stopped;
     private DateTime _nextCompaction;
 
     /// <summary>How many times the append-only file was compacted while the store ran.</summary>
@@ -61,10 +61,7 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
             _dataFolder = string.IsNullOrWhiteSpace(options.DataDir) ? null : DataFolder.Open(options.DataDir);
             var garnet = options.GarnetOptions(loggerFactory, quiet: false);
             _listener = new StoreListener(garnet, loggerFactory.CreateLogger("GarnetServer"));
-            lock (_serverLock)
-            {
-                _server = StartGarnet(garnet, refuseWrites: false);
-            }
+            _server = StartGarnet(garnet, refuseWrites: false);
         }
         catch
         {
@@ -103,19 +100,16 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
         Dispose();
     }
 
+    /// <remarks>
+    /// No lock: each field is taken out once (GarnetServer.Dispose throws when called twice); a Garnet that
+    /// <see cref="Restart"/> starts meanwhile sees <see cref="_stopped"/> and disposes itself.
+    /// </remarks>
     public override void Dispose()
     {
-        lock (_serverLock)
-        {
-            // GarnetServer.Dispose throws when called twice.
-            _server?.Dispose();
-            _server = null;
-            _listener?.Shutdown();
-            _listener = null;
-            _dataFolder?.Dispose();
-            _dataFolder = null;
-        }
-
+        _stopped = true;
+        Interlocked.Exchange(ref _server, null)?.Dispose();
+        Interlocked.Exchange(ref _listener, null)?.Shutdown();
+        Interlocked.Exchange(ref _dataFolder, null)?.Dispose();
         base.Dispose();
     }
 
@@ -198,42 +192,51 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
     private void Restart(DataFolder folder)
     {
         var recover = folder.FilesOpenForWriting();
-        lock (_serverLock)
+        try
         {
-            try
+            Interlocked.Exchange(ref _server, null)?.Dispose();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning("Disposing the failed Garnet: {Reason}", ex.Message);
+        }
+
+        if (_stopped)
+        {
+            return;
+        }
+
+        try
+        {
+            // Writes stay refused until the next check finds the folder writable.
+            var fresh = recover
+                ? StartGarnet(options.GarnetOptions(loggerFactory, quiet: true), refuseWrites: true)
+                : StartGarnet((options with { DataDir = null }).GarnetOptions(loggerFactory, quiet: true), refuseWrites: false, refuseData: true);
+            Volatile.Write(ref _server, fresh);
+            if (_stopped)
             {
-                _server?.Dispose();
-            }
-            catch (Exception ex)
-            {
-                _logger.LogWarning("Disposing the failed Garnet: {Reason}", ex.Message);
+                // The store stopped while this one started: whichever of the two takes it out disposes it.
+                Interlocked.Exchange(ref _server, null)?.Dispose();
+                return;
             }
 
-            _server = null;
-            try
+            _aofFailed = false;
+            _standIn = !recover;
+            Restarts++;
+            if (recover)
             {
-                // Writes stay refused until the next check finds the folder writable.
-                _server = recover
-                    ? StartGarnet(options.GarnetOptions(loggerFactory, quiet: true), refuseWrites: true)
-                    : StartGarnet((options with { DataDir = null }).GarnetOptions(loggerFactory, quiet: true), refuseWrites: false, refuseData: true);
-                _aofFailed = false;
-                _standIn = !recover;
-                Restarts++;
-                if (recover)
-                {
-                    _logger.LogWarning("Replaced the Garnet whose append-only file failed; it recovered the data folder {DataDir}", options.DataDir);
-                }
-                else
-                {
-                    _logger.LogError(
-                        "The data folder {DataDir} cannot be opened for writing, so Garnet cannot recover it: refusing every command on data until it can",
-                        options.DataDir);
-                }
+                _logger.LogWarning("Replaced the Garnet whose append-only file failed; it recovered the data folder {DataDir}", options.DataDir);
             }
-            catch (Exception ex)
+            else
             {
-                _logger.LogError("Could not start Garnet on {DataDir} ({Reason}); trying again in a second", options.DataDir, ex.Message);
+                _logger.LogError(
+                    "The data folder {DataDir} cannot be opened for writing, so Garnet cannot recover it: refusing every command on data until it can",
+                    options.DataDir);
             }
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError("Could not start Garnet on {DataDir} ({Reason}); trying again in a second", options.DataDir, ex.Message);
         }
     }
 

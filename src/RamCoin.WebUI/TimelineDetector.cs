@@ -1,49 +1,8 @@
 namespace RamCoin.WebUI;
 
 /// <summary>
-/// What the timeline needs of one tick: the time, whether the store answered, the rate, every instance of every
-/// service with its version, and the settings the workers report (<c>WORKER_DELAY_MS</c>).
-/// </summary>
-public sealed record TimelineObservation(
-    double Now,
-    bool Stale,
-    double Rate,
-    ServiceVersion WebUI,
-    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Instances,
-    IReadOnlyDictionary<(string Service, string Name), string> Settings)
-{
-    /// <summary>The expected ceiling (hashes/s) and the part that sets it; null when unknown.</summary>
-    public double? Ceiling { get; init; }
-
-    public string? LimitedBy { get; init; }
-
-    /// <summary>A tick's dashboard and the workers' reports it was computed from (none while the store is down).</summary>
-    public static TimelineObservation From(Dashboard dashboard, IEnumerable<WorkerReport> reports)
-    {
-        var instances = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal)
-        {
-            ["worker"] = dashboard.Workers.GroupBy(w => w.Instance).ToDictionary(g => g.Key, g => g.Last().Version, StringComparer.Ordinal),
-            ["rng"] = dashboard.Rng.Instances.GroupBy(i => i.Instance).ToDictionary(g => g.Key, g => g.Last().Version, StringComparer.Ordinal),
-            ["hasher"] = dashboard.Hasher.Instances.GroupBy(i => i.Instance).ToDictionary(g => g.Key, g => g.Last().Version, StringComparer.Ordinal),
-        };
-        var settings = new Dictionary<(string, string), string>();
-        var delays = reports.Select(r => r.DelayMs).Distinct().Order().ToList();
-        if (delays.Count > 0)
-        {
-            settings[("worker", "WORKER_DELAY_MS")] = string.Join(", ", delays.Select(d => d.ToString(CultureInfo.InvariantCulture)));
-        }
-
-        return new TimelineObservation(dashboard.Now, dashboard.Stale, dashboard.Rate, dashboard.WebUI, instances, settings)
-        {
-            Ceiling = dashboard.Ceiling?.HashesPerSecond,
-            LimitedBy = dashboard.Ceiling?.LimitedBy,
-        };
-    }
-}
-
-/// <summary>
 /// Turns the web UI's ticks into timeline events, without I/O and without a clock. Each change must hold for a few
-/// ticks before it counts (<see cref="ConfirmTicks"/>, <see cref="RateConfirmTicks"/>), so that a noisy rate or one
+/// ticks before it counts (<see cref="ConfirmTicks"/>, <see cref="RateDropDetector.RateConfirmTicks"/>), so that a noisy rate or one
 /// slow store read does not fill the timeline; an event is dated from the first tick that saw the change. The
 /// first tick that reads the store is the baseline: what runs then is not news.
 /// </summary>
@@ -51,23 +10,6 @@ public sealed class TimelineDetector
 {
     /// <summary>Ticks an instance's presence, a version set, a setting or the store's state must hold to count.</summary>
     public const int ConfirmTicks = 2;
-
-    /// <summary>Ticks a rate must stay past a threshold: the 10 s window rate wanders by a tenth at DockerCoins' speed.</summary>
-    public const int RateConfirmTicks = 3;
-
-    /// <summary>A drop is a rate under this share of the usual one; it is over at <see cref="RecoverFraction"/> of it.</summary>
-    public const double DropFraction = 0.5;
-
-    public const double RecoverFraction = 0.8;
-
-    /// <summary>The usual rate is the median of the rates over this span.</summary>
-    public const double BaselineSeconds = 30;
-
-    /// <summary>Below this usual rate (hashes/s) nothing mines yet: no drop to see.</summary>
-    public const double MinBaseline = 0.5;
-
-    /// <summary>A drop that lasts this long is the new usual rate (someone scaled down): no recovery is awaited.</summary>
-    public const double SettleSeconds = 60;
 
     /// <summary>More instances appearing or going in one tick than this make one event (scaling to 50 workers is one change).</summary>
     public const int ListedPerEvent = 5;
@@ -83,25 +25,18 @@ public sealed class TimelineDetector
 
     private static readonly string[] Services = ["worker", "rng", "hasher"];
 
-    private readonly Debounced<bool> _stale = new(false);
-    private readonly Dictionary<(string Service, string Instance), Debounced<bool>> _present = [];
-    private readonly Dictionary<string, Debounced<string>> _versions = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string Service, string Name), Debounced<string>> _settings = [];
+    private readonly DebouncedValue<bool> _stale = new(false);
+    private readonly Dictionary<(string Service, string Instance), DebouncedValue<bool>> _present = [];
+    private readonly Dictionary<string, DebouncedValue<string>> _versions = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Service, string Name), DebouncedValue<string>> _settings = [];
     private readonly Dictionary<(string Service, string Name), double> _knobNotes = [];
-    private readonly Queue<(double At, double Rate)> _rates = new();
+    private readonly RateDropDetector _rate = new();
     private double? _ceiling;
     private int _ceilingTicks;
     private double _ceilingSince;
     private long _nextId = 1;
     private bool _started;
     private bool _baselined;
-    private double? _dropReference;
-    private double _dropSince;
-    private int _lowTicks;
-    private double _lowSince;
-    private double _lowReference;
-    private int _highTicks;
-    private double _highSince;
 
     /// <summary>The events this tick confirms, and those of the knob changes made through the web UI since the last tick.</summary>
     public List<TimelineEvent> Observe(TimelineObservation tick, IReadOnlyList<KnobChange> knobChanges)
@@ -147,7 +82,7 @@ public sealed class TimelineDetector
             {
                 foreach (var instance in instances.Keys.Take(MaxTracked - _present.Count))
                 {
-                    _present[(service, instance)] = new Debounced<bool>(true);
+                    _present[(service, instance)] = new DebouncedValue<bool>(true);
                 }
             }
         }
@@ -156,7 +91,7 @@ public sealed class TimelineDetector
         Versions(tick, Add);
         Settings(tick, Add);
         CeilingMoves(tick, Add);
-        Rate(tick, Add);
+        _rate.Observe(tick.Now, tick.Rate, Add);
         return events;
     }
 
@@ -169,7 +104,7 @@ public sealed class TimelineDetector
             {
                 if (!_present.ContainsKey((service, instance)) && _present.Count < MaxTracked)
                 {
-                    _present[(service, instance)] = new Debounced<bool>(false);
+                    _present[(service, instance)] = new DebouncedValue<bool>(false);
                 }
             }
 
@@ -229,7 +164,7 @@ public sealed class TimelineDetector
             var set = string.Join(", ", versions);
             if (!_versions.TryGetValue(service, out var known))
             {
-                _versions[service] = new Debounced<string>(set);
+                _versions[service] = new DebouncedValue<string>(set);
             }
             else if (known.Update(set, tick.Now, ConfirmTicks) is { } change)
             {
@@ -244,7 +179,7 @@ public sealed class TimelineDetector
         {
             if (!_settings.TryGetValue(key, out var known))
             {
-                _settings[key] = new Debounced<string>(value);
+                _settings[key] = new DebouncedValue<string>(value);
             }
             else if (known.Update(value, tick.Now, ConfirmTicks) is { } change
                 && !(_knobNotes.TryGetValue(key, out var noted) && change.Since - noted <= KnobEchoSeconds))
@@ -289,126 +224,4 @@ public sealed class TimelineDetector
         }
     }
 
-    private void Rate(TimelineObservation tick, Action<double, TimelineKind, string?, string?, string> add)
-    {
-        if (_dropReference is { } reference)
-        {
-            if (tick.Rate >= RecoverFraction * reference)
-            {
-                if (_highTicks++ == 0)
-                {
-                    _highSince = tick.Now;
-                }
-
-                if (_highTicks >= RateConfirmTicks)
-                {
-                    add(_highSince, TimelineKind.RateRecovered, null, null,
-                        $"rate back to {tick.Rate:F1} hashes/s, {_highSince - _dropSince:F0} s after it fell");
-                    Normal();
-                }
-            }
-            else
-            {
-                _highTicks = 0;
-                if (tick.Now - _dropSince >= SettleSeconds)
-                {
-                    Normal();
-                }
-            }
-
-            return;
-        }
-
-        var baseline = _lowTicks > 0 ? _lowReference : Median();
-        if (baseline >= MinBaseline && tick.Rate < DropFraction * baseline)
-        {
-            if (_lowTicks++ == 0)
-            {
-                _lowSince = tick.Now;
-                _lowReference = baseline;
-            }
-
-            if (_lowTicks >= RateConfirmTicks)
-            {
-                add(_lowSince, TimelineKind.RateDrop, null, null, $"rate fell to {tick.Rate:F1} hashes/s, from about {_lowReference:F1}");
-                _dropReference = _lowReference;
-                _dropSince = _lowSince;
-                _lowTicks = 0;
-                _highTicks = 0;
-                return;
-            }
-        }
-        else
-        {
-            _lowTicks = 0;
-        }
-
-        _rates.Enqueue((tick.Now, tick.Rate));
-        while (_rates.Count > 0 && tick.Now - _rates.Peek().At > BaselineSeconds)
-        {
-            _rates.Dequeue();
-        }
-    }
-
-    private void Normal()
-    {
-        _dropReference = null;
-        _highTicks = 0;
-        _rates.Clear();
-    }
-
-    /// <summary>The usual rate: the median over the baseline span, once five seconds of it are known (else 0: none yet).</summary>
-    private double Median()
-    {
-        if (_rates.Count < 5)
-        {
-            return 0;
-        }
-
-        var sorted = _rates.Select(r => r.Rate).Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    /// <summary>A value that changes only once a new one held for some ticks; the change is dated from its first tick.</summary>
-    private sealed class Debounced<T>(T value)
-        where T : notnull
-    {
-        private T? _candidate;
-        private int _count;
-        private double _candidateSince;
-        private double _since = double.NaN;
-
-        public T Value { get; private set; } = value;
-
-        /// <summary>A different value is being seen, not yet for long enough.</summary>
-        public bool Pending => _count > 0;
-
-        /// <summary>The change this tick confirms: the value before, when the new one was first seen, and when the old one was.</summary>
-        public (T From, double Since, double PreviousSince)? Update(T observed, double now, int ticks)
-        {
-            if (EqualityComparer<T>.Default.Equals(observed, Value))
-            {
-                _count = 0;
-                return null;
-            }
-
-            if (_count == 0 || !EqualityComparer<T>.Default.Equals(observed, _candidate))
-            {
-                _candidate = observed;
-                _candidateSince = now;
-                _count = 0;
-            }
-
-            if (++_count < ticks)
-            {
-                return null;
-            }
-
-            var change = (Value, _candidateSince, _since);
-            Value = observed;
-            _since = _candidateSince;
-            _count = 0;
-            return change;
-        }
-    }
 }

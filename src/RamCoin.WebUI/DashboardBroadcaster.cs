@@ -13,7 +13,7 @@ namespace RamCoin.WebUI;
 public sealed class DashboardBroadcaster
 {
     private readonly Lock _lock = new();
-    private readonly List<Viewer> _streams = [];
+    private readonly List<DashboardViewer> _streams = [];
     private byte[]? _latest;
     private bool _closed;
     private int _count;
@@ -50,7 +50,7 @@ public sealed class DashboardBroadcaster
 
     private async Task StreamAsync(FrameSink sink, CancellationToken aborted)
     {
-        var stream = new Viewer(this, sink);
+        var stream = new DashboardViewer(this, sink);
         byte[]? latest;
         lock (_lock)
         {
@@ -64,7 +64,7 @@ public sealed class DashboardBroadcaster
             latest = _latest;
         }
 
-        using var registration = aborted.UnsafeRegister(static s => ((Viewer)s!).Abort(), stream);
+        using var registration = aborted.UnsafeRegister(static s => ((DashboardViewer)s!).Abort(), stream);
         if (latest is not null)
         {
             stream.Offer(latest);
@@ -79,13 +79,13 @@ public sealed class DashboardBroadcaster
     /// <summary>Writes one frame to every open stream: the caller's thread, and with hundreds of streams every core.</summary>
     public void Publish(byte[] frame)
     {
-        Viewer[] streams;
+        DashboardViewer[] streams;
         int count;
         lock (_lock)
         {
             _latest = frame;
             count = _streams.Count;
-            streams = ArrayPool<Viewer>.Shared.Rent(Math.Max(count, 1));
+            streams = ArrayPool<DashboardViewer>.Shared.Rent(Math.Max(count, 1));
             _streams.CopyTo(streams);
         }
 
@@ -107,11 +107,11 @@ public sealed class DashboardBroadcaster
         }
         finally
         {
-            ArrayPool<Viewer>.Shared.Return(streams, clearArray: true);
+            ArrayPool<DashboardViewer>.Shared.Return(streams, clearArray: true);
         }
     }
 
-    private static void OfferRange(Viewer[] streams, int from, int to, byte[] frame)
+    private static void OfferRange(DashboardViewer[] streams, int from, int to, byte[] frame)
     {
         for (var i = from; i < to; i++)
         {
@@ -122,7 +122,7 @@ public sealed class DashboardBroadcaster
     /// <summary>Ends every stream (the web UI stops) and refuses new ones.</summary>
     public void Close()
     {
-        Viewer[] streams;
+        DashboardViewer[] streams;
         lock (_lock)
         {
             _closed = true;
@@ -135,7 +135,7 @@ public sealed class DashboardBroadcaster
         }
     }
 
-    private void Remove(Viewer stream)
+    internal void Remove(DashboardViewer stream)
     {
         lock (_lock)
         {
@@ -144,181 +144,6 @@ public sealed class DashboardBroadcaster
             _streams[stream.Index] = last;
             last.Index = stream.Index;
             _streams.RemoveAt(_streams.Count - 1);
-        }
-    }
-
-    /// <summary>One viewer's response pipe; only one write or flush is under way at a time.</summary>
-    private sealed class Viewer(DashboardBroadcaster owner, FrameSink sink)
-    {
-        private readonly Lock _lock = new();
-        private byte[]? _pending;
-        private bool _busy;
-        private bool _aborted;
-        private bool _ended;
-
-        public int Index { get; set; }
-
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Offer(byte[] frame)
-        {
-            lock (_lock)
-            {
-                if (_ended || _aborted)
-                {
-                    return;
-                }
-
-                if (_busy)
-                {
-                    _pending = frame;
-                    return;
-                }
-
-                _busy = true;
-            }
-
-            Write(frame);
-        }
-
-        public void Abort()
-        {
-            lock (_lock)
-            {
-                _aborted = true;
-                if (_busy)
-                {
-                    // The write under way ends the stream when it returns.
-                    return;
-                }
-            }
-
-            End();
-        }
-
-        private void Write(byte[] frame)
-        {
-            while (true)
-            {
-                ValueTask<bool> sent;
-                try
-                {
-                    sent = sink.SendAsync(frame);
-                }
-                catch (Exception ex) when (IsGone(ex))
-                {
-                    End();
-                    return;
-                }
-
-                if (!sent.IsCompletedSuccessfully)
-                {
-                    // Backpressure: the socket is full. Only this stream waits; the loop goes on to the next.
-                    _ = AwaitSendAsync(sent);
-                    return;
-                }
-
-                if (Next(sent.Result) is not { } next)
-                {
-                    return;
-                }
-
-                frame = next;
-            }
-        }
-
-        private async Task AwaitSendAsync(ValueTask<bool> send)
-        {
-            bool open;
-            try
-            {
-                open = await send;
-            }
-            catch (Exception ex) when (IsGone(ex))
-            {
-                End();
-                return;
-            }
-
-            if (Next(open) is { } next)
-            {
-                Write(next);
-            }
-        }
-
-        /// <summary>After a flush: the frame that came meanwhile, or null (idle again, or ended).</summary>
-        private byte[]? Next(bool open)
-        {
-            lock (_lock)
-            {
-                if (open && !_aborted)
-                {
-                    var next = _pending;
-                    _pending = null;
-                    _busy = next is not null;
-                    return next;
-                }
-            }
-
-            End();
-            return null;
-        }
-
-        private void End()
-        {
-            lock (_lock)
-            {
-                if (_ended)
-                {
-                    return;
-                }
-
-                _ended = true;
-                _pending = null;
-            }
-
-            owner.Remove(this);
-            Done.TrySetResult();
-        }
-    }
-
-    private static bool IsGone(Exception ex) =>
-        ex is IOException or SocketException or InvalidOperationException or ObjectDisposedException or OperationCanceledException;
-
-    /// <summary>Where a viewer's frames go; true while the viewer is still there.</summary>
-    private abstract class FrameSink
-    {
-        public abstract ValueTask<bool> SendAsync(byte[] frame);
-    }
-
-    /// <summary>A response body: the frame is copied into the pipe, then flushed.</summary>
-    private sealed class PipeSink(PipeWriter writer) : FrameSink
-    {
-        public override ValueTask<bool> SendAsync(byte[] frame)
-        {
-            writer.Write(frame);
-            var flush = writer.FlushAsync();
-            return flush.IsCompletedSuccessfully ? ValueTask.FromResult(Open(flush.Result)) : AwaitAsync(flush);
-
-            static async ValueTask<bool> AwaitAsync(ValueTask<FlushResult> flush) => Open(await flush);
-        }
-
-        private static bool Open(FlushResult result) => !result.IsCompleted && !result.IsCanceled;
-    }
-
-    /// <summary>A socket: the shared frame itself is sent (all of it: a stream socket's send completes when every byte is).</summary>
-    private sealed class SocketSink(Socket socket) : FrameSink
-    {
-        public override ValueTask<bool> SendAsync(byte[] frame)
-        {
-            var send = socket.SendAsync(frame.AsMemory(), SocketFlags.None);
-            return send.IsCompletedSuccessfully ? ValueTask.FromResult(true) : AwaitAsync(send);
-
-            static async ValueTask<bool> AwaitAsync(ValueTask<int> send)
-            {
-                await send;
-                return true;
-            }
         }
     }
 }

@@ -19,8 +19,16 @@ public sealed class MiningLoops(
     // A coin is one hash in 16 at the classic difficulty: at fast-profile speeds a log line each would flood.
     private readonly LogLevel _coinLogLevel = settings.Profile == Profile.Fast ? LogLevel.Debug : LogLevel.Information;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, _options.Concurrency).Select(_ => Task.Run(() => LoopAsync(stoppingToken), CancellationToken.None)));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The peer calls take no token: stopping cancels them all at once instead.
+        using var stop = stoppingToken.Register(() =>
+        {
+            rng.CancelPending();
+            hasher.CancelPending();
+        });
+        await Task.WhenAll(Enumerable.Range(0, _options.Concurrency).Select(_ => Task.Run(() => LoopAsync(stoppingToken), CancellationToken.None)));
+    }
 
     private async Task LoopAsync(CancellationToken stoppingToken)
     {
@@ -62,8 +70,8 @@ public sealed class MiningLoops(
 
         // One trace per loop; the rng and hasher calls are its children (HttpClient instrumentation).
         using var activity = Telemetry.Worker.StartActivity("mine");
-        var bytes = await rng.GetBytesAsync(32, cancellationToken);
-        var hash = await hasher.HashAsync(bytes, cancellationToken);
+        var bytes = await rng.GetBytesAsync(32, CancellationToken.None);
+        var hash = await hasher.HashAsync(bytes, CancellationToken.None);
         metrics.Hashes.Add(1);
         activity?.SetTag("ramcoin.coin", hash.StartsWith(prefix, StringComparison.Ordinal));
         if (hash.StartsWith(prefix, StringComparison.Ordinal))

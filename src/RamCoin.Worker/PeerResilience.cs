@@ -16,23 +16,16 @@ namespace RamCoin.Worker;
 public static class PeerResilience
 {
     /// <summary>
-    /// The pipeline of one peer, with Polly's telemetry (<c>resilience.polly.strategy.events</c>: retries, circuit
-    /// and timeout events, tagged as Microsoft.Extensions.Http.Resilience tagged them).
+    /// The strategies of one peer's pipeline (registered by <see cref="PeerHttpClients"/> with the client factory's
+    /// <c>AddResilienceHandler</c>, which gives it Polly's telemetry: <c>resilience.polly.strategy.events</c>).
     /// </summary>
-    public static ResiliencePipeline<HttpResponseMessage> Build(string name, WorkerOptions options, ILoggerFactory logs)
-    {
-        // An empty instance name, as the client factory's pipelines had: the same pipeline_instance="" label.
-        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { Name = name, InstanceName = "" };
-        Configure(pipeline, options);
-        var telemetry = new TelemetryOptions { LoggerFactory = logs };
-        telemetry.MeteringEnrichers.Add(new StatusCodeEnricher());
-        pipeline.ConfigureTelemetry(telemetry);
-        pipeline.TelemetryListener = new StrategyEventsOnly(pipeline.TelemetryListener!);
-        return pipeline.Build();
-    }
-
     public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, WorkerOptions options)
     {
+        if (pipeline.TelemetryListener is { } telemetry)
+        {
+            pipeline.TelemetryListener = new StrategyEventsOnly(telemetry);
+        }
+
         var attempt = TimeSpan.FromMilliseconds(options.TimeoutMs);
         var retry = new HttpRetryStrategyOptions
         {
@@ -80,17 +73,5 @@ internal sealed class StrategyEventsOnly(TelemetryListener inner) : TelemetryLis
         }
 
         inner.Write(in args);
-    }
-}
-
-/// <summary>The answer's status code as <c>error.type</c>, the tag Microsoft.Extensions.Http.Resilience's handler added.</summary>
-internal sealed class StatusCodeEnricher : MeteringEnricher
-{
-    public override void Enrich<TResult, TArgs>(in EnrichmentContext<TResult, TArgs> context)
-    {
-        if (context.TelemetryEvent.Outcome is { Result: HttpResponseMessage response })
-        {
-            context.Tags.Add(new("error.type", ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture)));
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace RamCoin.Worker;
@@ -27,9 +26,7 @@ public static class WorkerApi
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<StoreKeyWarnings>();
         builder.Services.AddSingleton(sp => new MiningStats(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.MaxPendingCoins));
-        // The pipelines keep the names the client factory gave them: the same pipeline_name in the resilience metrics.
-        builder.Services.AddSingleton(sp => new RngClient(Channel(sp, "RngClient-peer", o => o.RngUrl), sp.GetRequiredService<WorkerTelemetry>().Rng));
-        builder.Services.AddSingleton(sp => new HasherClient(Channel(sp, "HasherClient-peer", o => o.HasherUrl), sp.GetRequiredService<WorkerTelemetry>().Hasher));
+        builder.Services.AddPeerClients();
         // Registered before the loops so that it stops after them: the last flush sees every finished loop.
         builder.Services.AddSingleton<HashCounterFlusher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HashCounterFlusher>());
@@ -57,13 +54,6 @@ public static class WorkerApi
         return TypedResults.Ok(new WorkerStatus(
             flusher.InstanceId, identity.Version, computed, written, computed - written,
             coinsFound, coinsWritten, coinsFound - coinsWritten - stats.CoinsDropped, stats.CoinsDropped, stats.Errors));
-    }
-
-    /// <summary>A peer's client and its channel, made once from the options: the channel's pool and pipeline live as long as the service.</summary>
-    private static PeerChannel Channel(IServiceProvider services, string name, Func<WorkerOptions, string> url)
-    {
-        var options = services.GetRequiredService<IOptions<WorkerOptions>>().Value;
-        return new PeerChannel(name, url(options), options, services.GetRequiredService<IMeterFactory>(), services.GetRequiredService<ILoggerFactory>());
     }
 }
 

@@ -179,6 +179,27 @@ public sealed class WorkerTests
     }
 
     [Theory]
+    [InlineData("megabytes")]
+    [InlineData("garbage")]
+    [InlineData("padded")]
+    public async Task AHasherAnswerThatIsNotADigestIsRefused(string kind)
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
+        var answer = kind switch
+        {
+            // 4 MiB, chunked: read only up to the limit, not kept whole.
+            "megabytes" => new byte[4 << 20],
+            "garbage" => "this is not a digest"u8.ToArray(),
+            // A digest, then more than the answer may hold.
+            _ => Encoding.ASCII.GetBytes(new string('a', 64) + new string(' ', HasherClient.MaxAnswerBytes)),
+        };
+        await using var hasher = await StandInAsync(context => context.Response.Body.WriteAsync(answer, context.RequestAborted).AsTask());
+        await AssertLoopsFailAsync(
+            store, rng.Address, hasher.Address, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "2" }, "answers that are not a digest fail their loops");
+    }
+
+    [Theory]
     [InlineData("3FA1C0FFEE3FA1C0FFEE3FA1C0FFEE3FA1C0FFEE3FA1C0FFEE3FA1C0FFEE3FA1", "3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1")]
     [InlineData("3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1\n", "3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1")]
     [InlineData("\uFEFF 3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1\r\n", "3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1c0ffee3fa1")]

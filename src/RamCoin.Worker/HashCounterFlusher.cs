@@ -84,7 +84,7 @@ public sealed class HashCounterFlusher(
         if (hashes > 0 || coins > 0)
         {
             logger.LogError("Store unreachable or refusing writes at shutdown: {Count} hashes and {Coins} coins were not written", hashes, coins);
-            // A failed stop: the host reports it, and the process exits non-zero (ServiceMain, the launcher).
+            // A failed stop: the host reports it, and the process exits non-zero (ServiceProgram, the launcher).
             throw new WorkLostException($"{hashes} hashes and {coins} coins were not written (the store was unreachable or refused writes)");
         }
     }

@@ -130,12 +130,17 @@ public sealed class RngTests
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RNG_DELAY_MS"] = "1000", ["RNG_CONCURRENCY"] = "4" });
         await rng.Client.GetByteArrayAsync("/1", Ct);
 
-        // Eight requests: four at a time take 2 s, one at a time 8 s; the margin between absorbs a loaded machine (once,
-        // beside the other tests on 2 cores, four requests took 3.4 s where 1 s was due).
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => rng.Client.GetByteArrayAsync("/32", Ct)));
+        // Eight requests: four at a time take 2 s, one at a time at least 8 s. A loaded machine only makes a round slower
+        // (once, beside the cluster tests on 2 cores, a round took 7.9 s), so one round of three under 5 s proves it.
+        var rounds = new List<long>();
+        for (var round = 0; round < 3 && (rounds.Count == 0 || rounds.Min() >= 5000); round++)
+        {
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => rng.Client.GetByteArrayAsync("/32", Ct)));
+            rounds.Add(clock.ElapsedMilliseconds);
+        }
 
-        Assert.True(clock.ElapsedMilliseconds < 5000, $"eight requests took {clock.ElapsedMilliseconds} ms; four at a time take 2000, one at a time 8000");
+        Assert.True(rounds.Min() < 5000, $"eight requests took {string.Join(", ", rounds)} ms; four at a time take 2000, one at a time 8000");
     }
 
     [Fact]

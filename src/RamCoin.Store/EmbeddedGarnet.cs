@@ -18,11 +18,29 @@ internal sealed class EmbeddedGarnet(GarnetServerOptions options, ILoggerFactory
         storeWrapper.TakeCheckpointAsync(background: false, token: cancellationToken);
 
     /// <summary>
-    /// Throws when the append-only file cannot be written: after a failed write (a full or read-only disk) Garnet's log
-    /// keeps that failure for good, and every later command's commit fails with it.
+    /// Why the append-only file cannot be written, or null. After a failed write (a full or read-only disk) Garnet's log
+    /// keeps that failure for good, and every later command's commit fails with it; a commit that takes long (up to 5 s)
+    /// is not a failure.
     /// </summary>
-    public async Task CheckAppendOnlyFileAsync(CancellationToken cancellationToken) =>
-        await Store.WaitForCommitAsync(cancellationToken);
+    public async Task<string?> AppendOnlyFileFailureAsync(CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await Store.WaitForCommitAsync(timeout.Token);
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            stoppingToken.ThrowIfCancellationRequested();
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex.GetBaseException().Message;
+        }
+    }
 
     /// <summary>
     /// Refuses (or accepts again) every write command with Garnet's own ACL, as <c>ACL SETUSER default -@write</c> would:

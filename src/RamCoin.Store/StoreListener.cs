@@ -9,9 +9,11 @@ namespace RamCoin.Store;
 /// receive the clients' passwords.
 /// </summary>
 /// <remarks>
-/// It answers the first bytes of each connection itself (<see cref="IServerHook"/>, re-implemented): between one Garnet
-/// and the next there is no session provider, and Garnet's own answer logs the bytes received, which may hold the
-/// client's password (<c>AUTH</c>, <c>HELLO 3 AUTH</c>).
+/// It hands a new connection to a Garnet only once the store has opened it (<see cref="Open"/>): a Garnet registers
+/// its sessions while it is being built, before it refuses what it must refuse and before it has recovered its data,
+/// and a client let in then saw an empty store. It answers the first bytes of each connection itself
+/// (<see cref="IServerHook"/>, re-implemented) because Garnet's own answer without a Garnet logs the bytes received,
+/// which may hold the client's password (<c>AUTH</c>, <c>HELLO 3 AUTH</c>).
 /// </remarks>
 internal sealed class StoreListener(GarnetServerOptions options, ILogger logger) : GarnetServerTcp(
     options.EndPoints[0], 0, options.TlsOptions, options.NetworkSendThrottleMax, new ConnectionLimit(options.NetworkConnectionLimit),
@@ -20,6 +22,10 @@ internal sealed class StoreListener(GarnetServerOptions options, ILogger logger)
 {
     private bool _listening;
     private bool _closing;
+    private volatile bool _open;
+
+    /// <summary>The Garnet registered now is ready (its refusals set, its data recovered): new connections go to it.</summary>
+    public void Open() => _open = true;
 
     /// <summary>Binds once; the Garnets started after the first one find it listening.</summary>
     public override void Start()
@@ -43,7 +49,7 @@ internal sealed class StoreListener(GarnetServerOptions options, ILogger logger)
             return false; // Garnet's own rule: four bytes before it picks a session.
         }
 
-        if (!GetSessionProviders().TryGetValue(WireFormat.ASCII, out var provider))
+        if (!_open || !GetSessionProviders().TryGetValue(WireFormat.ASCII, out var provider))
         {
             throw new GarnetReplacingException();
         }
@@ -62,21 +68,34 @@ internal sealed class StoreListener(GarnetServerOptions options, ILogger logger)
         }
     }
 
-    /// <summary>A Garnet being disposed detaches itself: its sessions end and its session provider goes.</summary>
+    /// <summary>Its Garnet must serve no one any more: every connection ends, and new ones wait for the next Garnet.</summary>
+    public void Suspend()
+    {
+        _open = false;
+        foreach (var handler in activeHandlers.Keys)
+        {
+            handler.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A Garnet being disposed detaches itself: no new session goes to it, then every connection ends, those whose
+    /// session began just before included (a connection is listed from its accept on).
+    /// </summary>
     public override void Dispose()
     {
+        _open = false;
         if (_closing)
         {
             base.Dispose();
             return;
         }
 
+        Unregister(WireFormat.ASCII, out _);
         foreach (var handler in activeHandlers.Keys)
         {
             handler.Dispose();
         }
-
-        Unregister(WireFormat.ASCII, out _);
     }
 
     /// <summary>The store stops: the socket closes and every connection ends.</summary>

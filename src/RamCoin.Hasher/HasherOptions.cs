@@ -1,6 +1,6 @@
 namespace RamCoin.Hasher;
 
-public sealed class HasherOptions : IServiceDefaults
+public sealed class HasherOptions
 {
     /// <summary>The largest body hasher reads: 1 MiB. Bigger bodies get 413.</summary>
     public const int MaxBodyBytes = 1_048_576;
@@ -9,13 +9,11 @@ public sealed class HasherOptions : IServiceDefaults
     [Knob, ConfigurationKeyName("HASHER_DELAY_MS")]
     public int DelayMs { get; set; } = 100;
 
-    void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)
+    /// <summary>The fast profile: no delay.</summary>
+    public static readonly IReadOnlyDictionary<string, string?> Fast = new Dictionary<string, string?>
     {
-        if (settings.Profile == Profile.Fast)
-        {
-            DelayMs = 0;
-        }
-    }
+        ["HASHER_DELAY_MS"] = "0",
+    };
 }
 
 public sealed class HasherOptionsValidator : IValidateOptions<HasherOptions>

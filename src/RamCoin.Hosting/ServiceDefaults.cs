@@ -37,7 +37,6 @@ public static class ServiceDefaults
         var hosting = HostingOptions.Read(configuration, checks);
         builder.Services.AddSingleton(hosting);
         var identity = Refused(checks, () => ServiceIdentity.For(service, configuration["RAMCOIN_VERSION"])) ?? ServiceIdentity.For(service);
-        builder.Services.AddSingleton(new ServiceHostSettings { Service = service, Profile = hosting.Profile });
         builder.Services.AddSingleton(identity);
 
         if (!AspNetChoosesAddress(configuration))

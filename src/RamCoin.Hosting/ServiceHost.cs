@@ -48,8 +48,8 @@ public static class ServiceHost
     }
 
     /// <summary>
-    /// Registers an options class: defaults from the profile and peers first, then the configuration
-    /// (environment, command line), validated at start so that a bad value stops the service with its name;
+    /// Registers an options class bound from the configuration (its profile's layer lowest, <see cref="ProfileDefaults"/>;
+    /// then environment, command line), validated at start so that a bad value stops the service with its name;
     /// its <see cref="KnobAttribute"/> settings go to the admin API.
     /// </summary>
     /// <param name="bind">Binds a configuration; a lambda at the call site so that the binder is source-generated.</param>
@@ -64,7 +64,6 @@ public static class ServiceHost
         services.AddSingleton(sp => new OptionsCheck(candidate =>
         {
             var options = new TOptions();
-            (options as IServiceDefaults)?.ApplyDefaults(sp.GetRequiredService<ServiceHostSettings>());
             bind(candidate, options);
             return sp.GetServices<IValidateOptions<TOptions>>()
                 .Select(v => v.Validate(Options.DefaultName, options))
@@ -74,7 +73,6 @@ public static class ServiceHost
         // IOptionsMonitor recomputes the options when the configuration reloads (the admin API's changes).
         services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(new ConfigurationChangeTokenSource<TOptions>(configuration));
         return services.AddOptions<TOptions>()
-            .Configure<ServiceHostSettings>((o, s) => (o as IServiceDefaults)?.ApplyDefaults(s))
             .Configure(o => bind(configuration, o))
             .ValidateOnStart();
     }

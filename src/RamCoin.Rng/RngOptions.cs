@@ -1,6 +1,6 @@
 namespace RamCoin.Rng;
 
-public sealed class RngOptions : IServiceDefaults
+public sealed class RngOptions
 {
     /// <summary>The largest answer rng gives: 1 MiB. The original served 100 MB and blocked everyone meanwhile.</summary>
     public const int MaxBytes = 1_048_576;
@@ -17,14 +17,12 @@ public sealed class RngOptions : IServiceDefaults
     [ConfigurationKeyName("RNG_QUEUE_LIMIT")]
     public int QueueLimit { get; set; } = 10_000;
 
-    void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)
+    /// <summary>The fast profile: no delay, and requests served side by side.</summary>
+    public static readonly IReadOnlyDictionary<string, string?> Fast = new Dictionary<string, string?>
     {
-        if (settings.Profile == Profile.Fast)
-        {
-            DelayMs = 0;
-            Concurrency = 1024;
-        }
-    }
+        ["RNG_DELAY_MS"] = "0",
+        ["RNG_CONCURRENCY"] = "1024",
+    };
 }
 
 public sealed class RngOptionsValidator : IValidateOptions<RngOptions>

@@ -1,7 +1,7 @@
 namespace RamCoin.StoreContract;
 
 /// <summary>The store a worker or webui talks to: Garnet, Redis or Valkey, anything that speaks RESP.</summary>
-public sealed class StoreClientOptions : IServiceDefaults
+public sealed class StoreClientOptions
 {
     /// <summary>Host name or address; may carry a port (<c>redis:6380</c>), which then wins over REDIS_PORT.</summary>
     [ConfigurationKeyName("REDIS_HOST")]
@@ -29,12 +29,6 @@ public sealed class StoreClientOptions : IServiceDefaults
     /// <summary>How long one store command may take before it counts as failed.</summary>
     [ConfigurationKeyName("REDIS_TIMEOUT_MS")]
     public int TimeoutMs { get; set; } = 2000;
-
-    void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)
-    {
-        Host = HostName = settings.Peers.StoreHost;
-        Port = settings.Peers.StorePort;
-    }
 }
 
 /// <summary>Splits REDIS_HOST and REDIS_PORT once, with the other options, so that the connection uses what was checked.</summary>

@@ -1,6 +1,6 @@
 namespace RamCoin.WebUI;
 
-public sealed class WebUIOptions : IServiceDefaults
+public sealed class WebUIOptions
 {
     /// <summary>
     /// The folder of static files served as the page; default: the <c>webui</c> folder beside the program.
@@ -11,14 +11,14 @@ public sealed class WebUIOptions : IServiceDefaults
 
     /// <summary>Where the dashboard's knob controls reach rng, hasher and a worker (their admin APIs).</summary>
     [ConfigurationKeyName("RNG_URL")]
-    public string RngUrl { get; set; } = "http://rng";
+    public string RngUrl { get; set; } = PeerAddresses.Container.RngUrl;
 
     [ConfigurationKeyName("HASHER_URL")]
-    public string HasherUrl { get; set; } = "http://hasher";
+    public string HasherUrl { get; set; } = PeerAddresses.Container.HasherUrl;
 
     /// <summary>In Kubernetes this reaches one worker replica behind the Service.</summary>
     [ConfigurationKeyName("WORKER_URL")]
-    public string WorkerUrl { get; set; } = "http://worker";
+    public string WorkerUrl { get; set; } = PeerAddresses.Container.WorkerUrl;
 
     /// <summary>Open <c>/events</c> streams at most (a classroom projects one dashboard to many laptops); past it the
     /// web UI answers 503 with Retry-After and the page polls <c>dashboard.json</c> instead.</summary>
@@ -40,12 +40,6 @@ public sealed class WebUIOptions : IServiceDefaults
     public string ResolveFilesPath() =>
         Path.GetFullPath(string.IsNullOrWhiteSpace(FilesPath) ? Path.Combine(AppContext.BaseDirectory, "webui") : FilesPath);
 
-    void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)
-    {
-        RngUrl = settings.Peers.RngUrl;
-        HasherUrl = settings.Peers.HasherUrl;
-        WorkerUrl = settings.Peers.WorkerUrl;
-    }
 }
 
 public sealed class WebUIOptionsValidator : IValidateOptions<WebUIOptions>

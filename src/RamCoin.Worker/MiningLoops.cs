@@ -10,14 +10,16 @@ public sealed class MiningLoops(
     MiningStats stats,
     WorkerMetrics metrics,
     IOptionsMonitor<WorkerOptions> options,
-    ServiceHostSettings settings,
+    ILoggerFactory loggers,
     ILogger<MiningLoops> logger) : BackgroundService
 {
+    /// <summary>The log category of the coin lines, apart, so that a profile or a setting can quiet them alone.</summary>
+    public const string CoinLog = "RamCoin.Worker.Coins";
+
     private readonly WorkerOptions _options = options.CurrentValue;
     private long _lastFailureLog = long.MinValue / 2;
 
-    // A coin is one hash in 16 at the classic difficulty: at fast-profile speeds a log line each would flood.
-    private readonly LogLevel _coinLogLevel = settings.Profile == Profile.Fast ? LogLevel.Debug : LogLevel.Information;
+    private readonly ILogger _coins = loggers.CreateLogger(CoinLog);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -77,7 +79,7 @@ public sealed class MiningLoops(
         if (hash.StartsWith(prefix, StringComparison.Ordinal))
         {
             metrics.Coins.Add(1);
-            logger.Log(_coinLogLevel, "Coin found: {Prefix}...", hash[..8]);
+            _coins.LogInformation("Coin found: {Prefix}...", hash[..8]);
             if (!stats.RecordHash(new Coin(hash, bytes, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0)))
             {
                 logger.LogWarning("Coin {Prefix}... dropped: {Max} coins already wait for the store (WORKER_MAX_PENDING_COINS)", hash[..8], _options.MaxPendingCoins);

@@ -19,6 +19,7 @@ public static class WorkerApi
 {
     public static WebApplicationBuilder AddWorker(this WebApplicationBuilder builder)
     {
+        builder.AddProfileDefaults(Profile.Fast, WorkerOptions.Fast);
         var configuration = builder.Configuration;
         builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(configuration, (c, o) => c.Bind(o));
         builder.Services.AddStoreClient(configuration);

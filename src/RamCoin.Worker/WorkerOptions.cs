@@ -1,6 +1,6 @@
 namespace RamCoin.Worker;
 
-public sealed class WorkerOptions : IServiceDefaults
+public sealed class WorkerOptions
 {
     /// <summary>Mining loops run side by side in this worker (classic: 1, as one DockerCoins worker).</summary>
     [ConfigurationKeyName("WORKER_CONCURRENCY")]
@@ -64,19 +64,17 @@ public sealed class WorkerOptions : IServiceDefaults
 
     public string InstanceIdOr(string hostName) => string.IsNullOrWhiteSpace(InstanceId) ? hostName : InstanceId.Trim();
 
-    void IServiceDefaults.ApplyDefaults(ServiceHostSettings settings)
+    /// <summary>
+    /// The fast profile: no delay, 64 loops (enough to keep rng and hasher busy without queueing behind them;
+    /// docs/performance.md), the fast difficulty, and a coin's log line at Debug (at these speeds one a coin would flood).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> Fast = new Dictionary<string, string?>
     {
-        RngUrl = settings.Peers.RngUrl;
-        HasherUrl = settings.Peers.HasherUrl;
-        if (settings.Profile == Profile.Fast)
-        {
-            DelayMs = 0;
-            // Chosen by measurement (bench/: 16, 32, 64, 128 loops on 2 cores): 64 keeps rng and hasher busy
-            // without queueing; at 128 the p99 latency grows tenfold for fewer hashes.
-            Concurrency = 64;
-            Difficulty = FastDifficulty;
-        }
-    }
+        ["WORKER_DELAY_MS"] = "0",
+        ["WORKER_CONCURRENCY"] = "64",
+        [CoinDifficulty.Setting] = FastDifficulty,
+        ["Logging:LogLevel:" + MiningLoops.CoinLog] = "Warning",
+    };
 }
 
 public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>

@@ -366,8 +366,9 @@ public static class Harness
                 var h2c = layout != "processes-http1";
                 ports["rng-h2c"] = Ports.Next();
                 ports["hasher-h2c"] = Ports.Next();
-                environment["RNG_URL"] = h2c ? $"h2c://127.0.0.1:{ports["rng-h2c"]}" : $"http://127.0.0.1:{ports["rng"]}";
-                environment["HASHER_URL"] = h2c ? $"h2c://127.0.0.1:{ports["hasher-h2c"]}" : $"http://127.0.0.1:{ports["hasher"]}";
+                environment["RNG_URL"] = $"http://127.0.0.1:{ports[h2c ? "rng-h2c" : "rng"]}";
+                environment["HASHER_URL"] = $"http://127.0.0.1:{ports[h2c ? "hasher-h2c" : "hasher"]}";
+                environment["WORKER_H2C"] = h2c ? "true" : "false";
                 environment["WORKER_URL"] = $"http://127.0.0.1:{ports["worker"]}";
                 foreach (var service in new[] { "rng", "hasher", "webui", "worker" })
                 {

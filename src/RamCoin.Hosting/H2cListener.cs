@@ -7,7 +7,7 @@ namespace RamCoin.Hosting;
 /// <summary>
 /// A second port that speaks HTTP/2 without TLS (h2c, prior knowledge), beside the HTTP/1.1 port DockerCoins'
 /// clients use. Many calls then share one connection and its reads and writes: the fast profile's worker
-/// calls rng and hasher this way (<c>RNG_URL=h2c://rng:81</c>; bench/ measured about a third more hashes/s).
+/// calls rng and hasher this way (<c>RNG_URL=http://rng:81</c> with <c>WORKER_H2C=true</c>; docs/performance.md).
 /// </summary>
 /// <remarks>
 /// A separate port because Kestrel cannot tell HTTP/1.1 from h2c on one cleartext port (it answers the HTTP/2
@@ -20,9 +20,9 @@ public sealed class H2cListener
 
     private ListenOptions? _listen;
 
-    /// <summary>The h2c address once the server listens (<c>h2c://127.0.0.1:41234</c>); null without one.</summary>
+    /// <summary>The h2c port's address once the server listens (<c>http://127.0.0.1:41234</c>); null without one.</summary>
     public Uri? Url => _listen?.IPEndPoint is { } endPoint
-        ? new Uri($"h2c://{(endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(IPAddress.Loopback, endPoint.Port) : endPoint)}")
+        ? new Uri($"http://{(endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(IPAddress.Loopback, endPoint.Port) : endPoint)}")
         : null;
 
     /// <summary>Listens on the HTTP/1.1 addresses (the same settings as without h2c) and on the h2c port.</summary>

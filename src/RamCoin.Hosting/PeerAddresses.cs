@@ -6,12 +6,16 @@ public sealed record PeerAddresses(string RngUrl, string HasherUrl, string Store
     /// <summary>The host names of the classic compose file and of the Kubernetes services.</summary>
     public static PeerAddresses Container { get; } = new("http://rng", "http://hasher", "redis", 6379);
 
-    /// <summary><c>h2c://host:port</c>: HTTP/2 without TLS to a service's h2c port (RAMCOIN_H2C_PORT).</summary>
-    public const string H2cScheme = "h2c";
-
-    /// <summary>An absolute http://, https:// or h2c:// URL: what RNG_URL, HASHER_URL and WORKER_URL may be.</summary>
+    /// <summary>An absolute http:// or https:// URL: what RNG_URL, HASHER_URL and WORKER_URL may be.</summary>
     public static bool IsHttpUrl(string? value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == H2cScheme);
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+
+    /// <summary>Why a peer URL is refused, naming its variable (and the setting that replaced the old h2c:// URLs).</summary>
+    public static string UrlFailure(string setting, string? value) =>
+        $"{setting} must be an absolute http:// or https:// URL (it is '{value}')."
+        + (value?.StartsWith("h2c:", StringComparison.OrdinalIgnoreCase) == true
+            ? " For HTTP/2 without TLS, give http://host:port with WORKER_H2C=true."
+            : "");
 
     /// <summary>These addresses as the configuration keys the services bind them from.</summary>
     public IReadOnlyDictionary<string, string?> ToConfiguration() => new Dictionary<string, string?>
@@ -23,13 +27,6 @@ public sealed record PeerAddresses(string RngUrl, string HasherUrl, string Store
         ["REDIS_PORT"] = StorePort.ToString(CultureInfo.InvariantCulture),
     };
 
-    /// <summary>The base address to call and whether to call it with HTTP/2 prior knowledge (an h2c:// URL).</summary>
-    public static (Uri BaseAddress, bool Http2) Endpoint(string url)
-    {
-        // A trailing slash makes relative paths land under a base path (behind a proxy prefix too).
-        var uri = new Uri(url.TrimEnd('/') + "/");
-        return uri.Scheme == H2cScheme
-            ? (new UriBuilder(uri) { Scheme = Uri.UriSchemeHttp, Port = uri.Port }.Uri, true)
-            : (uri, false);
-    }
+    /// <summary>The base address to call: with a trailing slash, so that relative paths land under a base path (a proxy's prefix).</summary>
+    public static Uri BaseAddress(string url) => new(url.TrimEnd('/') + "/");
 }

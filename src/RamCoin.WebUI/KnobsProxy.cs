@@ -132,16 +132,9 @@ public static class KnobsProxy
     private static Dictionary<string, string?> Values(JsonElement knobs) =>
         knobs.EnumerateObject().Take(100).ToDictionary(k => k.Name, k => k.Value.GetString(), StringComparer.Ordinal);
 
-    /// <summary>A request to a service's admin API; over HTTP/2 without TLS when its URL is h2c://.</summary>
-    private static HttpRequestMessage Forward(HttpMethod method, string baseUrl)
-    {
-        var (address, http2) = PeerAddresses.Endpoint(baseUrl);
-        return new HttpRequestMessage(method, new Uri(address, "admin/knobs"))
-        {
-            Version = http2 ? HttpVersion.Version20 : HttpVersion.Version11,
-            VersionPolicy = http2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
-        };
-    }
+    /// <summary>A request to a service's admin API.</summary>
+    private static HttpRequestMessage Forward(HttpMethod method, string baseUrl) =>
+        new(method, new Uri(PeerAddresses.BaseAddress(baseUrl), "admin/knobs"));
 
     private static JsonElement? ParseJson(byte[] content)
     {

@@ -49,8 +49,8 @@ public sealed class WebUIOptionsValidator : IValidateOptions<WebUIOptions>
             .Check(Directory.Exists(options.ResolveFilesPath()), $"WEBUI_FILES: the folder '{options.ResolveFilesPath()}' does not exist.")
             .Range("WEBUI_MAX_STREAMS", options.MaxStreams, 1, 1_000_000)
             .Check(CoinDifficulty.IsValid(options.Difficulty), CoinDifficulty.Failure(options.Difficulty))
-            .Check(PeerAddresses.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.RngUrl}').")
-            .Check(PeerAddresses.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.HasherUrl}').")
-            .Check(PeerAddresses.IsHttpUrl(options.WorkerUrl), $"WORKER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.WorkerUrl}').")
+            .Check(PeerAddresses.IsHttpUrl(options.RngUrl), PeerAddresses.UrlFailure("RNG_URL", options.RngUrl))
+            .Check(PeerAddresses.IsHttpUrl(options.HasherUrl), PeerAddresses.UrlFailure("HASHER_URL", options.HasherUrl))
+            .Check(PeerAddresses.IsHttpUrl(options.WorkerUrl), PeerAddresses.UrlFailure("WORKER_URL", options.WorkerUrl))
             .Result;
 }

@@ -25,12 +25,12 @@ public static class PeerHttpClients
     {
         var client = services.AddHttpClient<TClient>((sp, http) =>
             {
-                var (baseAddress, http2) = PeerAddresses.Endpoint(url(sp.GetRequiredService<IOptions<WorkerOptions>>().Value));
-                http.BaseAddress = baseAddress;
+                var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+                http.BaseAddress = PeerAddresses.BaseAddress(url(options));
                 // The pipeline's per-try timeout bounds each try, its answer included.
                 http.Timeout = Timeout.InfiniteTimeSpan;
                 http.MaxResponseContentBufferSize = maxAnswerBytes;
-                if (http2)
+                if (options.H2c)
                 {
                     // h2c: HTTP/2 with prior knowledge, never a fallback to HTTP/1.1.
                     http.DefaultRequestVersion = HttpVersion.Version20;

@@ -17,6 +17,13 @@ public sealed class WorkerOptions
     public string HasherUrl { get; set; } = PeerAddresses.Container.HasherUrl;
 
     /// <summary>
+    /// Calls rng and hasher over HTTP/2 without TLS, with prior knowledge (h2c): their URLs then point at their
+    /// RAMCOIN_H2C_PORT, which speaks nothing else. The launcher's fast profile sets it.
+    /// </summary>
+    [ConfigurationKeyName("WORKER_H2C")]
+    public bool H2c { get; set; }
+
+    /// <summary>
     /// A hash that starts with this hex prefix is a coin (classic: "0", one hash in 16; fast: <see cref="FastDifficulty"/>).
     /// At least one digit: an empty prefix would make every hash a coin.
     /// </summary>
@@ -90,8 +97,11 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         // Well above any flush interval: a live worker rewrites its "seen" time every flush, so only a worker
         // silent for this long is pruned.
         .Range("WORKER_PRUNE_AFTER_SECONDS", options.PruneAfterSeconds, 60, 366 * 24 * 3600)
-        .Check(PeerAddresses.IsHttpUrl(options.RngUrl), $"RNG_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.RngUrl}').")
-        .Check(PeerAddresses.IsHttpUrl(options.HasherUrl), $"HASHER_URL must be an absolute http://, https:// or h2c:// URL (it is '{options.HasherUrl}').")
+        .Check(PeerAddresses.IsHttpUrl(options.RngUrl), PeerAddresses.UrlFailure("RNG_URL", options.RngUrl))
+        .Check(PeerAddresses.IsHttpUrl(options.HasherUrl), PeerAddresses.UrlFailure("HASHER_URL", options.HasherUrl))
+        .Check(
+            !options.H2c || !(options.RngUrl.StartsWith("https:", StringComparison.OrdinalIgnoreCase) || options.HasherUrl.StartsWith("https:", StringComparison.OrdinalIgnoreCase)),
+            "WORKER_H2C=true calls HTTP/2 without TLS: RNG_URL and HASHER_URL must then be http:// URLs.")
         .Check(CoinDifficulty.IsValid(options.Difficulty), CoinDifficulty.Failure(options.Difficulty))
         .Result;
 }

@@ -108,9 +108,10 @@ public static class Launcher
             own[H2cListener.PortSetting] = port.ToString(CultureInfo.InvariantCulture);
         }
 
-        if (target == ServiceNames.Worker && h2c is not null)
+        if (target == ServiceNames.Worker && h2c is { Count: > 0 })
         {
-            // Fast profile: the worker calls rng and hasher over HTTP/2 on their second ports.
+            // Fast profile: the worker calls rng and hasher over HTTP/2 without TLS on their second ports.
+            own["WORKER_H2C"] = "true";
             peers = peers with
             {
                 RngUrl = h2c.TryGetValue(ServiceNames.Rng, out var rng) ? settings.H2cUrl(rng) : peers.RngUrl,
@@ -129,18 +130,17 @@ public static class Launcher
     }
 
     /// <summary>
-    /// Fast profile with the worker in this process: rng and hasher also listen for HTTP/2 on a second, free port,
-    /// chosen here so that the worker's configuration can say it before they start.
+    /// Fast profile with the worker, rng and hasher in this process: rng and hasher also listen for HTTP/2 on a second,
+    /// free port, chosen here so that the worker's configuration can say it before they start. Both or neither, since
+    /// WORKER_H2C is said once for both peers.
     /// </summary>
     public static IReadOnlyDictionary<string, int> H2cPorts(LauncherSettings settings)
     {
         var ports = new Dictionary<string, int>();
-        if (settings.Profile == Profile.Fast && settings.Runs(ServiceNames.Worker))
+        if (settings.Profile == Profile.Fast && settings.Runs(ServiceNames.Worker) && settings.Runs(ServiceNames.Rng) && settings.Runs(ServiceNames.Hasher))
         {
-            foreach (var target in new[] { ServiceNames.Rng, ServiceNames.Hasher }.Where(settings.Runs))
-            {
-                ports[target] = FreePort(settings.Bind);
-            }
+            ports[ServiceNames.Rng] = FreePort(settings.Bind);
+            ports[ServiceNames.Hasher] = FreePort(settings.Bind);
         }
 
         return ports;
@@ -194,7 +194,7 @@ public static class Launcher
     {
         var parts = settings.Targets.Select(t => t == ServiceNames.Store
             ? $"store {settings.LocalHost}:{settings.StorePort} ({settings.DataDir ?? "in memory"})"
-            : $"{t} {settings.LocalUrl(t)}{(h2c.TryGetValue(t, out var port) ? $" (and {settings.H2cUrl(port)} for the worker)" : "")}");
+            : $"{t} {settings.LocalUrl(t)}{(h2c.TryGetValue(t, out var port) ? $" (and {settings.H2cUrl(port)}, h2c, for the worker)" : "")}");
         var open = settings.Runs(ServiceNames.WebUI) ? $" Open {settings.LocalUrl(ServiceNames.WebUI)}/ to watch it mine." : "";
         return $"RamCoin is running, profile {settings.Profile.ToString().ToLowerInvariant()}.{open}{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", parts)}";
     }

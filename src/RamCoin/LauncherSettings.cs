@@ -75,7 +75,7 @@ public sealed record LauncherSettings
 
     /// <summary>A service's h2c port in this process, as the worker calls it.</summary>
     public string H2cUrl(int port) =>
-        $"{PeerAddresses.H2cScheme}://{(LocalHost.Contains(':', StringComparison.Ordinal) ? $"[{LocalHost}]" : LocalHost)}:{port}";
+        $"http://{(LocalHost.Contains(':', StringComparison.Ordinal) ? $"[{LocalHost}]" : LocalHost)}:{port}";
 
     /// <summary>Peers in this process are called on their local ports; the others by their container names.</summary>
     public PeerAddresses Peers => new(

@@ -13,7 +13,7 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class H2cTests
 {
-    /// <summary>A client that speaks HTTP/2 with prior knowledge, as the worker does for h2c:// URLs.</summary>
+    /// <summary>A client that speaks HTTP/2 with prior knowledge, as the worker does with WORKER_H2C=true.</summary>
     private static HttpClient Http2Client() => new()
     {
         DefaultRequestVersion = HttpVersion.Version20,
@@ -27,7 +27,7 @@ public sealed class H2cTests
         var (rngH2c, hasherH2c) = (FreePort.Next(), FreePort.Next());
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { [H2cListener.PortSetting] = $"{rngH2c}" }, Profile.Fast);
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, new() { [H2cListener.PortSetting] = $"{hasherH2c}" }, Profile.Fast);
-        Assert.Equal(new Uri($"h2c://127.0.0.1:{rngH2c}"), rng.Get<H2cListener>().Url);
+        Assert.Equal(new Uri($"http://127.0.0.1:{rngH2c}"), rng.Get<H2cListener>().Url);
 
         // DockerCoins' clients: HTTP/1.1 on the service's own port, unchanged.
         using var classic = await rng.Client.GetAsync("/32", Ct);
@@ -66,8 +66,9 @@ public sealed class H2cTests
             ServiceNames.Worker,
             new()
             {
-                ["RNG_URL"] = $"h2c://127.0.0.1:{rngH2c}",
-                ["HASHER_URL"] = $"h2c://127.0.0.1:{hasherH2c}/",
+                ["RNG_URL"] = $"http://127.0.0.1:{rngH2c}",
+                ["HASHER_URL"] = $"http://127.0.0.1:{hasherH2c}/",
+                ["WORKER_H2C"] = "true",
                 ["WORKER_FLUSH_MS"] = "200",
                 // DockerCoins' difficulty: coins to verify within a second.
                 ["DIFFICULTY"] = "0",
@@ -97,17 +98,29 @@ public sealed class H2cTests
     }
 
     [Theory]
-    [InlineData("h2c://rng:81", "http://rng:81/", true)]
-    [InlineData("h2c://rng", "http://rng/", true)]
-    [InlineData("http://rng", "http://rng/", false)]
-    [InlineData("http://proxy/api/v1/namespaces/ramcoin/services/rng/proxy/", "http://proxy/api/v1/namespaces/ramcoin/services/rng/proxy/", false)]
-    public void AnH2cUrlIsCalledOverHttp2AtTheSameHostAndPort(string url, string expected, bool http2)
+    [InlineData("RNG_URL", "h2c://rng:81", "RNG_URL must be an absolute http:// or https:// URL (it is 'h2c://rng:81'). For HTTP/2 without TLS, give http://host:port with WORKER_H2C=true.")]
+    [InlineData("HASHER_URL", "ftp://hasher", "HASHER_URL must be an absolute http:// or https:// URL (it is 'ftp://hasher').")]
+    [InlineData("WORKER_H2C", "true", "WORKER_H2C=true calls HTTP/2 without TLS: RNG_URL and HASHER_URL must then be http:// URLs.")]
+    [InlineData("WORKER_H2C", "1", "WORKER_H2C must be true or false (it is '1').")]
+    public async Task APeerUrlOrH2cSettingThatCannotWorkStopsTheWorkerWithItsName(string setting, string value, string expected)
     {
-        var (baseAddress, usesHttp2) = PeerAddresses.Endpoint(url);
+        var settings = new Dictionary<string, string?> { [setting] = value };
+        if (setting == "WORKER_H2C" && value == "true")
+        {
+            settings["RNG_URL"] = "https://rng";
+        }
 
-        Assert.Equal(new Uri(expected), baseAddress);
-        Assert.Equal(http2, usesHttp2);
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => RunningService.StartAsync(ServiceNames.Worker, settings));
+
+        // A value the binder cannot convert is worded by the program that starts the service, the same way.
+        Assert.Contains(expected, failure is OptionsValidationException invalid ? invalid.Failures : [OptionChecks.Unconvertible(failure) ?? failure.Message]);
     }
+
+    [Theory]
+    [InlineData("http://rng", "http://rng/")]
+    [InlineData("http://proxy/api/v1/namespaces/ramcoin/services/rng/proxy", "http://proxy/api/v1/namespaces/ramcoin/services/rng/proxy/")]
+    public void APeersBaseAddressEndsWithASlash(string url, string expected) =>
+        Assert.Equal(new Uri(expected), PeerAddresses.BaseAddress(url));
 
     [Theory]
     [InlineData("rng", null, null, true)]
@@ -141,8 +154,10 @@ public sealed class H2cTests
         Assert.Equal($"{h2c[ServiceNames.Rng]}", Setting(Launcher.ConfigurationFor(fast, ServiceNames.Rng, h2c), H2cListener.PortSetting));
         Assert.Equal($"{h2c[ServiceNames.Hasher]}", Setting(Launcher.ConfigurationFor(fast, ServiceNames.Hasher, h2c), H2cListener.PortSetting));
         Assert.Null(Setting(Launcher.ConfigurationFor(fast, ServiceNames.WebUI, h2c), H2cListener.PortSetting));
-        var worker = Launcher.ConfigurationFor(fast, ServiceNames.Worker, h2c).Defaults;
-        Assert.Equal(($"h2c://127.0.0.1:{h2c[ServiceNames.Rng]}", $"h2c://127.0.0.1:{h2c[ServiceNames.Hasher]}"), (worker["RNG_URL"], worker["HASHER_URL"]));
+        var worker = Launcher.ConfigurationFor(fast, ServiceNames.Worker, h2c);
+        Assert.Equal(($"http://127.0.0.1:{h2c[ServiceNames.Rng]}", $"http://127.0.0.1:{h2c[ServiceNames.Hasher]}"), (worker.Defaults["RNG_URL"], worker.Defaults["HASHER_URL"]));
+        Assert.Equal("true", Setting(worker, "WORKER_H2C"));
+        Assert.Null(Setting(Launcher.ConfigurationFor(fast, ServiceNames.WebUI, h2c), "WORKER_H2C"));
         // The web UI's knob calls stay on HTTP/1.1.
         Assert.Equal("http://127.0.0.1:8001", Launcher.ConfigurationFor(fast, ServiceNames.WebUI, h2c).Defaults["RNG_URL"]);
 
@@ -150,5 +165,7 @@ public sealed class H2cTests
         Assert.Empty(Launcher.H2cPorts(new LauncherSettings()));
         Assert.Equal("http://127.0.0.1:8001", Launcher.ConfigurationFor(new LauncherSettings(), ServiceNames.Worker).Defaults["RNG_URL"]);
         Assert.Empty(Launcher.H2cPorts(fast with { Targets = [ServiceNames.Rng] }));
+        // Both peers or neither: one setting says h2c for both.
+        Assert.Empty(Launcher.H2cPorts(fast with { Targets = [ServiceNames.Rng, ServiceNames.Worker] }));
     }
 }

@@ -24,9 +24,9 @@ public sealed partial class LauncherTests
                 Assert.Contains($"Open http://127.0.0.1:{webui}/", run.Output, StringComparison.Ordinal);
 
                 // The worker calls rng and hasher over HTTP/2 on the second ports the banner names.
-                var h2cRng = H2cAddress().Match(run.Output.Split('\n').First(l => l.Contains($"rng http://127.0.0.1:{rng} ", StringComparison.Ordinal))).Value;
+                var h2cRng = H2cAddress().Match(run.Output.Split('\n').First(l => l.Contains($"rng http://127.0.0.1:{rng} ", StringComparison.Ordinal))).Groups[1].Value;
                 using (var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact })
-                using (var viaH2c = await http2.GetAsync(h2cRng.Replace("h2c://", "http://", StringComparison.Ordinal) + "/32", Ct))
+                using (var viaH2c = await http2.GetAsync(h2cRng + "/32", Ct))
                 {
                     Assert.Equal(HttpVersion.Version20, viaH2c.Version);
                     Assert.Equal(32, (await viaH2c.Content.ReadAsByteArrayAsync(Ct)).Length);
@@ -241,7 +241,7 @@ public sealed partial class LauncherTests
     private static async Task<long> Hashes(HttpClient http, int webui) =>
         (await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{webui}/json", Ct)).GetProperty("hashes").GetInt64();
 
-    [GeneratedRegex(@"h2c://127\.0\.0\.1:\d+")]
+    [GeneratedRegex(@"and (http://127\.0\.0\.1:\d+), h2c,")]
     private static partial Regex H2cAddress();
 
     [GeneratedRegex(@"(\d+) units of work done, updating hash counter")]

@@ -208,21 +208,6 @@ public sealed partial class WebUITests
         Assert.Equal(HttpStatusCode.OK, change.StatusCode);
     }
 
-    [Fact]
-    public async Task TheKnobPassThroughReachesAnH2cPeer()
-    {
-        var h2cPort = FreePort.Next();
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, new() { ["RAMCOIN_ADMIN_TOKEN"] = AdminKnobs.Token, ["RAMCOIN_H2C_PORT"] = $"{h2cPort}" }, Profile.Fast);
-        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["RNG_URL"] = $"h2c://127.0.0.1:{h2cPort}" });
-
-        var knobs = await webui.Client.GetFromJsonAsync<JsonElement>("/knobs", Ct);
-        using var change = await PutKnobsAsync(webui, "rng", "{\"RNG_DELAY_MS\": 250}", "Bearer " + AdminKnobs.Token);
-
-        Assert.Equal("0", knobs.GetProperty("rng").GetProperty("RNG_DELAY_MS").GetString());
-        Assert.Equal(HttpStatusCode.OK, change.StatusCode);
-        Assert.Equal("250", (await rng.Client.GetFromJsonAsync<JsonElement>("/admin/knobs", Ct)).GetProperty("RNG_DELAY_MS").GetString());
-    }
-
     [Theory]
     [InlineData("RNG_URL", "ftp://rng")]
     [InlineData("HASHER_URL", "hasher")]
@@ -232,7 +217,7 @@ public sealed partial class WebUITests
         var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
             () => RunningService.StartAsync(ServiceNames.WebUI, new() { [setting] = value }));
 
-        Assert.Equal($"{setting} must be an absolute http://, https:// or h2c:// URL (it is '{value}').", Assert.Single(failure.Failures));
+        Assert.Equal($"{setting} must be an absolute http:// or https:// URL (it is '{value}').", Assert.Single(failure.Failures));
     }
 
     [Fact]

@@ -48,20 +48,26 @@ public sealed class NativeAotTests(NativeBinaries binaries) : IClassFixture<Nati
     public async Task WorkerAndWebUIBinariesMineIntoARealStoreAndTheWorkerFlushesOnSigterm()
     {
         await using var store = await StoreServer.StartGarnetAsync();
-        // rng also listens for HTTP/2 without TLS on a second port, and the worker calls it there (the fast
-        // profile's wiring; that port speaks only HTTP/2); hasher on its HTTP/1.1 port, DockerCoins' way.
-        var rngH2c = FreePort.Next();
+        // rng and hasher also listen for HTTP/2 without TLS on a second port each, and the worker calls them there (the
+        // fast profile's wiring; those ports speak only HTTP/2); the web UI calls their HTTP/1.1 ports.
+        var (rngH2c, hasherH2c) = (FreePort.Next(), FreePort.Next());
         await using var rng = await StartAsync(ServiceNames.Rng, new Dictionary<string, string>(Fast) { [H2cListener.PortSetting] = $"{rngH2c}" });
-        await using var hasher = await StartAsync(ServiceNames.Hasher, Fast);
+        await using var hasher = await StartAsync(ServiceNames.Hasher, new Dictionary<string, string>(Fast) { [H2cListener.PortSetting] = $"{hasherH2c}" });
         var peers = new Dictionary<string, string>(Fast)
         {
-            ["RNG_URL"] = $"h2c://127.0.0.1:{rngH2c}",
+            ["RNG_URL"] = rng.Url,
             ["HASHER_URL"] = hasher.Url,
             ["REDIS_HOST"] = "127.0.0.1",
             ["REDIS_PORT"] = store.Port.ToString(CultureInfo.InvariantCulture),
         };
         // DockerCoins' difficulty, so that coins appear within the test (the fast profile's own is 0000).
-        await using var worker = await StartAsync(ServiceNames.Worker, new Dictionary<string, string>(peers) { ["DIFFICULTY"] = "0" });
+        await using var worker = await StartAsync(ServiceNames.Worker, new Dictionary<string, string>(peers)
+        {
+            ["RNG_URL"] = $"http://127.0.0.1:{rngH2c}",
+            ["HASHER_URL"] = $"http://127.0.0.1:{hasherH2c}",
+            ["WORKER_H2C"] = "true",
+            ["DIFFICULTY"] = "0",
+        });
         await using var webui = await StartAsync(ServiceNames.WebUI, new Dictionary<string, string>(peers) { ["WORKER_URL"] = "http://127.0.0.1:" + worker.Port });
 
         await Eventually.TrueAsync(

@@ -15,6 +15,14 @@ public sealed class StoreClient(IOptions<StoreClientOptions> options, ServiceIde
 
     public async Task<IDatabase> GetDatabaseAsync() => (await _connection.Value).GetDatabase();
 
+    /// <summary>
+    /// Fails a store call with a <see cref="TimeoutException"/> once it outlives twice the command timeout. The client
+    /// times its commands out itself, but a transaction caught in a connection blip can stay pending for good
+    /// (StackExchange.Redis#2742; here when the store replaced its Garnet mid-transaction), and a worker that waited for
+    /// it would never flush again.
+    /// </summary>
+    public Task<T> WithinDeadline<T>(Task<T> call) => call.WaitAsync(TimeSpan.FromMilliseconds(2 * options.Value.TimeoutMs));
+
     public async ValueTask DisposeAsync()
     {
         if (_connection.IsValueCreated)

@@ -135,7 +135,7 @@ public sealed class DepartedWorkerPruner(
             deletes.Add((StoreKeys.WorkerFlushes, transaction.HashDeleteAsync(StoreKeys.WorkerFlushes, [.. runKeys.Select(r => (RedisValue)r)])));
         }
 
-        if (!await transaction.ExecuteAsync())
+        if (!await store.WithinDeadline(transaction.ExecuteAsync()))
         {
             return; // it wrote meanwhile: alive
         }

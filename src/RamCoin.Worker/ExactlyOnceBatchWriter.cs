@@ -57,11 +57,11 @@ public sealed class ExactlyOnceBatchWriter(
         bool executed;
         try
         {
-            executed = await transaction.ExecuteAsync();
+            executed = await store.WithinDeadline(transaction.ExecuteAsync());
         }
         catch
         {
-            // No answer: the store may have applied it. A retry that finds the ledger rewritten must not guess blindly.
+            // No answer (or none in time): the store may have applied it. A retry that finds the ledger rewritten must not guess blindly.
             _inDoubt = true;
             throw;
         }
@@ -116,20 +116,20 @@ public sealed class ExactlyOnceBatchWriter(
     {
         try
         {
-            return await db.HashGetAsync(StoreKeys.WorkerFlushes, runKey);
+            return await store.WithinDeadline(db.HashGetAsync(StoreKeys.WorkerFlushes, runKey));
         }
-        catch (RedisServerException ex)
+        catch (RedisServerException ex) when (ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
         {
             // Not a hash (WRONGTYPE): no exactly-once ledger, so nothing is written until it is a hash again (or deleted).
             throw new UnusableKeyException(StoreKeys.WorkerFlushes, $"is not a hash ({ex.Message}), so no write can be counted exactly once");
         }
     }
 
-    private static async Task<bool> CoinInWalletAsync(IDatabase db, Coin coin)
+    private async Task<bool> CoinInWalletAsync(IDatabase db, Coin coin)
     {
         try
         {
-            return await db.HashExistsAsync(StoreKeys.Wallet, coin.Hash);
+            return await store.WithinDeadline(db.HashExistsAsync(StoreKeys.Wallet, coin.Hash));
         }
         catch (RedisServerException)
         {

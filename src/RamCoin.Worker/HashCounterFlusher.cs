@@ -207,7 +207,7 @@ public sealed class HashCounterFlusher(
     {
         try
         {
-            await (await store.GetDatabaseAsync()).HashDeleteAsync(StoreKeys.WorkerFlushes, RunKey);
+            await store.WithinDeadline((await store.GetDatabaseAsync()).HashDeleteAsync(StoreKeys.WorkerFlushes, RunKey));
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

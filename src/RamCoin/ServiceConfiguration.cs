@@ -24,6 +24,12 @@ public sealed record ServiceConfiguration
     /// <summary>Command-line arguments (ASP.NET's <c>--urls</c> for a lone service, as in a container).</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 
+    /// <summary>
+    /// Additions to the service's container after its own, as WebApplicationFactory's <c>ConfigureServices</c>: tests
+    /// add a log they can read. Never a setting: the launcher leaves it empty.
+    /// </summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
+
     /// <summary>Adds the launcher's layers to a service's configuration, before the service reads any of it.</summary>
     public void ApplyTo(IConfigurationManager configuration)
     {

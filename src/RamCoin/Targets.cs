@@ -38,6 +38,7 @@ public static class Targets
         builder.AddLessons();
         add(builder);
         builder.Services.AddSingleton<IHostLifetime, LauncherLifetime>();
+        configuration.ConfigureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();

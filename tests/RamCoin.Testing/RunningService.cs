@@ -7,10 +7,11 @@ namespace RamCoin.Tests.Infrastructure;
 /// <summary>One real service on a loopback port, built exactly as the launcher builds it.</summary>
 public sealed class RunningService : IAsyncDisposable
 {
-    private RunningService(IHost host, Uri address)
+    private RunningService(IHost host, Uri address, CapturedLog log)
     {
         Host = host;
         Address = address;
+        Log = log;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
     }
 
@@ -19,6 +20,9 @@ public sealed class RunningService : IAsyncDisposable
     public Uri Address { get; }
 
     public HttpClient Client { get; }
+
+    /// <summary>The service's last log lines (Information and above), to show with a failed assertion.</summary>
+    public CapturedLog Log { get; }
 
     public T Get<T>()
         where T : notnull => Host.Services.GetRequiredService<T>();
@@ -30,6 +34,7 @@ public sealed class RunningService : IAsyncDisposable
         PeerAddresses? peers = null,
         int port = 0)
     {
+        var log = new CapturedLog();
         var host = Targets.Build(new ServiceConfiguration
         {
             Service = service,
@@ -41,9 +46,10 @@ public sealed class RunningService : IAsyncDisposable
                 [HostingOptions.InlineSetting] = "false",
                 ["urls"] = $"http://127.0.0.1:{port}",
             },
+            ConfigureServices = services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log),
         });
         await host.StartAsync(TestContext.Current.CancellationToken);
-        return new RunningService(host, ((WebApplication)host).ListeningAddress());
+        return new RunningService(host, ((WebApplication)host).ListeningAddress(), log);
     }
 
     private bool _disposed;

@@ -60,6 +60,7 @@ public static class Targets
         builder.AddStoreDefaults();
         builder.AddEmbeddedStore();
         builder.Services.AddSingleton<IHostLifetime, LauncherLifetime>();
+        configuration.ConfigureServices?.Invoke(builder.Services);
         return builder.Build();
     }
 }

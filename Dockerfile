@@ -106,14 +106,12 @@ ENV WEBUI_FILES=/app/webui
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/app/RamCoin.WebUI", "healthcheck"]
 ENTRYPOINT ["/app/RamCoin.WebUI"]
 
-# ---- store: the launcher's embedded Garnet (JIT: Garnet is not AOT-ready), persisting to /data with an AOF
+# ---- store: the store's own program, an embedded Garnet (JIT: Garnet is not AOT-ready), persisting to /data with an AOF
 FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-noble AS publish-store
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/ src/
-# PublishAot=false for every project of this publish: the launcher references the four services as libraries, and a
-# service publishing itself Native AOT (self-contained) cannot be referenced by a framework-dependent program (NETSDK1151).
-RUN dotnet publish src/RamCoin/RamCoin.csproj -c Release -p:PublishAot=false -p:DebugType=none -o /out/store \
+RUN dotnet publish src/RamCoin.Store/RamCoin.Store.csproj -c Release -p:DebugType=none -o /out/store \
     && mkdir -p /out/data
 
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble-chiseled AS store
@@ -129,5 +127,6 @@ ENV RAMCOIN_BIND=0.0.0.0 \
 VOLUME /data
 EXPOSE 6379
 USER $APP_UID
-ENTRYPOINT ["dotnet", "/app/ramcoin.dll"]
-CMD ["store"]
+# A RESP PING on its own port (AUTH with REDIS_PASSWORD): the image has no redis-cli. Each check starts the runtime.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["dotnet", "/app/RamCoin.Store.dll", "healthcheck"]
+ENTRYPOINT ["dotnet", "/app/RamCoin.Store.dll"]

@@ -14,7 +14,7 @@ namespace RamCoin.Store;
 /// A data folder that cannot take writes (full, read-only) makes the store refuse writes with an error reply until it
 /// can again; a Garnet whose append-only file failed is replaced at once, behind the same listening socket.
 /// </remarks>
-public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory loggerFactory) : BackgroundService
+public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> configured, ILoggerFactory loggerFactory) : BackgroundService
 {
     /// <summary>The append-only file's size past which the store compacts it.</summary>
     public const long AofSizeLimitBytes = 8L << 20;
@@ -34,6 +34,9 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
     public static readonly TimeSpan CompactionRetryDelay = TimeSpan.FromSeconds(10);
 
     private readonly ILogger _logger = loggerFactory.CreateLogger<EmbeddedStore>();
+
+    /// <summary>Bound and checked at the host's start, before this service starts.</summary>
+    private EmbeddedStoreOptions Options => configured.Value;
     private DataFolder? _dataFolder;
     private StoreListener? _listener;
     private EmbeddedGarnet? _server;
@@ -51,18 +54,18 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (EmbeddedStoreOptions.IsOpen(options.Bind, options.Password))
+        if (EmbeddedStoreOptions.IsOpen(Options.Bind, Options.Password))
         {
             // Allowed (RAMCOIN_ALLOW_OPEN_STORE), but never silent: the log says who can reach the wallet.
             _logger.LogWarning(
                 "The store listens on {Bind}:{Port} without a password (RAMCOIN_ALLOW_OPEN_STORE): anyone who reaches that port can read and change the wallet",
-                options.Bind, options.Port);
+                Options.Bind, Options.Port);
         }
 
         try
         {
-            _dataFolder = string.IsNullOrWhiteSpace(options.DataDir) ? null : DataFolder.Open(options.DataDir);
-            var garnet = options.GarnetOptions(loggerFactory, quiet: false);
+            _dataFolder = string.IsNullOrWhiteSpace(Options.DataDir) ? null : DataFolder.Open(Options.DataDir);
+            var garnet = Options.GarnetOptions(loggerFactory, quiet: false);
             _listener = new StoreListener(garnet, loggerFactory.CreateLogger("GarnetServer"));
             _server = StartGarnet(garnet, refuseWrites: false);
         }
@@ -238,8 +241,8 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
         {
             // Writes stay refused until the next check finds the folder writable.
             var fresh = recover
-                ? StartGarnet(options.GarnetOptions(loggerFactory, quiet: true), refuseWrites: true)
-                : StartGarnet((options with { DataDir = null }).GarnetOptions(loggerFactory, quiet: true), refuseWrites: false, refuseData: true);
+                ? StartGarnet(Options.GarnetOptions(loggerFactory, quiet: true), refuseWrites: true)
+                : StartGarnet((Options with { DataDir = null }).GarnetOptions(loggerFactory, quiet: true), refuseWrites: false, refuseData: true);
             Volatile.Write(ref _server, fresh);
             if (_stopped)
             {
@@ -253,18 +256,18 @@ public sealed class EmbeddedStore(EmbeddedStoreOptions options, ILoggerFactory l
             Restarts++;
             if (recover)
             {
-                _logger.LogWarning("Replaced the Garnet whose append-only file failed; it recovered the data folder {DataDir}", options.DataDir);
+                _logger.LogWarning("Replaced the Garnet whose append-only file failed; it recovered the data folder {DataDir}", Options.DataDir);
             }
             else
             {
                 _logger.LogError(
                     "The data folder {DataDir} cannot be opened for writing, so Garnet cannot recover it: refusing every command on data until it can",
-                    options.DataDir);
+                    Options.DataDir);
             }
         }
         catch (Exception ex)
         {
-            _logger.LogError("Could not start Garnet on {DataDir} ({Reason}); trying again in a second", options.DataDir, ex.Message);
+            _logger.LogError("Could not start Garnet on {DataDir} ({Reason}); trying again in a second", Options.DataDir, ex.Message);
         }
     }
 

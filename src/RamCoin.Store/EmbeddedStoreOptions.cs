@@ -6,8 +6,9 @@ using Tsavorite.core;
 namespace RamCoin.Store;
 
 /// <summary>
-/// The embedded Garnet store of the local run: typed once, by the launcher from its command line and environment, or
-/// from configuration when the store is hosted without it (<see cref="Read"/>); checked by the same validator either way.
+/// The embedded Garnet store's settings, bound from configuration by their variables' names (the store's own program
+/// reads its environment; the launcher hands the store its flags as the same keys) and checked by
+/// <see cref="EmbeddedStoreOptionsValidator"/>.
 /// </summary>
 public sealed record EmbeddedStoreOptions
 {
@@ -19,22 +20,29 @@ public sealed record EmbeddedStoreOptions
 
     public const string AllowOpenSetting = "RAMCOIN_ALLOW_OPEN_STORE";
 
+    public const string PasswordSetting = "REDIS_PASSWORD";
+
     /// <summary>Shorter passwords are refused at start, as the admin token's: a short word falls to a few guesses.</summary>
     public const int MinPasswordLength = 16;
 
-    public int Port { get; init; } = 6379;
+    [ConfigurationKeyName(PortSetting)]
+    public int Port { get; set; } = 6379;
 
     /// <summary>Address to listen on; loopback by default, so a laptop's store is not open to its network.</summary>
-    public string Bind { get; init; } = "127.0.0.1";
+    [ConfigurationKeyName(BindSetting)]
+    public string Bind { get; set; } = "127.0.0.1";
 
     /// <summary>Folder for the append-only file and checkpoints; empty means an in-memory store.</summary>
-    public string? DataDir { get; init; }
+    [ConfigurationKeyName(DataDirSetting)]
+    public string? DataDir { get; set; }
 
-    /// <summary>When set, clients must AUTH with it (REDIS_PASSWORD, the same variable the clients use).</summary>
-    public string? Password { get; init; }
+    /// <summary>When set, clients must AUTH with it (REDIS_PASSWORD, the same variable the clients use); kept trimmed.</summary>
+    [ConfigurationKeyName(PasswordSetting)]
+    public string? Password { get; set => field = PasswordOf(value); }
 
     /// <summary>Serve without a password on a non-loopback address (a private network the operator vouches for).</summary>
-    public bool AllowOpen { get; init; }
+    [ConfigurationKeyName(AllowOpenSetting)]
+    public bool AllowOpen { get; set; }
 
     /// <summary>Kept out of logs and test failures: a record prints every property, the password too.</summary>
     public override string ToString() => $"store {Bind}:{Port} ({(string.IsNullOrWhiteSpace(DataDir) ? "in memory" : DataDir)})";
@@ -79,21 +87,29 @@ public sealed record EmbeddedStoreOptions
         return garnet;
     }
 
-    /// <summary>The options from configuration (environment, overrides), for a store hosted without the launcher.</summary>
-    /// <exception cref="OptionsValidationException">A setting that is not of its type, named by its variable.</exception>
-    public static EmbeddedStoreOptions Read(IConfiguration configuration)
+    /// <summary>
+    /// The options a configuration gives, bound and checked as the store's host binds and checks them; what is wrong is
+    /// added to <paramref name="failures"/>, named by the variables. The launcher refuses a bad store with it before
+    /// anything starts, and learns the store's port from it.
+    /// </summary>
+    public static EmbeddedStoreOptions From(IConfiguration configuration, ICollection<string> failures)
     {
-        var checks = new OptionChecks();
-        var defaults = new EmbeddedStoreOptions();
-        var options = new EmbeddedStoreOptions
+        var options = new EmbeddedStoreOptions();
+        try
         {
-            Port = checks.Port(PortSetting, configuration[PortSetting]) ?? defaults.Port,
-            Bind = configuration[BindSetting] ?? defaults.Bind,
-            DataDir = configuration[DataDirSetting],
-            Password = PasswordOf(configuration["REDIS_PASSWORD"]),
-            AllowOpen = checks.Boolean(AllowOpenSetting, configuration[AllowOpenSetting]) ?? false,
-        };
-        checks.ThrowIfFailed<EmbeddedStoreOptions>();
+            configuration.Bind(options);
+        }
+        catch (InvalidOperationException ex) when (OptionChecks.Unconvertible(ex) is { } unconvertible)
+        {
+            failures.Add(unconvertible);
+            return new EmbeddedStoreOptions();
+        }
+
+        foreach (var failure in new EmbeddedStoreOptionsValidator().Validate(null, options).Failures ?? [])
+        {
+            failures.Add(failure);
+        }
+
         return options;
     }
 

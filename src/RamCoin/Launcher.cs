@@ -37,7 +37,7 @@ public static class Launcher
             IHost host;
             try
             {
-                host = Targets.Build(ConfigurationFor(settings, target, h2c), metrics, settings.StoreOptions);
+                host = Targets.Build(ConfigurationFor(settings, target, h2c), metrics);
                 await host.StartAsync(cancellationToken);
                 // The first service's meter provider serves every service's /metrics (ServiceDefaults.AddServiceDefaults).
                 metrics ??= host.Services.GetService<OpenTelemetry.Metrics.MeterProvider>();
@@ -91,12 +91,19 @@ public static class Launcher
             // Never inline here: inline socket completions would reach every socket in the process, Garnet's too.
             [HostingOptions.InlineSetting] = "false",
         };
-        // The store listens where its typed options say (LauncherSettings.StoreOptions, given to Targets.Build).
-        if (target != ServiceNames.Store && settings.Urls is not null)
+        if (target == ServiceNames.Store)
+        {
+            // Where the store listens and persists, as its own variables: it binds and checks them as standalone.
+            foreach (var (key, value) in settings.StoreSettings)
+            {
+                own[key] = value;
+            }
+        }
+        else if (settings.Urls is not null)
         {
             args.Add("--urls=" + settings.Urls);
         }
-        else if (target != ServiceNames.Store && !(IsAlone(settings) && settings.AspNetChoosesAddress))
+        else if (!(IsAlone(settings) && settings.AspNetChoosesAddress))
         {
             var host = settings.Bind.Contains(':', StringComparison.Ordinal) ? $"[{settings.Bind}]" : settings.Bind;
             own["urls"] = $"http://{host}:{settings.PortOf(target)}";

@@ -194,21 +194,13 @@ public static class LauncherCommand
             errors.Add($"--bind / RAMCOIN_BIND: '{bind}' is not an IP address (such as 127.0.0.1 or 0.0.0.0).");
         }
 
-        var allowOpenStore = parsed.GetValue(AllowOpenStoreOption)
-            || (checks.Boolean(Store.EmbeddedStoreOptions.AllowOpenSetting, environment(Store.EmbeddedStoreOptions.AllowOpenSetting)) ?? false);
-
-        // Refused here, before anything starts: the store's own check would stop it only after the services before it.
-        var storePort = PortValue(StorePortOption, "RAMCOIN_STORE_PORT", defaults.StorePort);
-        var storePassword = Store.EmbeddedStoreOptions.PasswordOf(environment("REDIS_PASSWORD"));
-        if (targets.Contains(ServiceNames.Store)
-            && Store.EmbeddedStoreOptions.OpenStoreRefusal(bind, storePort, storePassword, allowOpenStore) is { } refusal)
+        // The store's settings as the store binds and checks them, its flags over its variables; refused here, before
+        // anything starts: the store's own check would stop it only after the services before it.
+        var storeFailures = new List<string>();
+        var store = Store.EmbeddedStoreOptions.From(StoreConfiguration(parsed, environment, bind), storeFailures);
+        if (targets.Contains(ServiceNames.Store))
         {
-            errors.Add($"--bind / RAMCOIN_BIND: {refusal}");
-        }
-
-        if (targets.Contains(ServiceNames.Store) && Store.EmbeddedStoreOptions.PasswordRefusal(storePassword) is { } weak)
-        {
-            errors.Add(weak);
+            errors.AddRange(storeFailures.Select(f => f.StartsWith(Store.EmbeddedStoreOptions.BindSetting + ": ", StringComparison.Ordinal) ? "--bind / " + f : f));
         }
 
         // The launcher never runs requests inline (Launcher.ConfigurationFor), but a bad value is refused as in the
@@ -224,10 +216,9 @@ public static class LauncherCommand
             RngPort = PortValue(RngPortOption, "RAMCOIN_RNG_PORT", defaults.RngPort),
             HasherPort = PortValue(HasherPortOption, "RAMCOIN_HASHER_PORT", defaults.HasherPort),
             WorkerPort = PortValue(WorkerPortOption, "RAMCOIN_WORKER_PORT", defaults.WorkerPort),
-            StorePort = storePort,
+            StorePort = store.Port,
             Bind = bind,
-            AllowOpenStore = allowOpenStore,
-            StorePassword = storePassword,
+            AllowOpenStore = store.AllowOpen,
             DataDir = inMemory ? null : (dataDir ?? defaults.DataDir),
             Urls = urls,
             AspNetChoosesAddress = AspNetAddressVariables.Any(v => !string.IsNullOrWhiteSpace(environment(v))),
@@ -241,6 +232,17 @@ public static class LauncherCommand
 
         return errors.Count == 0 ? settings : null;
     }
+
+    /// <summary>The store's own variables as the launcher was given them, with its flags over them.</summary>
+    private static IConfiguration StoreConfiguration(ParseResult parsed, Func<string, string?> environment, string bind) =>
+        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [Store.EmbeddedStoreOptions.PortSetting] = parsed.GetValue(StorePortOption) ?? environment(Store.EmbeddedStoreOptions.PortSetting),
+            // A bad address is the launcher's own --bind error, said once.
+            [Store.EmbeddedStoreOptions.BindSetting] = System.Net.IPAddress.TryParse(bind, out _) ? bind : null,
+            [Store.EmbeddedStoreOptions.AllowOpenSetting] = parsed.GetValue(AllowOpenStoreOption) ? "true" : environment(Store.EmbeddedStoreOptions.AllowOpenSetting),
+            [Store.EmbeddedStoreOptions.PasswordSetting] = environment(Store.EmbeddedStoreOptions.PasswordSetting),
+        }).Build();
 
     private static List<string> ParseTargets(IEnumerable<string> values, List<string> errors)
     {

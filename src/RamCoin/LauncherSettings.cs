@@ -27,17 +27,17 @@ public sealed record LauncherSettings
     /// <summary>Null for an in-memory store.</summary>
     public string? DataDir { get; init; } = DefaultDataDir();
 
-    /// <summary>REDIS_PASSWORD, which the embedded store requires of its clients (they read the same variable).</summary>
-    public string? StorePassword { get; init; }
-
-    /// <summary>The embedded store's options, typed: the store checks them with its own validator, and parses nothing again.</summary>
-    public EmbeddedStoreOptions StoreOptions => new()
+    /// <summary>
+    /// The configuration the launcher hands the embedded store, by the store's own variables' names: where it listens
+    /// and persists (its password it reads as standalone, from REDIS_PASSWORD).
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> StoreSettings => new Dictionary<string, string?>
     {
-        Port = StorePort,
-        Bind = Bind,
-        DataDir = DataDir,
-        Password = StorePassword,
-        AllowOpen = AllowOpenStore,
+        [EmbeddedStoreOptions.PortSetting] = StorePort.ToString(CultureInfo.InvariantCulture),
+        [EmbeddedStoreOptions.BindSetting] = Bind,
+        // Empty: in memory (--in-memory).
+        [EmbeddedStoreOptions.DataDirSetting] = DataDir ?? "",
+        [EmbeddedStoreOptions.AllowOpenSetting] = AllowOpenStore ? "true" : "false",
     };
 
     /// <summary>ASP.NET's <c>--urls</c>, for a single HTTP service (as in a container).</summary>
@@ -52,7 +52,7 @@ public sealed record LauncherSettings
     /// <summary>ASP.NET's own settings say where a lone service listens (ASPNETCORE_HTTP_PORTS, as in a container).</summary>
     public bool AspNetChoosesAddress { get; init; }
 
-    /// <summary>Kept out of logs and test failures: a record prints every property, the store's password too.</summary>
+    /// <summary>Kept out of logs and test failures: a record prints every property, the variables given too.</summary>
     public override string ToString() => $"ramcoin {string.Join(',', Targets)}, profile {Profile}";
 
     public bool Runs(string target) => Targets.Contains(target);

@@ -37,13 +37,4 @@ public sealed record ServiceConfiguration
         configuration.AddInMemoryCollection(Variables);
         configuration.AddInMemoryCollection(Settings);
     }
-
-    /// <summary>For a host that is not an HTTP service (the store): the layers over its environment, as overrides.</summary>
-    public ServiceHostSettings HostSettings() => new()
-    {
-        Service = Service,
-        Args = Args,
-        Overrides = Variables.Concat(Settings).GroupBy(p => p.Key, StringComparer.OrdinalIgnoreCase)
-            .ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.OrdinalIgnoreCase),
-    };
 }

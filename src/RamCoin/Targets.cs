@@ -12,11 +12,10 @@ namespace RamCoin;
 public static class Targets
 {
     /// <param name="sharedMetrics">The process's meter provider, once a service made one (<see cref="ServiceDefaults.AddServiceDefaults"/>).</param>
-    /// <param name="store">The embedded store's options, typed by the launcher; null reads them from configuration.</param>
-    public static IHost Build(ServiceConfiguration configuration, MeterProvider? sharedMetrics = null, EmbeddedStoreOptions? store = null) =>
+    public static IHost Build(ServiceConfiguration configuration, MeterProvider? sharedMetrics = null) =>
         configuration.Service switch
         {
-            ServiceNames.Store => BuildStore(configuration, store),
+            ServiceNames.Store => BuildStore(configuration),
             ServiceNames.Rng => BuildWeb(configuration, sharedMetrics, b => b.AddRng(), a => a.MapRngApi()),
             ServiceNames.Hasher => BuildWeb(configuration, sharedMetrics, b => b.AddHasher(), a => a.MapHasherApi()),
             ServiceNames.WebUI => BuildWeb(configuration, sharedMetrics, b => b.AddWebUI(), a => a.MapWebUIApi()),
@@ -48,10 +47,20 @@ public static class Targets
         return app;
     }
 
-    private static IHost BuildStore(ServiceConfiguration configuration, EmbeddedStoreOptions? store)
+    /// <summary>What the store's Program.cs does, with the launcher's configuration and lifetime.</summary>
+    private static IHost BuildStore(ServiceConfiguration configuration)
     {
-        var builder = StoreHost.CreateBuilder(configuration.HostSettings()).AddEmbeddedStore(store);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = [.. configuration.Args],
+            ApplicationName = "RamCoin." + configuration.Service,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        configuration.ApplyTo(builder.Configuration);
+        builder.AddStoreDefaults();
+        builder.AddEmbeddedStore();
         builder.Services.AddSingleton<IHostLifetime, LauncherLifetime>();
+        configuration.ConfigureServices?.Invoke(builder.Services);
         return builder.Build();
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using RamCoin.Store;
@@ -53,6 +54,8 @@ public sealed class SettingsTests
     [InlineData(ServiceNames.Hasher, "RAMCOIN_ACCESS_LOG", "yes", "RAMCOIN_ACCESS_LOG must be true or false (it is 'yes').")]
     [InlineData(ServiceNames.WebUI, "DIFFICULTY", "xyz", "DIFFICULTY must be a hex prefix of 1 to 16 characters, such as 0 or 00 (it is 'xyz').")]
     [InlineData(ServiceNames.Worker, "REDIS_HOST", "127.0.0.1:70000", "REDIS_HOST must be a host, or host:port with a port from 1 to 65535, such as redis, redis:6380 or [::1]:6380 (it is '127.0.0.1:70000').")]
+    [InlineData(ServiceNames.Store, "RAMCOIN_STORE_PORT", "70000", "RAMCOIN_STORE_PORT must be a port from 1 to 65535 (it is '70000').")]
+    [InlineData(ServiceNames.Store, "RAMCOIN_STORE_PORT", "abc", "RAMCOIN_STORE_PORT must be a whole number (it is 'abc').")]
     public async Task ABadSettingExitsWith2AndNamesTheVariableFromTheServicesOwnBinary(string service, string variable, string value, string message)
     {
         var environment = new Dictionary<string, string?>
@@ -126,47 +129,51 @@ public sealed class SettingsTests
     }
 
     [Fact]
-    public async Task TheLauncherHandsTheStoreTypedOptionsThatWinOverItsConfiguration()
+    public async Task TheLauncherHandsTheStoreItsSettingsAsConfigurationOverItsVariables()
     {
         var port = FreePort.Next();
-        // The configuration holds values the store would refuse: typed options from the launcher are not parsed again.
-        using var host = Targets.Build(
-            new ServiceConfiguration
-            {
-                Service = ServiceNames.Store,
-                Variables = new Dictionary<string, string?> { ["RAMCOIN_STORE_PORT"] = "not-a-port", ["RAMCOIN_BIND"] = "nowhere" },
-            },
-            store: new LauncherSettings { StorePort = port, DataDir = null }.StoreOptions);
+        // The variables hold values the store would refuse: the launcher's configuration for the store is over them.
+        var settings = new LauncherSettings
+        {
+            Targets = [ServiceNames.Store],
+            StorePort = port,
+            DataDir = null,
+            Overrides = new Dictionary<string, string?> { ["RAMCOIN_STORE_PORT"] = "not-a-port", ["RAMCOIN_BIND"] = "nowhere" },
+        };
+        using var host = Targets.Build(Launcher.ConfigurationFor(settings, ServiceNames.Store));
         await host.StartAsync(Ct);
 
         await using var client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
-        Assert.True(await client.GetDatabase().StringSetAsync("typed", "yes"));
+        Assert.True(await client.GetDatabase().StringSetAsync("configured", "yes"));
         await host.StopAsync(Ct);
     }
 
     [Fact]
-    public void LauncherSettingsDoNotPrintTheStorePassword()
+    public void TheStoresOptionsKeepTheirPasswordTrimmedAndOutOfPrint()
     {
-        var settings = new LauncherSettings { StorePassword = "s3cret-store-password" };
+        var options = EmbeddedStoreOptions.From(
+            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["REDIS_PASSWORD"] = " s3cret-store-password\n" }).Build(), []);
 
-        Assert.Equal("s3cret-store-password", settings.StoreOptions.Password);
-        Assert.DoesNotContain("s3cret", settings.ToString(), StringComparison.Ordinal);
-        Assert.DoesNotContain("s3cret", settings.StoreOptions.ToString(), StringComparison.Ordinal);
+        Assert.Equal("s3cret-store-password", options.Password);
+        Assert.DoesNotContain("s3cret", options.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", new LauncherSettings { Overrides = new Dictionary<string, string?> { ["REDIS_PASSWORD"] = "s3cret" } }.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("RAMCOIN_STORE_PORT", "abc", "RAMCOIN_STORE_PORT must be a port from 1 to 65535 (it is 'abc').")]
+    [InlineData("RAMCOIN_STORE_PORT", "abc", "RAMCOIN_STORE_PORT must be a whole number (it is 'abc').")]
     [InlineData("RAMCOIN_STORE_PORT", "0", "RAMCOIN_STORE_PORT must be a port from 1 to 65535 (it is '0').")]
     [InlineData("RAMCOIN_BIND", "localhost", "RAMCOIN_BIND must be an IP address (it is 'localhost').")]
     [InlineData("RAMCOIN_ALLOW_OPEN_STORE", "yes", "RAMCOIN_ALLOW_OPEN_STORE must be true or false (it is 'yes').")]
-    public void AStoreHostedWithoutTheLauncherChecksItsSettingsByTheirNames(string variable, string value, string message)
+    [InlineData("REDIS_PASSWORD", "short", "REDIS_PASSWORD must be at least 16 characters (it has 5); generate one with: openssl rand -hex 16")]
+    public async Task AStoreHostedWithoutTheLauncherChecksItsSettingsByTheirNamesAtStart(string variable, string value, string message)
     {
         var configuration = new ServiceConfiguration { Service = ServiceNames.Store, Variables = new Dictionary<string, string?> { [variable] = value } };
+        using var host = Targets.Build(configuration);
 
-        var failure = Assert.Throws<OptionsValidationException>(() => Targets.Build(configuration));
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Ct));
 
         Assert.True(ServiceProgram.IsBadSetting(failure));
-        Assert.Equal(message, Assert.Single(failure.Failures));
+        Assert.Equal(message, StoreProgram.Explain(failure));
     }
 
     /// <summary>The service's own program beside the tests (RamCoin.Rng.dll for rng): what its image runs, on the JIT here.</summary>

@@ -115,7 +115,8 @@ public sealed class ComposeTests
         var redis = Map((await ServicesAsync("compose.yaml", "compose.garnet.yaml"))["redis"]);
 
         Assert.Equal(ServiceNames.Store, (string)Map(redis["build"])["target"]);
-        Assert.Equal([ServiceNames.Store], List(redis["command"]));
+        // The store's own program: compose.yaml's redis-server command is replaced by configuration for it.
+        Assert.Equal(["--RAMCOIN_DATA_DIR=/data"], List(redis["command"]));
         Assert.Equal(["garnet-data:/data:rw"], List(redis["volumes"]));
     }
 

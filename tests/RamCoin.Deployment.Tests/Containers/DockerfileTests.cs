@@ -128,13 +128,20 @@ public sealed class DockerfileTests
     }
 
     [Fact]
-    public void TheStoreImageRunsTheLaunchersGarnetOnAVolume()
+    public void TheStoreImageRunsTheStoresOwnProgramOnAVolume()
     {
         var store = File["store"];
         Assert.Equal("mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble-chiseled", store.Base);
-        Assert.Equal("ramcoin", Property(XDocument.Load(Repo.PathOf("src/RamCoin/RamCoin.csproj")), "AssemblyName"));
-        Assert.Equal(["dotnet", "/app/ramcoin.dll"], store.Last("ENTRYPOINT")!.ExecForm);
-        Assert.Equal([ServiceNames.Store], store.Last("CMD")!.ExecForm);
+        // The store's own program, not the launcher: on the JIT (Garnet is not AOT-ready).
+        var csproj = Project("RamCoin.Store");
+        Assert.Equal("Exe", Property(csproj, "OutputType"));
+        Assert.Null(Property(csproj, "PublishAot"));
+        var publish = Assert.Single(File["publish-store"].All("RUN"), r => r.Arguments.Contains("dotnet publish", StringComparison.Ordinal));
+        Assert.Contains("dotnet publish src/RamCoin.Store/RamCoin.Store.csproj ", publish.Arguments, StringComparison.Ordinal);
+        Assert.Contains(store.All("COPY"), c => c.Flag("from") == "publish-store" && c.Words[0] == "/out/store/" && c.Words[^1] == "/app/");
+        Assert.Equal(["dotnet", "/app/RamCoin.Store.dll"], store.Last("ENTRYPOINT")!.ExecForm);
+        Assert.Null(store.Last("CMD"));
+        Assert.Equal(["dotnet", "/app/RamCoin.Store.dll", "healthcheck"], store.Last("HEALTHCHECK")!.ExecForm);
         Assert.Equal("/data", store.Last("VOLUME")!.Arguments);
         Assert.Contains(store.All("ENV"), e => e.Arguments.Contains("RAMCOIN_DATA_DIR=/data", StringComparison.Ordinal));
         Assert.Contains(store.All("ENV"), e => e.Arguments.Contains("RAMCOIN_BIND=0.0.0.0", StringComparison.Ordinal));

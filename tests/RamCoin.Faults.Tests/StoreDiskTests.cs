@@ -1,6 +1,9 @@
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using RamCoin.Store;
+using RamCoin.StoreContract;
+using RamCoin.Worker;
+using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 

@@ -10,10 +10,7 @@ namespace RamCoin.Tests;
 /// around them. Here, not in the fast project, where they ran alone for its last 10 s: this project has the time. What
 /// needs no meter (the admin API, readiness) is in the fast project's <c>AdminApiTests</c>, side by side with the rest.
 /// </summary>
-[CollectionDefinition(nameof(Instrumentation), DisableParallelization = true)]
-public sealed class Instrumentation;
-
-[Collection(nameof(Instrumentation))]
+[Collection(nameof(RunsAlone))]
 public sealed class InstrumentationTests
 {
     private static readonly string[] ErrorKinds = ["timeout", "connection", "http_status", "circuit_open", "bad_answer", "other"];

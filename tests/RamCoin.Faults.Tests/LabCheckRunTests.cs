@@ -5,9 +5,10 @@ namespace RamCoin.Tests;
 /// <summary>
 /// <c>ramcoin check</c> against real runs: real services, a real store, the web UI's API only; each lesson passes and
 /// fails for the reason it should (a worker rolled out with and without a pause, an rng that goes and comes back, a run
-/// too short to measure and one at the ceiling, one rng and two).
+/// too short to measure and one at the ceiling, one rng and two). Alone: the checks judge timings (a 2 s stall, 10 % of a
+/// ceiling), and another test's load is not what they should measure.
 /// </summary>
-[Collection(nameof(TimedLabRuns))]
+[Collection(nameof(RunsAlone))]
 public sealed class LabCheckRunTests
 {
     private static Dictionary<string, string?> Worker(string id, string version) => new()
@@ -198,10 +199,3 @@ public sealed class LabCheckRunTests
 
     private static string Since(DateTime start) => ((int)Math.Ceiling((DateTime.UtcNow - start).TotalSeconds) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
-
-/// <summary>
-/// The lab checks judge timings (a 2 s stall, 10 % of a ceiling): their runs go alone, after the parallel tests, so
-/// that another test's load is not what they measure.
-/// </summary>
-[CollectionDefinition(nameof(TimedLabRuns), DisableParallelization = true)]
-public sealed class TimedLabRuns;

@@ -7,17 +7,11 @@ using Microsoft.AspNetCore.Http;
 namespace RamCoin.Tests;
 
 /// <summary>
-/// Alone: these measure this process's managed heap (after a full collection), which other tests running beside them
-/// would move.
-/// </summary>
-[CollectionDefinition(nameof(UntrustedInputMemory), DisableParallelization = true)]
-public sealed class UntrustedInputMemory;
-
-/// <summary>
 /// What a service keeps of what a peer or the store sends it is bounded: hostile input as fast as it can come leaves
-/// the heap flat.
+/// the heap flat. Alone: these measure this process's managed heap (after a full collection), which other tests
+/// running beside them would move.
 /// </summary>
-[Collection(nameof(UntrustedInputMemory))]
+[Collection(nameof(RunsAlone))]
 public sealed class UntrustedInputMemoryTests
 {
     private const long MiB = 1024 * 1024;

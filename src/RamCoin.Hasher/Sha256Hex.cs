@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 namespace RamCoin.Hasher;
 
 /// <summary>
-/// SHA-256 as lowercase hex, the hasher's answer, without intermediate arrays: the digest lives on the stack and
-/// the only allocation is the answer's string (micro-benchmarked in bench/RamCoin.Microbench).
+/// SHA-256 as lowercase hex, the hasher's answer, without intermediate arrays: it runs once per hash, so the digest
+/// lives on the stack and the only allocation is the answer's string.
 /// </summary>
 public static class Sha256Hex
 {

@@ -7,7 +7,8 @@ namespace RamCoin.Hosting;
 /// <summary>
 /// A second port that speaks HTTP/2 without TLS (h2c, prior knowledge), beside the HTTP/1.1 port DockerCoins'
 /// clients use. Many calls then share one connection and its reads and writes: the fast profile's worker
-/// calls rng and hasher this way (<c>RNG_URL=http://rng:81</c> with <c>WORKER_H2C=true</c>; docs/performance.md).
+/// calls rng and hasher this way (<c>RNG_URL=http://rng:81</c> with <c>WORKER_H2C=true</c>): a third more
+/// hashes/s (docs/performance.md).
 /// </summary>
 /// <remarks>
 /// A separate port because Kestrel cannot tell HTTP/1.1 from h2c on one cleartext port (it answers the HTTP/2

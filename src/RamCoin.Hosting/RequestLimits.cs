@@ -60,8 +60,8 @@ public static class RequestLimits
             // so a client that does not read holds at most this much of an answer (rng streams its large ones).
             k.Limits.MaxResponseBufferSize = MaxResponseBufferBytes;
         });
-        // The socket transport reads ahead of Kestrel up to this (default 1 MiB a connection: 200 streams followed by
-        // bytes nobody reads held 221 MiB); what a client sends beyond it waits in the kernel.
+        // The socket transport reads ahead of Kestrel up to this (by default 1 MiB, so every client that sends what
+        // nobody reads would hold that much of the process); what a client sends beyond it waits in the kernel.
         builder.WebHost.UseSockets(o => o.MaxReadBufferSize = KestrelHeaderBytes);
         builder.Services.AddSingleton(new ConnectionCap(hosting.MaxConnections));
         builder.Services.AddRequestTimeouts(o => o.DefaultPolicy = new RequestTimeoutPolicy

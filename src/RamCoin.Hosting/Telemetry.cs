@@ -40,8 +40,8 @@ public static class Telemetry
                     .AddHttpClientInstrumentation()
                     .AddRuntimeInstrumentation()
                     .AddProcessInstrumentation();
-                // Per-request instruments that cost more than they show (measured in bench/: each updates a
-                // tagged series once or twice per call): Polly's per-call duration histograms (its events stay),
+                // Per-request instruments that cost more than they show (each updates a tagged series once or
+                // twice per call): Polly's per-call duration histograms (its events stay),
                 // the client's active-request and open-connection gauges (the worker's own gauges show them),
                 // routing's match counter, and the server's active-request gauge (rng and hasher count their own).
                 // Request durations and ours stay.

@@ -5,8 +5,7 @@ namespace RamCoin.Rng;
 /// <summary>
 /// A large answer of random bytes, drawn and sent a chunk at a time: each chunk waits for the connection to take the
 /// previous ones (Kestrel holds at most its response buffer, 64 KiB, unsent), so a client that does not read holds
-/// that much of rng's memory, not the whole answer (before: 1 MiB array and its copy per client, for as long as it
-/// did not read).
+/// that much of rng's memory, not the whole answer and its copy.
 /// </summary>
 public sealed class RandomBytesResult(int count) : IResult
 {

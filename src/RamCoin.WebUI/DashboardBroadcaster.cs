@@ -91,9 +91,9 @@ public sealed class DashboardBroadcaster
 
         try
         {
-            // A send costs the kernel 15-20 µs here even on loopback with no one reading, so 10,000 streams in one loop
-            // took 280-310 ms: the last viewer got each tick that late. Split over the cores: 230-270 ms on two, which
-            // the viewers' bench shares. Below a few hundred streams one loop is quicker than the hand-off.
+            // Every send is a system call, so in one loop the last of thousands of viewers gets each tick late by
+            // all the others' sends: split them over the cores. Below a few hundred streams one loop is quicker
+            // than the hand-off.
             var parts = Math.Min(Environment.ProcessorCount, count / StreamsPerPart);
             if (parts <= 1)
             {

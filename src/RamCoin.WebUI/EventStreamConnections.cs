@@ -10,16 +10,15 @@ namespace RamCoin.WebUI;
 /// <summary>
 /// A classroom's live streams served at the connection: a well-formed HTTP/1.x <c>GET /events</c> is answered here,
 /// before Kestrel's HTTP layer, and the connection then holds only its socket, its two pipes and the broadcaster's
-/// viewer. Through the HTTP layer each stream also kept a request, its headers, an HTTP context and the middleware's
-/// state for its whole life (about 8 KB of the 11 KB a stream cost). The answer is the endpoint's own, byte for byte
+/// viewer, where through the HTTP layer it would also keep a request, its headers, an HTTP context and the
+/// middleware's state for its whole life. The answer is the endpoint's own, byte for byte
 /// but for its framing: the body ends with the connection (<c>Connection: close</c>) instead of chunked. Anything
 /// else (other paths, HEAD, HTTP/2, a malformed or oversized head, a request with a body, a full web UI) is left
 /// unread for Kestrel, whose <c>/events</c> endpoint answers the same way, its 503 problem included.
 /// </summary>
 /// <remarks>
 /// Kept because the framework's <c>TypedResults.ServerSentEvents</c> misses the 10,000-viewer memory goal (150 MB):
-/// in one run of <c>ramcoin-bench viewers --counts 10000</c> it added 292 MiB (p99 972 ms) against 87 MiB (p99 541 ms)
-/// here (docs/performance.md).
+/// it added 292 MiB against 87 MiB here (docs/performance.md).
 /// </remarks>
 public static class EventStreamConnections
 {

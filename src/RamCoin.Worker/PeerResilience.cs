@@ -10,8 +10,8 @@ namespace RamCoin.Worker;
 /// </summary>
 /// <remarks>
 /// The standard handler's other two strategies are left out: its rate limiter (the worker's loops already bound
-/// its calls) and its total timeout (the retries are bounded by the per-try timeout); each costs a layer of
-/// async state per call, measurable at the fast profile's rates (bench/).
+/// its calls) and its total timeout (the retries are bounded by the per-try timeout): each would add a layer of
+/// async state to every call for nothing the worker needs.
 /// </remarks>
 public static class PeerResilience
 {
@@ -58,8 +58,8 @@ public static class PeerResilience
 /// <summary>
 /// Passes on the strategies' events (retries, circuit, timeouts) and drops the per-call ones: each call reported
 /// "PipelineExecuting" (a tagged counter update), "PipelineExecuted" and "ExecutionAttempt" (whose duration
-/// histograms are dropped in <see cref="Hosting.Telemetry"/> and whose logs are off), at the fast profile's rates a
-/// measured cost for nothing a lesson reads.
+/// histograms are dropped in <see cref="Hosting.Telemetry"/> and whose logs are off): work on every call for
+/// nothing a lesson reads.
 /// </summary>
 internal sealed class StrategyEventsOnly(TelemetryListener inner) : TelemetryListener
 {

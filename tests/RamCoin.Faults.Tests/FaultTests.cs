@@ -1,18 +1,12 @@
-using RamCoin.StoreContract;
-using RamCoin.Worker;
-using StackExchange.Redis;
-
 namespace RamCoin.Tests;
 
 /// <summary>Break things on purpose, as students do: nothing counted may be lost or counted twice.</summary>
 public sealed class FaultTests
 {
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task StoreKilledFor10SecondsLosesNoHashAndNoCoin(string kind)
     {
-        StoreServer.SkipUnlessRedisInstalled(kind);
         var dataDir = Directory.CreateTempSubdirectory("ramcoin-store-").FullName;
         var port = FreePort.Next();
         var store = await StoreServer.StartProcessAsync(kind, port, dataDir);

@@ -3,10 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Playwright;
-using RamCoin.StoreContract;
 using RamCoin.WebUI;
-using RamCoin.Worker;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 
@@ -33,8 +30,7 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
     ];
 
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task EveryServiceKeepsAnsweringWhateverTheStoreHoldsAndNothingComputedIsLost(string kind)
     {
         await using var rig = await MiningRig.StartAsync(kind);

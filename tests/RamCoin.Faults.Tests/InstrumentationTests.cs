@@ -2,7 +2,6 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using RamCoin.Worker;
 
 namespace RamCoin.Tests;
 
@@ -11,10 +10,7 @@ namespace RamCoin.Tests;
 /// around them. Here, not in the fast project, where they ran alone for its last 10 s: this project has the time. What
 /// needs no meter (the admin API, readiness) is in the fast project's <c>AdminApiTests</c>, side by side with the rest.
 /// </summary>
-[CollectionDefinition(nameof(Instrumentation), DisableParallelization = true)]
-public sealed class Instrumentation;
-
-[Collection(nameof(Instrumentation))]
+[Collection(nameof(RunsAlone))]
 public sealed class InstrumentationTests
 {
     private static readonly string[] ErrorKinds = ["timeout", "connection", "http_status", "circuit_open", "bad_answer", "other"];
@@ -198,7 +194,7 @@ public sealed class InstrumentationTests
             ServiceNames.Worker,
             new()
             {
-                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Urls.First(),
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Address.ToString(),
                 ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
                 ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
             },
@@ -220,12 +216,8 @@ public sealed class InstrumentationTests
     }
 
     /// <summary>A minimal OTLP/HTTP receiver: keeps the protobuf bodies posted to /v1/traces (span names are plain UTF-8 in them).</summary>
-    private static async Task<WebApplication> StartOtlpReceiverAsync(List<byte[]> received)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.MapPost("/v1/traces", async (HttpRequest request) =>
+    private static Task<StandInServer> StartOtlpReceiverAsync(List<byte[]> received) =>
+        StandInServer.StartAsync(app => app.MapPost("/v1/traces", async (HttpRequest request) =>
         {
             using var body = new MemoryStream();
             await request.Body.CopyToAsync(body);
@@ -235,10 +227,7 @@ public sealed class InstrumentationTests
             }
 
             return Results.Ok();
-        });
-        await app.StartAsync(Ct);
-        return app;
-    }
+        }));
 
     /// <summary>The metric names in the metrics table of docs/metrics.md (first column, in backticks).</summary>
     private static List<string> DocumentedMetrics()

@@ -5,9 +5,10 @@ namespace RamCoin.Tests;
 /// <summary>
 /// <c>ramcoin check</c> against real runs: real services, a real store, the web UI's API only; each lesson passes and
 /// fails for the reason it should (a worker rolled out with and without a pause, an rng that goes and comes back, a run
-/// too short to measure and one at the ceiling, one rng and two).
+/// too short to measure and one at the ceiling, one rng and two). Alone: the checks judge timings (a 2 s stall, 10 % of a
+/// ceiling), and another test's load is not what they should measure.
 /// </summary>
-[Collection(nameof(TimedLabRuns))]
+[Collection(nameof(RunsAlone))]
 public sealed class LabCheckRunTests
 {
     private static Dictionary<string, string?> Worker(string id, string version) => new()
@@ -18,15 +19,6 @@ public sealed class LabCheckRunTests
         ["WORKER_DELAY_MS"] = "5",
     };
 
-    /// <summary>Runs the command as <c>ramcoin check</c> runs it, in this process: its exit code and everything it printed.</summary>
-    private static async Task<(int ExitCode, string Output)> CheckAsync(string lesson, RunningService webui, params string[] more)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await RamCoin.LauncherCommand.Create(output, error).Parse(["check", lesson, "--webui", webui.Address.ToString(), .. more]).InvokeAsync(cancellationToken: Ct);
-        return (exit, output.ToString() + error);
-    }
-
     [Fact]
     public async Task RolloutPassesWhenANewVersionMinesBeforeTheOldStopsAndFailsWhenTheCounterStoodStill()
     {
@@ -36,7 +28,7 @@ public sealed class LabCheckRunTests
         var old = await StartWorkerPodAsync(rig, "worker-old", "1.0.0");
         await Eventually.TrueAsync(async () => (await ReadAsync(webui, "dashboard.json")).Contains("1.0.0", StringComparison.Ordinal), "the web UI sees the worker");
 
-        var before = await CheckAsync("rollout", webui);
+        var before = await RamCoinCheck.RunAsync("rollout", webui);
         Assert.Equal(1, before.ExitCode);
         Assert.Contains("✗ a version change happened in the window: no version change in the last 300 s", before.Output, StringComparison.Ordinal);
 
@@ -49,7 +41,7 @@ public sealed class LabCheckRunTests
         await old.DisposeAsync();
         await Task.Delay(2500, Ct);
 
-        var good = await CheckAsync("rollout", webui, "--window", Since(rollout));
+        var good = await RamCoinCheck.RunAsync("rollout", webui, "--window", Since(rollout));
         Assert.True(good.ExitCode == 0, good.Output);
         Assert.Contains("✓ a version change happened in the window: worker version 1.0.0 → 1.0.0, 2.0.0", good.Output, StringComparison.Ordinal);
         Assert.Contains("✓ the hash count never stalled for more than 2 s", good.Output, StringComparison.Ordinal);
@@ -62,7 +54,7 @@ public sealed class LabCheckRunTests
         await using var recreated = await StartWorkerPodAsync(rig, "worker-new", "3.0.0");
         await Task.Delay(2000, Ct);
 
-        var bad = await CheckAsync("rollout", webui, "--window", Since(rollout));
+        var bad = await RamCoinCheck.RunAsync("rollout", webui, "--window", Since(rollout));
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("✓ a version change happened in the window", bad.Output, StringComparison.Ordinal);
         Assert.True(Regex.IsMatch(bad.Output, @"✗ the hash count never stalled for more than 2 s: it stood still for [3-9] s, from \d+ s ago"), bad.Output);
@@ -101,7 +93,7 @@ public sealed class LabCheckRunTests
         try
         {
             await Eventually.TrueAsync(async () => (await ReadAsync(webui, "dashboard.json")).Contains("\"calls\"", StringComparison.Ordinal), "the web UI sees rng");
-            var nothing = await CheckAsync("healthchecks", webui);
+            var nothing = await RamCoinCheck.RunAsync("healthchecks", webui);
             Assert.Equal(1, nothing.ExitCode);
             Assert.Contains("✗ an instance went unready (the workers stopped reaching it): no instance went away in the last 300 s", nothing.Output, StringComparison.Ordinal);
             Assert.Contains("hint: Make one pod unready: RAMCOIN_FORCE_UNREADY=true", nothing.Output, StringComparison.Ordinal);
@@ -109,15 +101,15 @@ public sealed class LabCheckRunTests
             // Out of the workers' reach (as a pod out of its Service): the workers' calls fail.
             await rng.DisposeAsync();
             await Eventually.TrueAsync(async () => (await ReadAsync(webui, "timeline.json")).Contains("\"gone\"", StringComparison.Ordinal), "the timeline has rng gone");
-            var away = await CheckAsync("healthchecks", webui);
+            var away = await RamCoinCheck.RunAsync("healthchecks", webui);
             Assert.Equal(1, away.ExitCode);
             // hasher too: a worker that gets no bytes from rng calls hasher no more.
             Assert.True(Regex.IsMatch(away.Output, @"✓ an instance went unready \(the workers stopped reaching it\): (rng|hasher) \S+ no longer answers any worker, \d+ s ago"), away.Output);
             Assert.True(Regex.IsMatch(away.Output, @"✗ and it came back: (rng|hasher) \S+ no longer answers any worker \d+ s ago and has not come back"), away.Output);
 
             rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast, port: port);
-            await Eventually.TrueAsync(async () => (await CheckAsync("healthchecks", webui)).ExitCode == 0, "the check passes");
-            var back = await CheckAsync("healthchecks", webui);
+            await Eventually.TrueAsync(async () => (await RamCoinCheck.RunAsync("healthchecks", webui)).ExitCode == 0, "the check passes");
+            var back = await RamCoinCheck.RunAsync("healthchecks", webui);
             Assert.True(Regex.IsMatch(back.Output, @"✓ and it came back: (rng|hasher) \S+ answers the workers, \d+ s after it went"), back.Output);
             Assert.Contains("healthchecks: all 2 checks pass.", back.Output, StringComparison.Ordinal);
         }
@@ -138,12 +130,12 @@ public sealed class LabCheckRunTests
         await Eventually.TrueAsync(async () => (await ReadAsync(webui, "dashboard.json")).Contains("ten-loops", StringComparison.Ordinal), "the web UI sees the worker");
         SkipUnlessTheDashboardHasACeiling(await ReadAsync(webui, "dashboard.json"));
 
-        var early = await CheckAsync("scaling", webui);
+        var early = await RamCoinCheck.RunAsync("scaling", webui);
         Assert.Equal(1, early.ExitCode);
         Assert.True(Regex.IsMatch(early.Output, @"✗ the rate was measured for 10 s without a store outage: only \d+ s of samples: the web UI started just now"), early.Output);
 
-        await Eventually.TrueAsync(async () => (await CheckAsync("scaling", webui)).ExitCode == 0, "the scaling check passes", 25);
-        var steady = await CheckAsync("scaling", webui);
+        await Eventually.TrueAsync(async () => (await RamCoinCheck.RunAsync("scaling", webui)).ExitCode == 0, "the scaling check passes", 25);
+        var steady = await RamCoinCheck.RunAsync("scaling", webui);
         Assert.Contains("✓ the deployment has an expected ceiling: 10.0 hashes/s", steady.Output, StringComparison.Ordinal);
         Assert.True(Regex.IsMatch(steady.Output, @"✓ the measured rate is within 10 % of the expected ceiling: measured (9\.\d|10\.\d), expected 10\.0 hashes/s"), steady.Output);
         Assert.Contains("✓ the bottleneck is named: rng: 1 rng × 1 request at a time", steady.Output, StringComparison.Ordinal);
@@ -169,15 +161,15 @@ public sealed class LabCheckRunTests
         SkipUnlessTheDashboardHasACeiling(await ReadAsync(webui, "dashboard.json"));
         await Task.Delay(3000, Ct);
 
-        var one = await CheckAsync("daemonset", webui);
+        var one = await RamCoinCheck.RunAsync("daemonset", webui);
         Assert.Equal(1, one.ExitCode);
         Assert.Contains("✗ more than one rng instance answers: 1 answers: rng-pod-a", one.Output, StringComparison.Ordinal);
         Assert.Contains("✗ the expected ceiling rose with them: it stayed at about 10.0 hashes/s", one.Output, StringComparison.Ordinal);
 
         // The DaemonSet's second pod joins the Service: new connections reach it (the workers renew theirs every second).
         service.Add(portB);
-        await Eventually.TrueAsync(async () => (await CheckAsync("daemonset", webui)).ExitCode == 0, "the daemonset check passes", 25);
-        var two = await CheckAsync("daemonset", webui);
+        await Eventually.TrueAsync(async () => (await RamCoinCheck.RunAsync("daemonset", webui)).ExitCode == 0, "the daemonset check passes", 25);
+        var two = await RamCoinCheck.RunAsync("daemonset", webui);
         Assert.Contains("✓ more than one rng instance answers: 2 answer: rng-pod-a, rng-pod-b", two.Output, StringComparison.Ordinal);
         Assert.True(Regex.IsMatch(two.Output, @"✓ the expected ceiling rose with them: 10\.0 → 20\.0 hashes/s as 1 rng instance appeared"), two.Output);
     }
@@ -207,10 +199,3 @@ public sealed class LabCheckRunTests
 
     private static string Since(DateTime start) => ((int)Math.Ceiling((DateTime.UtcNow - start).TotalSeconds) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
-
-/// <summary>
-/// The lab checks judge timings (a 2 s stall, 10 % of a ceiling): their runs go alone, after the parallel tests, so
-/// that another test's load is not what they measure.
-/// </summary>
-[CollectionDefinition(nameof(TimedLabRuns), DisableParallelization = true)]
-public sealed class TimedLabRuns;

@@ -1,6 +1,3 @@
-using RamCoin.StoreContract;
-using RamCoin.Worker;
-
 namespace RamCoin.Tests;
 
 /// <summary>

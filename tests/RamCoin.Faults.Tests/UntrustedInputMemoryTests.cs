@@ -3,24 +3,15 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using RamCoin.StoreContract;
-using RamCoin.Worker;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 
 /// <summary>
-/// Alone: these measure this process's managed heap (after a full collection), which other tests running beside them
-/// would move.
-/// </summary>
-[CollectionDefinition(nameof(UntrustedInputMemory), DisableParallelization = true)]
-public sealed class UntrustedInputMemory;
-
-/// <summary>
 /// What a service keeps of what a peer or the store sends it is bounded: hostile input as fast as it can come leaves
-/// the heap flat.
+/// the heap flat. Alone: these measure this process's managed heap (after a full collection), which other tests
+/// running beside them would move.
 /// </summary>
-[Collection(nameof(UntrustedInputMemory))]
+[Collection(nameof(RunsAlone))]
 public sealed class UntrustedInputMemoryTests
 {
     private const long MiB = 1024 * 1024;
@@ -31,7 +22,7 @@ public sealed class UntrustedInputMemoryTests
         await using var store = await StoreServer.StartGarnetAsync();
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
         // Correct bytes, and a new 8,000-character instance name and version on every answer.
-        await using var rng = await StandInAsync(context =>
+        await using var rng = await StandInServer.StartAsync(context =>
         {
             context.Response.Headers[ServiceIdentity.InstanceHeader] = RandomNumberGenerator.GetHexString(8_000);
             context.Response.Headers[ServiceIdentity.VersionHeader] = RandomNumberGenerator.GetHexString(8_000);
@@ -39,7 +30,7 @@ public sealed class UntrustedInputMemoryTests
         });
         await using var worker = await RunningService.StartAsync(
             ServiceNames.Worker, new() { ["WORKER_ID"] = "victim", ["WORKER_CONCURRENCY"] = "4", ["WORKER_FLUSH_MS"] = "200" },
-            Profile.Fast, store.Peers(new Uri(rng.Urls.First()), hasher.Address));
+            Profile.Fast, store.Peers(rng.Address, hasher.Address));
         var stats = worker.Get<MiningStats>();
         await Eventually.TrueAsync(() => stats.Computed >= 1_000, "the worker mines with the hostile rng");
 
@@ -147,16 +138,5 @@ public sealed class UntrustedInputMemoryTests
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         return GC.GetTotalMemory(forceFullCollection: true);
-    }
-
-    /// <summary>A stand-in peer on a loopback port: plain Kestrel, every request answered by <paramref name="answer"/>.</summary>
-    private static async Task<WebApplication> StandInAsync(RequestDelegate answer)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.Run(answer);
-        await app.StartAsync(Ct);
-        return app;
     }
 }

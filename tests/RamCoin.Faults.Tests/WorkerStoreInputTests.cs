@@ -1,8 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using RamCoin.StoreContract;
-using RamCoin.Worker;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 
@@ -89,8 +86,7 @@ public sealed class WorkerStoreInputTests
     }
 
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task AForeignSequenceInTheFlushLedgerIsNeitherLostNorCountedTwice(string kind)
     {
         await using var rig = await MiningRig.StartAsync(kind);
@@ -117,8 +113,7 @@ public sealed class WorkerStoreInputTests
     }
 
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task AForgedNextSequenceInTheFlushLedgerIsNotTakenAsThisWorkersBatch(string kind)
     {
         await using var rig = await MiningRig.StartAsync(kind);
@@ -162,8 +157,7 @@ public sealed class WorkerStoreInputTests
     }
 
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task DepartedWorkersArePrunedLiveOnesAndUnknownOnesStayAndCountsStayExactlyOnce(string kind)
     {
         await using var rig = await MiningRig.StartAsync(kind);

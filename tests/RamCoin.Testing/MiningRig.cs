@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace RamCoin.Tests.Infrastructure;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests.Infrastructure;
 
@@ -182,12 +181,15 @@ public sealed class StoreServer : IAsyncDisposable
     /// <summary>Where Debian puts redis-server; null when it is not installed.</summary>
     public static string? RedisServerPath => File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : null;
 
+    /// <summary>Why a redis-server test is skipped on a machine without it.</summary>
+    public const string NoRedisServer = "redis-server is not installed: run 'apt-get install -y redis-server' (bash .ci/run installs it).";
+
     /// <summary>Skips a redis-server test with the reason, on a machine without it (CI installs it and fails on skips).</summary>
     public static void SkipUnlessRedisInstalled(string kind)
     {
         if (kind == "redis-server" && RedisServerPath is null)
         {
-            Assert.Skip("redis-server is not installed: run 'apt-get install -y redis-server' (bash .ci/run installs it).");
+            Assert.Skip(NoRedisServer);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests.Infrastructure;
 

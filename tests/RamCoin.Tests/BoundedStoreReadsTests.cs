@@ -1,6 +1,4 @@
-using RamCoin.StoreContract;
 using RamCoin.WebUI;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 
@@ -8,11 +6,9 @@ namespace RamCoin.Tests;
 public sealed class BoundedStoreReadsTests
 {
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task ACounterIsReadOnlyWhenItIsShortEnoughToBeOne(string kind)
     {
-        StoreServer.SkipUnlessRedisInstalled(kind);
         await using var store = await StoreServer.StartAsync(kind);
         var db = await store.DatabaseAsync();
 
@@ -24,11 +20,9 @@ public sealed class BoundedStoreReadsTests
     }
 
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task AHashIsScannedUpToItsCountAndSkippedPastItsSize(string kind)
     {
-        StoreServer.SkipUnlessRedisInstalled(kind);
         await using var store = await StoreServer.StartAsync(kind);
         var db = await store.DatabaseAsync();
         await db.HashSetAsync(StoreKeys.WorkerSeen, [.. Enumerable.Range(0, 1_500).Select(i => new HashEntry($"w{i}", i))]);
@@ -42,11 +36,9 @@ public sealed class BoundedStoreReadsTests
     }
 
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task OnlyValuesWithinTheirLengthAndTheTotalAreRead(string kind)
     {
-        StoreServer.SkipUnlessRedisInstalled(kind);
         await using var store = await StoreServer.StartAsync(kind);
         var db = await store.DatabaseAsync();
         await db.HashSetAsync("h", [new("small", "abc"), new("big", new byte[100_000]), new("next", "defg"), new("last", "hi")]);

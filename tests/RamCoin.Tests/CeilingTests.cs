@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using RamCoin.StoreContract;
 
 namespace RamCoin.Tests;
 
@@ -62,7 +61,7 @@ public sealed class CeilingTests
         await using var odd = await OddRngAsync(("X-RamCoin-Concurrency", "99999999999"), ("X-RamCoin-Service-Ms", "-3"), ("X-RamCoin-Extra-Latency-Ms", "soon"));
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
         await using var worker = await RunningService.StartAsync(
-            ServiceNames.Worker, new() { ["WORKER_ID"] = "w1", ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, store.Peers(odd.ListeningAddress(), hasher.Address));
+            ServiceNames.Worker, new() { ["WORKER_ID"] = "w1", ["WORKER_FLUSH_MS"] = "200" }, Profile.Fast, store.Peers(odd.Address, hasher.Address));
         var db = await store.DatabaseAsync();
 
         WorkerReport? report = null;
@@ -82,13 +81,8 @@ public sealed class CeilingTests
     }
 
     /// <summary>A stand-in rng on a real Kestrel: 32 bytes, with the given headers.</summary>
-    private static async Task<WebApplication> OddRngAsync(params (string Name, string Value)[] headers)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.MapGet("/{count}", (HttpContext context) =>
+    private static Task<StandInServer> OddRngAsync(params (string Name, string Value)[] headers) =>
+        StandInServer.StartAsync(app => app.MapGet("/{count}", (HttpContext context) =>
         {
             foreach (var (name, value) in headers)
             {
@@ -96,10 +90,7 @@ public sealed class CeilingTests
             }
 
             return Results.Bytes(new byte[32], "application/octet-stream");
-        });
-        await app.StartAsync(Ct);
-        return app;
-    }
+        }));
 
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : null;

@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
-using RamCoin.StoreContract;
 using RamCoin.WebUI;
 using static RamCoin.Tests.Infrastructure.MadeUpTicks;
 

@@ -1,9 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using RamCoin.StoreContract;
-using RamCoin.Worker;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 

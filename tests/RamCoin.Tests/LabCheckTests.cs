@@ -6,15 +6,6 @@ namespace RamCoin.Tests;
 /// </summary>
 public sealed class LabCheckTests
 {
-    /// <summary>Runs the command as <c>ramcoin check</c> runs it, in this process: its exit code and everything it printed.</summary>
-    private static async Task<(int ExitCode, string Output)> CheckAsync(string lesson, RunningService webui, params string[] more)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await RamCoin.LauncherCommand.Create(output, error).Parse(["check", lesson, "--webui", webui.Address.ToString(), .. more]).InvokeAsync(cancellationToken: Ct);
-        return (exit, output.ToString() + error);
-    }
-
     [Theory]
     [InlineData(new string[] { "check" }, "ramcoin check: name a lesson: rollout, healthchecks, scaling, daemonset.")]
     [InlineData(new string[] { "check", "scaleing" }, "ramcoin check: 'scaleing' is not a lesson: rollout, healthchecks, scaling, daemonset.")]
@@ -22,12 +13,10 @@ public sealed class LabCheckTests
     [InlineData(new string[] { "check", "scaling", "--webui", "ftp://x/" }, "ramcoin check: --webui: 'ftp://x/' is not an http:// or https:// address.")]
     public async Task BadUsageExitsTwoWithOneLine(string[] args, string message)
     {
-        var error = new StringWriter();
-
-        var exit = await RamCoin.LauncherCommand.Create(new StringWriter(), error).Parse(args).InvokeAsync(cancellationToken: Ct);
+        var (exit, output) = await RamCoinCheck.RunAsync(args);
 
         Assert.Equal(2, exit);
-        Assert.Equal(message, error.ToString().Trim());
+        Assert.Equal(message, output.Trim());
     }
 
     [Fact]
@@ -50,7 +39,7 @@ public sealed class LabCheckTests
         // rng answers 400 for dashboard.json (not a count): a wrong port.
         await using var rng = await RunningService.StartAsync(ServiceNames.Rng, profile: Profile.Fast);
 
-        var (exit, output) = await CheckAsync("rollout", rng);
+        var (exit, output) = await RamCoinCheck.RunAsync("rollout", rng);
 
         Assert.Equal(2, exit);
         Assert.Equal($"ramcoin check: the web UI at {rng.Address} cannot be read: dashboard.json answered 400", output.Trim());
@@ -194,13 +183,10 @@ public sealed class LabCheckTests
 
             return sent;
         }, Ct);
-        var error = new StringWriter();
-
-        var exit = await RamCoin.LauncherCommand.Create(new StringWriter(), error)
-            .Parse(["check", "scaling", "--webui", $"http://127.0.0.1:{port}/"]).InvokeAsync(cancellationToken: Ct);
+        var (exit, output) = await RamCoinCheck.RunAsync(["check", "scaling", "--webui", $"http://127.0.0.1:{port}/"]);
 
         Assert.Equal(2, exit);
-        var line = Assert.Single(error.ToString().Trim().Split('\n'));
+        var line = Assert.Single(output.Trim().Split('\n'));
         Assert.StartsWith("ramcoin check: the web UI at ", line, StringComparison.Ordinal);
         // The cap (16 MiB) and what the two sockets' kernel buffers hold: far from the 200 MiB offered.
         var sent = await serving.WaitAsync(TimeSpan.FromSeconds(30), Ct);

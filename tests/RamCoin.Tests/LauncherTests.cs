@@ -1,7 +1,5 @@
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using RamCoin.StoreContract;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 

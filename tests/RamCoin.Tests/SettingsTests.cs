@@ -2,8 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using RamCoin.Store;
-using RamCoin.StoreContract;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 

@@ -1,6 +1,3 @@
-using RamCoin.StoreContract;
-using StackExchange.Redis;
-
 namespace RamCoin.Tests;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using StackExchange.Redis;
 using Xunit.Sdk;
 
 namespace RamCoin.Tests;

@@ -1,4 +1,3 @@
-using RamCoin.StoreContract;
 using RamCoin.WebUI;
 using static RamCoin.Tests.Infrastructure.MadeUpTicks;
 

@@ -2,7 +2,6 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using RamCoin.StoreContract;
 
 namespace RamCoin.Tests;
 
@@ -39,11 +38,9 @@ public sealed partial class WebUITests
     }
 
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task JsonCountsTheWalletAndTheHashCounter(string kind)
     {
-        StoreServer.SkipUnlessRedisInstalled(kind);
         await using var store = await StoreServer.StartAsync(kind);
         var db = await store.DatabaseAsync();
         await db.StringSetAsync(StoreKeys.Hashes, 4242);
@@ -256,12 +253,10 @@ public sealed partial class WebUITests
     /// <summary>A stand-in admin API that answers every request the same way and counts what reached it.</summary>
     private sealed class FakeAdminApi : IAsyncDisposable
     {
-        private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
+        private StandInServer? _server;
         private int _requests;
 
-        private FakeAdminApi(Microsoft.AspNetCore.Builder.WebApplication app) => _app = app;
-
-        public string Url => _app.Urls.First();
+        public string Url => _server!.Address.ToString().TrimEnd('/');
 
         public int Requests => Volatile.Read(ref _requests);
 
@@ -269,13 +264,8 @@ public sealed partial class WebUITests
 
         public static async Task<FakeAdminApi> StartAsync(int status, string contentType, string body)
         {
-            var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var fake = new FakeAdminApi(app);
-            // RunExtensions.Run: WebApplication's own Run(url) would start the server instead.
-            Microsoft.AspNetCore.Builder.RunExtensions.Run(app, async context =>
+            var fake = new FakeAdminApi();
+            fake._server = await StandInServer.StartAsync(async context =>
             {
                 Interlocked.Increment(ref fake._requests);
                 fake.LastAuthorization = context.Request.Headers.Authorization;
@@ -288,11 +278,10 @@ public sealed partial class WebUITests
 
                 await context.Response.WriteAsync(body, context.RequestAborted);
             });
-            await app.StartAsync(Ct);
             return fake;
         }
 
-        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+        public async ValueTask DisposeAsync() => await _server!.DisposeAsync();
     }
 
     [GeneratedRegex("""(src|href)\s*=\s*["'](https?:|//|/)|fetch\(\s*["'](https?:|/)""")]

@@ -2,17 +2,13 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using RamCoin.StoreContract;
-using RamCoin.Worker;
-using StackExchange.Redis;
 
 namespace RamCoin.Tests;
 
 public sealed class WorkerTests
 {
     [Theory]
-    [InlineData("garnet")]
-    [InlineData("redis-server")]
+    [StoreKinds]
     public async Task CountsAndCoinsLandInTheStoreAndEveryCoinVerifies(string kind)
     {
         await using var rig = await MiningRig.StartAsync(kind);
@@ -129,7 +125,7 @@ public sealed class WorkerTests
         await using var store = await StoreServer.StartGarnetAsync();
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
         // An rng that sends its headers and half of its 32 bytes, then nothing more.
-        await using var rng = await StandInAsync(async context =>
+        await using var rng = await StandInServer.StartAsync(async context =>
         {
             context.Response.ContentLength = 32;
             await context.Response.Body.WriteAsync(new byte[16], context.RequestAborted);
@@ -147,7 +143,7 @@ public sealed class WorkerTests
         await using var store = await StoreServer.StartGarnetAsync();
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
         var withCookie = 0;
-        await using var rng = await StandInAsync(context =>
+        await using var rng = await StandInServer.StartAsync(context =>
         {
             if (context.Request.Headers.Cookie.Count > 0)
             {
@@ -173,7 +169,7 @@ public sealed class WorkerTests
     {
         await using var store = await StoreServer.StartGarnetAsync();
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, profile: Profile.Fast);
-        await using var rng = await StandInAsync(context => context.Response.Body.WriteAsync(new byte[length], context.RequestAborted).AsTask());
+        await using var rng = await StandInServer.StartAsync(context => context.Response.Body.WriteAsync(new byte[length], context.RequestAborted).AsTask());
         await AssertLoopsFailAsync(
             store, rng.Address, hasher.Address, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "2" }, "answers of the wrong length fail their loops");
     }
@@ -194,7 +190,7 @@ public sealed class WorkerTests
             // A digest, then more than the answer may hold.
             _ => Encoding.ASCII.GetBytes(new string('a', 64) + new string(' ', HasherClient.MaxAnswerBytes)),
         };
-        await using var hasher = await StandInAsync(context => context.Response.Body.WriteAsync(answer, context.RequestAborted).AsTask());
+        await using var hasher = await StandInServer.StartAsync(context => context.Response.Body.WriteAsync(answer, context.RequestAborted).AsTask());
         await AssertLoopsFailAsync(
             store, rng.Address, hasher.Address, new() { ["WORKER_ERROR_BACKOFF_MS"] = "50", ["WORKER_CONCURRENCY"] = "2" }, "answers that are not a digest fail their loops");
     }
@@ -228,24 +224,6 @@ public sealed class WorkerTests
 
         await Eventually.TrueAsync(() => stats.Errors >= 3, because);
         Assert.Equal(0, stats.Computed);
-    }
-
-    /// <summary>A stand-in peer on a loopback port: plain Kestrel, every request answered by <paramref name="answer"/>.</summary>
-    private static async Task<StandIn> StandInAsync(RequestDelegate answer)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.Run(answer);
-        await app.StartAsync(Ct);
-        return new StandIn(app);
-    }
-
-    private sealed class StandIn(WebApplication app) : IAsyncDisposable
-    {
-        public Uri Address { get; } = new(app.Urls.First());
-
-        public ValueTask DisposeAsync() => app.DisposeAsync();
     }
 
     [Fact]

@@ -20,13 +20,8 @@ public static class ClusterSteps
     }
 
     /// <summary><c>ramcoin check LESSON --webui URL</c>, in this process: its exit code and what it printed.</summary>
-    public static async Task<(int ExitCode, string Output)> CheckAsync(string lesson, string webui = WebUIUrl)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await LauncherCommand.Create(output, error).Parse(["check", lesson, "--webui", webui]).InvokeAsync(cancellationToken: Ct);
-        return (exit, output.ToString() + error);
-    }
+    public static Task<(int ExitCode, string Output)> CheckAsync(string lesson, string webui = WebUIUrl) =>
+        RamCoinCheck.RunAsync(["check", lesson, "--webui", webui]);
 
     /// <summary>Every pod of the namespace Ready, and each container of ours as the restricted profile wants it.</summary>
     public static async Task AssertRestrictedAndReadyAsync(KubernetesCluster cluster, int expectedPods)

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using RamCoin.StoreContract;
 using RamCoin.Tests.Engine;
 
 namespace RamCoin.Tests.Containers;

@@ -126,7 +126,7 @@ public sealed class PipelineScriptTests
         // The header the script reads is the one the services send.
         Assert.Equal(ServiceIdentity.VersionHeader, VersionHeader);
         await using var webui = await StartWebUIAsync("abc1234");
-        var url = webui.Urls.Single() + "/";
+        var url = webui.Address.ToString();
 
         var right = await RunAsync(["check", url], new() { ["TAG"] = "abc1234", ["TIMEOUT"] = "30" });
         Assert.True(right.ExitCode == 0, right.Describe());
@@ -139,7 +139,7 @@ public sealed class PipelineScriptTests
         Assert.Contains("version abc1234", wrong.Error, StringComparison.Ordinal);
 
         // The right version, but the hash count stands still: not mining.
-        var stuck = await RunAsync(["check", webui.Urls.Single() + "/stuck"], new() { ["TAG"] = "abc1234", ["TIMEOUT"] = "4" });
+        var stuck = await RunAsync(["check", webui.Address + "stuck"], new() { ["TAG"] = "abc1234", ["TIMEOUT"] = "4" });
         Assert.NotEqual(0, stuck.ExitCode);
         Assert.Contains("hashes 42", stuck.Error, StringComparison.Ordinal);
     }
@@ -322,12 +322,8 @@ public sealed class PipelineScriptTests
             .ToDictionary(f => f, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 
     /// <summary>A stand-in web UI on a loopback port: /json with the version header and a count that rises on every read; /stuck/json whose count does not.</summary>
-    private static async Task<WebApplication> StartWebUIAsync(string version)
+    private static Task<StandInServer> StartWebUIAsync(string version)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next()}");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
         long hashes = 0;
         IResult Snapshot(HttpResponse response, long count)
         {
@@ -335,9 +331,10 @@ public sealed class PipelineScriptTests
             return Results.Text($$"""{"coins":3,"hashes":{{count}},"now":1764576000.5,"stale":false}""", "application/json");
         }
 
-        app.MapGet("/json", (HttpResponse response) => Snapshot(response, Interlocked.Add(ref hashes, 17)));
-        app.MapGet("/stuck/json", (HttpResponse response) => Snapshot(response, 42));
-        await app.StartAsync(Ct);
-        return app;
+        return StandInServer.StartAsync(app =>
+        {
+            app.MapGet("/json", (HttpResponse response) => Snapshot(response, Interlocked.Add(ref hashes, 17)));
+            app.MapGet("/stuck/json", (HttpResponse response) => Snapshot(response, 42));
+        });
     }
 }

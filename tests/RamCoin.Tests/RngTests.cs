@@ -118,10 +118,9 @@ public sealed class RngTests
             return clock.ElapsedMilliseconds;
         }));
 
-        Array.Sort(finished);
-        // Served in line: the second answer comes a whole delay after the first, not beside it.
-        Assert.True(finished[1] >= 800, $"two requests took {finished[1]} ms; one at a time needs at least 800");
-        Assert.True(finished[1] - finished[0] >= 350, $"answers {finished[0]} and {finished[1]} ms came together");
+        // Served in line, the second delay starts when the first ends: 800 ms at least, where side by side takes 400.
+        // The gap between the answers is not asserted: a late delivery of the first shrinks it with no overlap.
+        Assert.True(finished.Max() >= 800, $"two requests took {finished.Max()} ms; one at a time needs at least 800");
     }
 
     [Fact]

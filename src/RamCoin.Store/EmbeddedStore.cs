@@ -260,9 +260,7 @@ public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> configured, ILo
             }
             else
             {
-                _logger.LogError(
-                    "The data folder {DataDir} cannot be opened for writing, so Garnet cannot recover it: refusing every command on data until it can",
-                    Options.DataDir);
+                _logger.LogError("The data folder {DataDir} cannot be opened for writing, so Garnet cannot recover it: refusing every command on data until it can", Options.DataDir);
             }
         }
         catch (Exception ex)
@@ -273,9 +271,8 @@ public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> configured, ILo
 
     private async Task CompactAsync(EmbeddedGarnet server, long size, CancellationToken stoppingToken)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (clock, failure) = (System.Diagnostics.Stopwatch.StartNew(), default(Exception));
         CheckpointStatus status;
-        Exception? failure = null;
         try
         {
             status = await server.CheckpointAsync(stoppingToken);

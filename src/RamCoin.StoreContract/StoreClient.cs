@@ -13,6 +13,12 @@ public sealed class StoreClient(IOptions<StoreClientOptions> options, ServiceIde
     /// <summary>True while a connection to the store is up.</summary>
     public bool IsConnected => _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully && _connection.Value.Result.IsConnected;
 
+    /// <summary>
+    /// True while a connection is up or the first one is still to be made: a service stopped within its first second
+    /// has not tried its store yet, and that is no reason to give up its work.
+    /// </summary>
+    public bool MayBeReachable => !_connection.IsValueCreated || !_connection.Value.IsCompleted || IsConnected;
+
     public async Task<IDatabase> GetDatabaseAsync() => (await _connection.Value).GetDatabase();
 
     /// <summary>

@@ -69,8 +69,9 @@ public sealed class HashCounterFlusher(
     {
         await base.StopAsync(cancellationToken);
 
-        // Waiting for a store that is down would overrun the stop deadline: only a connected store gets a last flush.
-        if (store.IsConnected)
+        // Waiting for a store known to be down would overrun the stop deadline: a connected store, or one not tried yet,
+        // gets a last flush (each call bounded by StoreClient.WithinDeadline).
+        if (store.MayBeReachable)
         {
             await FlushAsync();
             if (_unconfirmed is null)

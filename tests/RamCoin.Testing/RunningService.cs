@@ -63,17 +63,6 @@ public sealed class RunningService : IAsyncDisposable
         }
 
         _disposed = true;
-        // A worker stopped before its first write fails its stop (its hashes were not written): one that mines gets a
-        // moment (at most 5 s) to reach its store first, so a short test class does not fail in its clean-up.
-        if (Host.Services.GetService(typeof(RamCoin.Worker.MiningStats)) is RamCoin.Worker.MiningStats stats)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(5);
-            while (stats.Computed > 0 && stats.Written == 0 && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
-        }
-
         Client.Dispose();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await Host.StopAsync(timeout.Token);

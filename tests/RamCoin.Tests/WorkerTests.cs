@@ -247,4 +247,21 @@ public sealed class WorkerTests
 
         Assert.Equal(stats.Computed, (long)await (await store.DatabaseAsync()).StringGetAsync(StoreKeys.Hashes));
     }
+
+    /// <summary>The store connection opens on first use, at the first flush: a worker stopped before it still writes.</summary>
+    [Fact]
+    public async Task AWorkerStoppedBeforeItsFirstFlushWritesWhatItComputed()
+    {
+        await using var store = await StoreServer.StartGarnetAsync();
+        await using var peers = await FastPeers.StartAsync();
+        await using var worker = await RunningService.StartAsync(
+            ServiceNames.Worker, new() { ["WORKER_FLUSH_MS"] = "60000" }, Profile.Fast, peers.With(store));
+        var stats = worker.Get<MiningStats>();
+
+        await Eventually.TrueAsync(() => stats.Computed >= 10, "the worker mines");
+        await worker.DisposeAsync();
+
+        Assert.Equal(0, stats.HashesPending);
+        Assert.Equal(stats.Computed, (long)await (await store.DatabaseAsync()).StringGetAsync(StoreKeys.Hashes));
+    }
 }

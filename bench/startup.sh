@@ -20,6 +20,7 @@ for run in $(seq "$runs"); do
   done
   end=$(date +%s.%N)
   printf 'run %s: %.1f s to hashes rising (%s)\n' "$run" "$(echo "$end - $start" | bc)" "${now:-none}"
-  kill -INT "$pid"; wait "$pid" || true
+  # A background job ignores SIGINT: stop the launcher under `dotnet run` as a service manager would.
+  pkill -TERM -P "$pid" || true; wait "$pid" || true
   rm -rf "$data" "$data.log"
 done

@@ -104,14 +104,14 @@ public sealed partial class WebUITests
     public async Task StartsWithoutTheStoreAndAnswers503WithAProblemQuickly()
     {
         var nobody = new PeerAddresses("http://rng", "http://hasher", "127.0.0.1", FreePort.Next());
-        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_TIMEOUT_MS"] = "500" }, peers: nobody);
+        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_TIMEOUT_MS"] = "5000" }, peers: nobody);
 
         var clock = Stopwatch.StartNew();
         using var response = await webui.Client.GetAsync("/json", Ct);
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
-        // The budget is 80 ms; the bound here only proves that /json does not wait for the store timeout (500 ms).
-        Assert.True(clock.ElapsedMilliseconds < 450, $"answered after {clock.ElapsedMilliseconds} ms");
+        // The budget is 80 ms; the bound here only proves that /json does not wait for the store timeout (5 s).
+        Assert.True(clock.ElapsedMilliseconds < 2500, $"answered after {clock.ElapsedMilliseconds} ms");
         Assert.Equal(HttpStatusCode.OK, (await webui.Client.GetAsync("/index.html", Ct)).StatusCode);
     }
 

@@ -96,11 +96,18 @@ public sealed class HasherTests
         await using var hasher = await RunningService.StartAsync(ServiceNames.Hasher, new() { ["HASHER_DELAY_MS"] = "1000" });
         await hasher.Client.PostAsync("/", new ByteArrayContent([1]), Ct);
 
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(i => hasher.Client.PostAsync("/", new ByteArrayContent([(byte)i]), Ct)));
+        // One at a time, four answers take at least 4 s. A loaded machine only makes a round slower, so one round of
+        // three under 3 s proves they were served side by side.
+        var rounds = new List<long>();
+        for (var round = 0; round < 3 && (rounds.Count == 0 || rounds.Min() >= 3000); round++)
+        {
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(i => hasher.Client.PostAsync("/", new ByteArrayContent([(byte)i]), Ct)));
+            rounds.Add(clock.ElapsedMilliseconds);
+        }
 
-        Assert.True(clock.ElapsedMilliseconds >= 1000, "each answer waits the delay");
-        Assert.True(clock.ElapsedMilliseconds < 3800, $"four requests took {clock.ElapsedMilliseconds} ms; one at a time takes 4000");
+        Assert.True(rounds.Min() >= 1000, "each answer waits the delay");
+        Assert.True(rounds.Min() < 3000, $"four requests took {string.Join(", ", rounds)} ms; one at a time takes 4000");
     }
 
     [Fact]

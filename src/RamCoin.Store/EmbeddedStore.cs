@@ -27,7 +27,7 @@ public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> configured, ILo
     public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>How often the append-only file is checked: a Garnet whose file failed holds writes that are not on disk,
-    /// so its clients are cut off at once, before one reconnects and reads them (StackExchange.Redis retries at 250 ms).</summary>
+    /// so its clients get error replies at once, before one retries and reads them (StackExchange.Redis: 250 ms).</summary>
     public static readonly TimeSpan AofCheckInterval = TimeSpan.FromMilliseconds(25);
 
     /// <summary>How long the store waits after a failed compaction before it tries again.</summary>
@@ -103,7 +103,7 @@ public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> configured, ILo
         await watch;
     }
 
-    /// <summary>Cuts every client off as soon as the append-only file fails; the next check replaces the Garnet.</summary>
+    /// <summary>Answers every client with an error as soon as the append-only file fails; the next check replaces the Garnet.</summary>
     private async Task WatchAppendOnlyFileAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(AofCheckInterval);

@@ -23,9 +23,17 @@ internal sealed class StoreListener(GarnetServerOptions options, ILogger logger)
     private bool _listening;
     private bool _closing;
     private volatile bool _open;
+    private volatile bool _failed;
 
     /// <summary>The Garnet registered now is ready (its refusals set, its data recovered): new connections go to it.</summary>
-    public void Open() => _open = true;
+    public void Open()
+    {
+        _failed = false;
+        _open = true;
+    }
+
+    /// <summary>Its Garnet's append-only file failed: no command goes to that Garnet any more (<see cref="Suspend"/>).</summary>
+    public bool Failed => _failed;
 
     /// <summary>Binds once; the Garnets started after the first one find it listening.</summary>
     public override void Start()
@@ -54,9 +62,15 @@ internal sealed class StoreListener(GarnetServerOptions options, ILogger logger)
             throw new GarnetReplacingException();
         }
 
-        return AddSession(WireFormat.ASCII, ref provider, networkSender, out session)
-            ? true
-            : throw new InvalidOperationException("Garnet could not add a session");
+        var replies = new FailedBatchReplies(networkSender, this);
+        if (!AddSession(WireFormat.ASCII, ref provider, replies.Sender, out var garnetSession))
+        {
+            throw new InvalidOperationException("Garnet could not add a session");
+        }
+
+        replies.Session = garnetSession;
+        session = replies;
+        return true;
     }
 
     /// <summary>Called by each Garnet as it is disposed: the socket stays open unless the store stops.</summary>
@@ -68,14 +82,14 @@ internal sealed class StoreListener(GarnetServerOptions options, ILogger logger)
         }
     }
 
-    /// <summary>Its Garnet must serve no one any more: every connection ends, and new ones wait for the next Garnet.</summary>
+    /// <summary>
+    /// Its Garnet must serve no one any more: each command sent on its connections from now on gets an error reply and
+    /// ends its connection; new connections wait for the next Garnet. The connections end when that Garnet is disposed.
+    /// </summary>
     public void Suspend()
     {
         _open = false;
-        foreach (var handler in activeHandlers.Keys)
-        {
-            handler.Dispose();
-        }
+        _failed = true;
     }
 
     /// <summary>

@@ -106,9 +106,11 @@ public sealed partial class StoreDiskTests
                     acknowledged.Add($"big{i}");
                 }
 
-                // Full at once, faster than the store checks its disk: the next write fails on it.
+                // Full at once, faster than the store checks its disk: the next batch fails on it, and each of its
+                // commands is told so (not a closed connection, which cannot tell a lost reply from a lost write).
                 disk.Fill(leaveBytes: 0);
-                await Assert.ThrowsAnyAsync<IOException>(() => writer.CommandAsync("SET", "big-too-many", HalfMebibyte));
+                var replies = await writer.PipelineAsync(["SET", "big-too-many", HalfMebibyte], ["GET", "big0"], ["INCR", "too-many"]);
+                Assert.All(replies, reply => Assert.StartsWith("-ERR the store could not write its disk", reply, StringComparison.Ordinal));
             }
 
             await Eventually.TrueAsync(() => store.Get<EmbeddedStore>()!.Restarts >= 1, "the store replaces its Garnet", 10);

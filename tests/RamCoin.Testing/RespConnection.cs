@@ -31,24 +31,34 @@ public sealed class RespConnection : IDisposable
     /// Sends one command and answers its reply: the status, error or integer line (<c>+OK</c>, <c>-NOPERM …</c>,
     /// <c>:1</c>), or a bulk string's content; throws <see cref="IOException"/> if the store closed the connection.
     /// </summary>
-    public async Task<string> CommandAsync(params string[] parts)
+    public async Task<string> CommandAsync(params string[] parts) => (await PipelineAsync([parts]))[0];
+
+    /// <summary>Sends the commands in one write, as a client pipelines them, and answers their replies in order.</summary>
+    public async Task<string[]> PipelineAsync(params string[][] commands)
     {
-        var command = new StringBuilder($"*{parts.Length}\r\n");
-        foreach (var part in parts)
+        var batch = new StringBuilder();
+        foreach (var parts in commands)
         {
-            command.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n");
+            batch.Append(CultureInfo.InvariantCulture, $"*{parts.Length}\r\n");
+            foreach (var part in parts)
+            {
+                batch.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n");
+            }
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(20));
-        await _stream.WriteAsync(Encoding.UTF8.GetBytes(command.ToString()), timeout.Token);
-        var line = await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("the store closed the connection");
-        if (line.StartsWith('$') && line != "$-1")
+        await _stream.WriteAsync(Encoding.UTF8.GetBytes(batch.ToString()), timeout.Token);
+        var replies = new string[commands.Length];
+        for (var i = 0; i < replies.Length; i++)
         {
-            return await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("the store closed the connection");
+            var line = await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("the store closed the connection");
+            replies[i] = line.StartsWith('$') && line != "$-1"
+                ? await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("the store closed the connection")
+                : line;
         }
 
-        return line;
+        return replies;
     }
 
     public void Dispose()

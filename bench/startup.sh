@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Seconds from `dotnet run --project src/RamCoin` on a built tree to the hash counter rising at the web UI's /json,
 # RUNS times (default 3), each on a fresh data folder (so the counter starts at 0). Usage: bench/startup.sh [RUNS] [extra launcher arguments]
+# The web UI is read on RAMCOIN_WEBUI_PORT (default 8000), as the launcher reads it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 shift || true
 dotnet build src/RamCoin -v q -nologo >/dev/null
-hashes() { curl -fsS --max-time 1 http://127.0.0.1:8000/json 2>/dev/null | sed -n 's/.*"hashes":\([0-9]*\).*/\1/p'; }
+hashes() { curl -fsS --max-time 1 "http://127.0.0.1:${RAMCOIN_WEBUI_PORT:-8000}/json" 2>/dev/null | sed -n 's/.*"hashes":\([0-9]*\).*/\1/p'; }
 for run in $(seq "$runs"); do
   data=$(mktemp -d)
   start=$(date +%s.%N)

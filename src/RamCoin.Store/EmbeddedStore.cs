@@ -271,7 +271,8 @@ public sealed class EmbeddedStore(IOptions<EmbeddedStoreOptions> configured, ILo
 
     private async Task CompactAsync(EmbeddedGarnet server, long size, CancellationToken stoppingToken)
     {
-        var (clock, failure) = (System.Diagnostics.Stopwatch.StartNew(), default(Exception));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Exception? failure = null;
         CheckpointStatus status;
         try
         {

@@ -7,9 +7,7 @@ public static class HasherApi
 {
     public static WebApplicationBuilder AddHasher(this WebApplicationBuilder builder)
     {
-        builder.AddProfileDefaults(Profile.Fast, HasherOptions.Fast);
-        var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<HasherOptions, HasherOptionsValidator>(configuration, (c, o) => c.Bind(o));
+        builder.AddServiceOptions<HasherOptions, HasherOptionsValidator>(HasherOptions.Fast, (c, o) => c.Bind(o));
         builder.Services.AddSingleton<HasherMetrics>();
         // Concurrent: no limit, so no concurrency header.
         builder.Services.AddServiceCapacity<HasherOptions>(_ => null, o => o.DelayMs);

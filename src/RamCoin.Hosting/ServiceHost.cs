@@ -78,6 +78,19 @@ public static class ServiceHost
     }
 
     /// <summary>
+    /// A service's own options as every service takes them: its fast profile's values as the lowest configuration
+    /// layer (<see cref="ProfileDefaults"/>), then bound and checked at start as <see cref="AddValidatedOptions"/> does.
+    /// </summary>
+    public static OptionsBuilder<TOptions> AddServiceOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties)] TOptions, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TValidator>(
+        this IHostApplicationBuilder builder, IReadOnlyDictionary<string, string?> fast, Action<IConfiguration, TOptions> bind)
+        where TOptions : class, new()
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        builder.AddProfileDefaults(Profile.Fast, fast);
+        return builder.Services.AddValidatedOptions<TOptions, TValidator>(builder.Configuration, bind);
+    }
+
+    /// <summary>
     /// The route group of a service's own API, tagged with its name, with DockerCoins' <c>GET /</c>:
     /// "RNG running on &lt;host&gt;" (the name in capitals), answered at once, calling nothing.
     /// </summary>

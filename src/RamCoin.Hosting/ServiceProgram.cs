@@ -41,6 +41,20 @@ public static class ServiceProgram
     }
 
     /// <summary>
+    /// The builder of a service's own binary, after <see cref="BeginAsync"/>: a command the binary answers without
+    /// starting the service ends the process here, with its exit code, so that Program.cs shows only the pipeline.
+    /// </summary>
+    public static async Task<WebApplicationBuilder> CreateBuilderAsync(string service, string[] args)
+    {
+        if (await BeginAsync(service, args) is int answered)
+        {
+            Environment.Exit(answered);
+        }
+
+        return WebApplication.CreateSlimBuilder(args);
+    }
+
+    /// <summary>
     /// Starts the service and waits for SIGTERM or Ctrl-C (the worker flushes). Exit code 2 for a bad setting (one line
     /// that names it), 1 for a failed start or stop or a background part that failed, or a deliberate stop's own code.
     /// </summary>

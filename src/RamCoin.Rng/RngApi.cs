@@ -4,9 +4,7 @@ public static class RngApi
 {
     public static WebApplicationBuilder AddRng(this WebApplicationBuilder builder)
     {
-        builder.AddProfileDefaults(Profile.Fast, RngOptions.Fast);
-        var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<RngOptions, RngOptionsValidator>(configuration, (c, o) => c.Bind(o));
+        builder.AddServiceOptions<RngOptions, RngOptionsValidator>(RngOptions.Fast, (c, o) => c.Bind(o));
         builder.Services.AddServiceCapacity<RngOptions>(o => o.Concurrency, o => o.DelayMs);
         builder.Services.AddSingleton<RngGate>();
         builder.Services.AddSingleton<RngMetrics>();

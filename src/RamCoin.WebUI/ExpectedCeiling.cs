@@ -10,9 +10,8 @@ namespace RamCoin.WebUI;
 /// </summary>
 public static class ExpectedCeiling
 {
+    /// <summary>The workers' term; rng's and hasher's carry their service's name.</summary>
     public const string Workers = "workers";
-    public const string Rng = "rng";
-    public const string Hasher = "hasher";
 
     /// <summary>Past this many different kinds of worker or instance, an explanation sums them up instead of listing them.</summary>
     private const int MaxListed = 3;
@@ -22,8 +21,8 @@ public static class ExpectedCeiling
     public static Ceiling? Of(IReadOnlyCollection<WorkerReport> reports)
     {
         var ordered = reports.OrderBy(r => r.At).ToList();
-        var rng = PeerModel.Of(Rng, ordered.Select(r => r.Rng));
-        var hasher = PeerModel.Of(Hasher, ordered.Select(r => r.Hasher));
+        var rng = PeerModel.Of(ServiceNames.Rng, ordered.Select(r => r.Rng));
+        var hasher = PeerModel.Of(ServiceNames.Hasher, ordered.Select(r => r.Hasher));
         var terms = new List<CeilingTerm>();
         if (WorkersTerm(ordered, rng, hasher) is { } workers)
         {

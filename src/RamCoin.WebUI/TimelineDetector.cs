@@ -23,7 +23,7 @@ public sealed class TimelineDetector
     /// <summary>Instances followed at most: a store may hold any number of made-up worker names.</summary>
     public const int MaxTracked = 10_000;
 
-    private static readonly string[] Services = ["worker", "rng", "hasher"];
+    private static readonly string[] Services = [ServiceNames.Worker, ServiceNames.Rng, ServiceNames.Hasher];
 
     private readonly DebouncedValue<bool> _stale = new(false);
     private readonly Dictionary<(string Service, string Instance), DebouncedValue<bool>> _present = [];

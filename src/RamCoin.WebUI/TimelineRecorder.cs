@@ -15,7 +15,7 @@ public sealed class TimelineRecorder
     public const int MaxEvents = 1_000;
 
     /// <summary>Points of the exported series: an hour at one a second, a lab's length.</summary>
-    public const int SeriesPoints = 3_600;
+    public const int SeriesPoints = 60 * 60;
 
     /// <summary>Events a dashboard carries to the live pages: those of the last minute, at most this many.</summary>
     public const int RecentEvents = 20;

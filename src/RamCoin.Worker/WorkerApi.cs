@@ -19,10 +19,8 @@ public static class WorkerApi
 {
     public static WebApplicationBuilder AddWorker(this WebApplicationBuilder builder)
     {
-        builder.AddProfileDefaults(Profile.Fast, WorkerOptions.Fast);
-        var configuration = builder.Configuration;
-        builder.Services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(configuration, (c, o) => c.Bind(o));
-        builder.Services.AddStoreClient(configuration);
+        builder.AddServiceOptions<WorkerOptions, WorkerOptionsValidator>(WorkerOptions.Fast, (c, o) => c.Bind(o));
+        builder.Services.AddStoreClient(builder.Configuration);
         builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<StoreKeyWarnings>();

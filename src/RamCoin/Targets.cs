@@ -34,16 +34,12 @@ public static class Targets
             ContentRootPath = AppContext.BaseDirectory,
         });
         configuration.ApplyTo(builder.Configuration);
-        builder.AddServiceDefaults(configuration.Service, sharedMetrics);
-        builder.AddLessons();
-        add(builder);
+        add(builder.AddServiceDefaults(configuration.Service, sharedMetrics).AddLessons());
         builder.Services.AddSingleton<IHostLifetime, LauncherLifetime>();
         configuration.ConfigureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
-        app.MapDefaultEndpoints();
-        app.UseLessons();
-        map(app);
+        map(app.MapDefaultEndpoints().UseLessons());
         return app;
     }
 

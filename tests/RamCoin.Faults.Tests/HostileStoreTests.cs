@@ -85,12 +85,10 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
     [Fact]
     public async Task ADashboardEventIsTheSameJsonAsDashboardJsonAndTheStreamsAreCapped()
     {
-        await using var store = await StoreServer.StartGarnetAsync();
-        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["WEBUI_MAX_STREAMS"] = "2" }, peers: store.Peers());
-        using var client = new HttpClient { BaseAddress = webui.Address, Timeout = Timeout.InfiniteTimeSpan };
+        await using var webui = await CappedWebUI.StartAsync(maxStreams: 2);
 
-        using var first = await OpenStreamAsync(client);
-        using var second = await OpenStreamAsync(client);
+        using var first = await webui.OpenStreamAsync();
+        using var second = await webui.OpenStreamAsync();
         Assert.Equal(HttpStatusCode.OK, first.Response.StatusCode);
         Assert.Equal(HttpStatusCode.OK, second.Response.StatusCode);
         var data = await first.NextEventAsync();
@@ -100,32 +98,30 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
         }
 
         // A third viewer is refused with a reason and a time to come back; dashboard.json still answers.
-        using var third = await client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, Ct);
+        using var third = await webui.Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, Ct);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, third.StatusCode);
         Assert.Equal("application/problem+json", third.Content.Headers.ContentType?.MediaType);
         Assert.NotNull(third.Headers.RetryAfter);
         Assert.Contains("WEBUI_MAX_STREAMS", await third.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
-        using var poll = await client.GetAsync("/dashboard.json", Ct);
+        using var poll = await webui.Client.GetAsync("/dashboard.json", Ct);
         Assert.Equal(HttpStatusCode.OK, poll.StatusCode);
         Assert.Equal("application/json", poll.Content.Headers.ContentType?.MediaType);
 
         // A closed stream frees its place.
         first.Dispose();
-        await Eventually.TrueAsync(() => webui.Get<DashboardBroadcaster>().Viewers == 1, "the closed stream is counted out");
-        using var again = await OpenStreamAsync(client);
+        await Eventually.TrueAsync(() => webui.Service.Get<DashboardBroadcaster>().Viewers == 1, "the closed stream is counted out");
+        using var again = await webui.OpenStreamAsync();
         Assert.Equal(HttpStatusCode.OK, again.Response.StatusCode);
-        Assert.Equal(await again.NextEventAsync(), webui.Get<DashboardSampler>().LatestJson);
+        Assert.Equal(await again.NextEventAsync(), webui.Service.Get<DashboardSampler>().LatestJson);
     }
 
     [Fact]
     public async Task APageRefusedALiveStreamPollsInstead()
     {
-        await using var store = await StoreServer.StartGarnetAsync();
-        await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["WEBUI_MAX_STREAMS"] = "1" }, peers: store.Peers());
-        using var client = new HttpClient { BaseAddress = webui.Address, Timeout = Timeout.InfiniteTimeSpan };
-        using var taken = await OpenStreamAsync(client);
+        await using var webui = await CappedWebUI.StartAsync(maxStreams: 1);
+        using var taken = await webui.OpenStreamAsync();
 
-        var page = await browser.OpenAsync(webui);
+        var page = await browser.OpenAsync(webui.Service);
         await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("polling", new() { Timeout = 10_000 });
         await Assertions.Expect(page.Locator("#webui-version")).Not.ToBeEmptyAsync();
         await page.CloseAsync();
@@ -196,10 +192,37 @@ public sealed class HostileStoreTests(BrowserFixture browser) : IClassFixture<Br
             $"the dashboard updates (store {store.Kind})");
     }
 
-    private static async Task<EventStream> OpenStreamAsync(HttpClient client)
+    /// <summary>A web UI on an empty store that serves at most some live streams, and a client that can hold one open.</summary>
+    private sealed record CappedWebUI(StoreServer Store, RunningService Service, HttpClient Client) : IAsyncDisposable
     {
-        var response = await client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, Ct);
-        return new EventStream(response, new StreamReader(await response.Content.ReadAsStreamAsync(Ct), Encoding.UTF8));
+        public static async Task<CappedWebUI> StartAsync(int maxStreams)
+        {
+            var store = await StoreServer.StartGarnetAsync();
+            try
+            {
+                var webui = await RunningService.StartAsync(
+                    ServiceNames.WebUI, new() { ["WEBUI_MAX_STREAMS"] = $"{maxStreams}" }, peers: store.Peers());
+                return new(store, webui, new HttpClient { BaseAddress = webui.Address, Timeout = Timeout.InfiniteTimeSpan });
+            }
+            catch
+            {
+                await store.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async Task<EventStream> OpenStreamAsync()
+        {
+            var response = await Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, Ct);
+            return new EventStream(response, new StreamReader(await response.Content.ReadAsStreamAsync(Ct), Encoding.UTF8));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Service.DisposeAsync();
+            await Store.DisposeAsync();
+        }
     }
 
     private sealed record EventStream(HttpResponseMessage Response, StreamReader Reader) : IDisposable

@@ -18,56 +18,47 @@ public sealed partial class StoreDiskTests
     [Fact]
     public async Task TheStoreKeepsItsPortAndItsClientsWhileItCompacts()
     {
-        var dataDir = Directory.CreateTempSubdirectory("ramcoin-compact-").FullName;
-        try
-        {
-            var port = FreePort.Next();
-            await using var store = await StoreServer.StartGarnetAsync(dataDir, port);
-            var embedded = store.Get<EmbeddedStore>()!;
-            using var client = await RespConnection.ConnectAsync(port);
-            Assert.Equal("+PONG", await client.CommandAsync("PING"));
+        await using var store = await StoreServer.StartPersistentGarnetAsync();
+        var embedded = store.Get<EmbeddedStore>()!;
+        using var client = await RespConnection.ConnectAsync(store.Port);
+        Assert.Equal("+PONG", await client.CommandAsync("PING"));
 
-            // Another local program tries to take the store's port all along (it would then receive the clients' AUTH).
-            using var stop = new CancellationTokenSource();
-            var (tries, taken) = (0, 0);
-            var squatter = Task.Run(async () =>
+        // Another local program tries to take the store's port all along (it would then receive the clients' AUTH).
+        using var stop = new CancellationTokenSource();
+        var (tries, taken) = (0, 0);
+        var squatter = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
             {
-                while (!stop.IsCancellationRequested)
+                tries++;
+                try
                 {
-                    tries++;
-                    try
-                    {
-                        using var listener = new TcpListener(IPAddress.Loopback, port);
-                        listener.Start();
-                        taken++;
-                    }
-                    catch (SocketException)
-                    {
-                        // The store holds it: as it should.
-                    }
-
-                    await Task.Delay(1, CancellationToken.None);
+                    using var listener = new TcpListener(IPAddress.Loopback, store.Port);
+                    listener.Start();
+                    taken++;
                 }
-            }, Ct);
+                catch (SocketException)
+                {
+                    // The store holds it: as it should.
+                }
 
-            // 12 MiB of writes: past the 8 MiB limit of the append-only file.
-            for (var i = 0; i < 24; i++)
-            {
-                Assert.Equal("+OK", await client.CommandAsync("SET", $"big{i}", HalfMebibyte));
+                await Task.Delay(1, CancellationToken.None);
             }
+        }, Ct);
 
-            await Eventually.TrueAsync(() => embedded.Compactions >= 1, "the store compacts its append-only file", 30);
-            await stop.CancelAsync();
-            await squatter;
-
-            Assert.True(taken == 0, $"another program bound the store's port {taken} times in {tries} tries");
-            Assert.Equal("+PONG", await client.CommandAsync("PING"));
-            Assert.Equal(":1", await client.CommandAsync("INCR", "after-compaction"));
-        }
-        finally
+        // 12 MiB of writes: past the 8 MiB limit of the append-only file.
+        for (var i = 0; i < 24; i++)
         {
-            Directory.Delete(dataDir, recursive: true);
+            Assert.Equal("+OK", await client.CommandAsync("SET", $"big{i}", HalfMebibyte));
         }
+
+        await Eventually.TrueAsync(() => embedded.Compactions >= 1, "the store compacts its append-only file", 30);
+        await stop.CancelAsync();
+        await squatter;
+
+        Assert.True(taken == 0, $"another program bound the store's port {taken} times in {tries} tries");
+        Assert.Equal("+PONG", await client.CommandAsync("PING"));
+        Assert.Equal(":1", await client.CommandAsync("INCR", "after-compaction"));
     }
 
     [Fact]
@@ -135,19 +126,12 @@ public sealed partial class StoreDiskTests
     public async Task TheWorkerKeepsWhatItComputesWhileTheDiskIsFullAndWritesItAfter()
     {
         using var disk = SmallDisk.Mount(32);
-        var dataDir = Path.Combine(disk.Path, "data");
-        var port = FreePort.Next();
-        var store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+        var store = await StoreServer.StartProcessAsync("garnet", FreePort.Next(), Path.Combine(disk.Path, "data"));
         try
         {
             await using var peers = await FastPeers.StartAsync();
-            await using var worker = await RunningService.StartAsync(
-                ServiceNames.Worker,
-                new() { ["WORKER_CONCURRENCY"] = "2", ["WORKER_FLUSH_MS"] = "200", ["DIFFICULTY"] = "0" },
-                Profile.Fast,
-                peers.With(store));
+            await using var worker = await StartWritingWorkerAsync(peers, store);
             var stats = worker.Get<MiningStats>();
-            await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes to the store");
 
             disk.Fill(leaveBytes: 4L << 20);
             await Eventually.TrueAsync(() => store.Log.Contains("Refusing writes", StringComparison.Ordinal), "the store refuses writes");
@@ -176,12 +160,10 @@ public sealed partial class StoreDiskTests
     public async Task AReadOnlyDataFolderGetsErrorRepliesKeepsTheWorkersHashesAndTheStoreRecoversByItself()
     {
         using var disk = ImmutableDisk.Mount(64);
-        var dataDir = Path.Combine(disk.Path, "data");
-        var port = FreePort.Next();
-        var store = await StoreServer.StartProcessAsync("garnet", port, dataDir);
+        var store = await StoreServer.StartProcessAsync("garnet", FreePort.Next(), Path.Combine(disk.Path, "data"));
         await using var peers = await FastPeers.StartAsync();
         RunningService? worker = null;
-        var client = await RespConnection.ConnectAsync(port);
+        var client = await RespConnection.ConnectAsync(store.Port);
 
         // A command's reply, or "closed" with a new connection for the next one when the store closed this one.
         async Task<string> CommandOrReconnectAsync(params string[] command)
@@ -193,20 +175,15 @@ public sealed partial class StoreDiskTests
             catch (IOException)
             {
                 client.Dispose();
-                client = await RespConnection.ConnectAsync(port);
+                client = await RespConnection.ConnectAsync(store.Port);
                 return "closed";
             }
         }
 
         try
         {
-            worker = await RunningService.StartAsync(
-                ServiceNames.Worker,
-                new() { ["WORKER_CONCURRENCY"] = "2", ["WORKER_FLUSH_MS"] = "200", ["DIFFICULTY"] = "0" },
-                Profile.Fast,
-                peers.With(store));
+            worker = await StartWritingWorkerAsync(peers, store);
             var stats = worker.Get<MiningStats>();
-            await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes to the store");
             Assert.Equal("+OK", await client.CommandAsync("SET", "before", "kept"));
 
             disk.ReadOnly(true);
@@ -215,7 +192,7 @@ public sealed partial class StoreDiskTests
             // to recover them). A client that connects then gets error replies, for reads too, on a connection it keeps.
             await Eventually.TrueAsync(() => store.Log.Contains("cannot be opened for writing", StringComparison.Ordinal), "the store serves a stand-in", 15);
             client.Dispose();
-            client = await RespConnection.ConnectAsync(port);
+            client = await RespConnection.ConnectAsync(store.Port);
             var writtenWhileReadOnly = stats.Written;
             for (var i = 0; i < 10; i++)
             {
@@ -271,6 +248,26 @@ public sealed partial class StoreDiskTests
         Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(20)), "the launcher stops on SIGTERM");
         Assert.True(run.ExitCode == 1, $"exit code {run.ExitCode}: {run.Error}");
         Assert.Matches(@"ramcoin: worker did not stop cleanly: \d+ hashes and \d+ coins were not written", run.Error);
+    }
+
+    /// <summary>A worker on its own fast peers, writing to the store every 200 ms at difficulty 0, once it has written.</summary>
+    private static async Task<RunningService> StartWritingWorkerAsync(FastPeers peers, StoreServer store)
+    {
+        var worker = await RunningService.StartAsync(
+            ServiceNames.Worker,
+            new() { ["WORKER_CONCURRENCY"] = "2", ["WORKER_FLUSH_MS"] = "200", ["DIFFICULTY"] = "0" },
+            Profile.Fast,
+            peers.With(store));
+        try
+        {
+            await Eventually.TrueAsync(() => worker.Get<MiningStats>().Written >= 100, "the worker writes to the store");
+            return worker;
+        }
+        catch
+        {
+            await StopQuietlyAsync(worker);
+            throw;
+        }
     }
 
     private static async Task StopQuietlyAsync(RunningService? service)

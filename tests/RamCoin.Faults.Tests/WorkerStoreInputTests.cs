@@ -90,26 +90,22 @@ public sealed class WorkerStoreInputTests
     public async Task AForeignSequenceInTheFlushLedgerIsNeitherLostNorCountedTwice(string kind)
     {
         await using var rig = await MiningRig.StartAsync(kind);
-        var db = await rig.DatabaseAsync();
-        await using var worker = await StartWorkerAsync(rig);
-        var stats = worker.Get<MiningStats>();
-        var runKey = worker.Get<HashCounterFlusher>().RunKey;
-        await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes");
+        await using var worker = await WritingWorker.StartAsync(rig);
 
         foreach (var foreign in new[] { "abc", "9000000000000000000", "-3", "" })
         {
-            await db.HashSetAsync(StoreKeys.WorkerFlushes, runKey, foreign);
-            var written = stats.Written;
-            await Eventually.TrueAsync(() => stats.Written > written + 50, $"the worker writes on after its ledger entry became '{foreign}'");
+            await worker.Db.HashSetAsync(StoreKeys.WorkerFlushes, worker.RunKey, foreign);
+            var written = worker.Stats.Written;
+            await Eventually.TrueAsync(() => worker.Stats.Written > written + 50, $"the worker writes on after its ledger entry became '{foreign}'");
         }
 
-        Assert.Equal([StoreKeys.WorkerFlushes], worker.Get<StoreKeyWarnings>().Keys);
-        Assert.Equal(1, worker.Get<StoreKeyWarnings>().Logged);
+        Assert.Equal([StoreKeys.WorkerFlushes], worker.Service.Get<StoreKeyWarnings>().Keys);
+        Assert.Equal(1, worker.Service.Get<StoreKeyWarnings>().Logged);
         await worker.DisposeAsync();
 
-        Assert.Equal(stats.Computed, stats.Written);
-        Assert.Equal(stats.Computed, (long)await db.StringGetAsync(StoreKeys.Hashes));
-        Assert.Equal(stats.CoinsFound, await db.HashLengthAsync(StoreKeys.Wallet));
+        Assert.Equal(worker.Stats.Computed, worker.Stats.Written);
+        Assert.Equal(worker.Stats.Computed, (long)await worker.Db.StringGetAsync(StoreKeys.Hashes));
+        Assert.Equal(worker.Stats.CoinsFound, await worker.Db.HashLengthAsync(StoreKeys.Wallet));
     }
 
     [Theory]
@@ -117,34 +113,29 @@ public sealed class WorkerStoreInputTests
     public async Task AForgedNextSequenceInTheFlushLedgerIsNotTakenAsThisWorkersBatch(string kind)
     {
         await using var rig = await MiningRig.StartAsync(kind);
-        var db = await rig.DatabaseAsync();
-        await using var worker = await StartWorkerAsync(rig);
-        var stats = worker.Get<MiningStats>();
-        var runKey = worker.Get<HashCounterFlusher>().RunKey;
-        await Eventually.TrueAsync(() => stats.Written >= 100, "the worker writes");
-
+        await using var worker = await WritingWorker.StartAsync(rig);
         // Another client advances the worker's ledger entry to what its next batch would record, over and over.
         var forged = 0;
         for (var round = 0; round < 15; round++)
         {
-            var entry = (string?)await db.HashGetAsync(StoreKeys.WorkerFlushes, runKey);
+            var entry = (string?)await worker.Db.HashGetAsync(StoreKeys.WorkerFlushes, worker.RunKey);
             if (entry is not null && Advanced(entry) is { } next)
             {
-                await db.HashSetAsync(StoreKeys.WorkerFlushes, runKey, next);
+                await worker.Db.HashSetAsync(StoreKeys.WorkerFlushes, worker.RunKey, next);
                 forged++;
             }
 
-            var written = stats.Written;
-            await Eventually.TrueAsync(() => stats.Written > written, $"the worker writes on after forgery {round}", timeoutSeconds: 10);
+            var written = worker.Stats.Written;
+            await Eventually.TrueAsync(() => worker.Stats.Written > written, $"the worker writes on after forgery {round}", timeoutSeconds: 10);
         }
 
         Assert.True(forged >= 10, $"{forged} forgeries");
         await worker.DisposeAsync();
 
         // What the worker says it wrote is what the store holds: no batch was taken as applied when it was not.
-        Assert.Equal(stats.Written, (long)await db.StringGetAsync(StoreKeys.Hashes));
-        Assert.Equal(stats.Computed, stats.Written);
-        Assert.Equal(stats.CoinsWritten, await db.HashLengthAsync(StoreKeys.Wallet));
+        Assert.Equal(worker.Stats.Written, (long)await worker.Db.StringGetAsync(StoreKeys.Hashes));
+        Assert.Equal(worker.Stats.Computed, worker.Stats.Written);
+        Assert.Equal(worker.Stats.CoinsWritten, await worker.Db.HashLengthAsync(StoreKeys.Wallet));
     }
 
     /// <summary>A ledger entry with its leading number one higher and the rest kept, as a forger would make the next one.</summary>
@@ -332,6 +323,35 @@ public sealed class WorkerStoreInputTests
 
     private static Task<RunningService> StartWorkerAsync(MiningRig rig, string id = Me) =>
         rig.StartWorkerAsync(new() { ["WORKER_ID"] = id, ["WORKER_CONCURRENCY"] = "2" });
+
+    /// <summary>
+    /// A worker on the rig once it has written: the flush ledger tests overwrite its run's entry
+    /// (<see cref="StoreKeys.WorkerFlushes"/>) and check that its counts still land exactly once.
+    /// </summary>
+    private sealed record WritingWorker(RunningService Service, IDatabase Db) : IAsyncDisposable
+    {
+        // Read at start: they are still read after the worker stopped.
+        public MiningStats Stats { get; } = Service.Get<MiningStats>();
+
+        public string RunKey { get; } = Service.Get<HashCounterFlusher>().RunKey;
+
+        public static async Task<WritingWorker> StartAsync(MiningRig rig)
+        {
+            var worker = new WritingWorker(await StartWorkerAsync(rig), await rig.DatabaseAsync());
+            try
+            {
+                await Eventually.TrueAsync(() => worker.Stats.Written >= 100, "the worker writes");
+                return worker;
+            }
+            catch
+            {
+                await worker.DisposeAsync();
+                throw;
+            }
+        }
+
+        public ValueTask DisposeAsync() => Service.DisposeAsync();
+    }
 
     private static async Task SeedAsync(IDatabase db, string instance, string? seen, long hashes, string[] runs)
     {

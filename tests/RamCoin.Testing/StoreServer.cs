@@ -81,12 +81,21 @@ public sealed class StoreServer : IAsyncDisposable
     /// <see cref="StartProcessAsync"/> on a free port and a temporary data folder of its own, which
     /// <see cref="RestartAsync"/> keeps and disposing deletes.
     /// </summary>
-    public static async Task<StoreServer> StartPersistentAsync(string kind)
+    public static Task<StoreServer> StartPersistentAsync(string kind) =>
+        OnOwnDataDirAsync(dataDir => StartProcessAsync(kind, FreePort.Next(), dataDir));
+
+    /// <summary>An in-process Garnet on a free port, persisting to a temporary data folder of its own, which disposing deletes.</summary>
+    public static Task<StoreServer> StartPersistentGarnetAsync() => OnOwnDataDirAsync(dataDir => StartGarnetAsync(dataDir));
+
+    /// <summary>The data folder of a store that owns one (<see cref="StartPersistentAsync"/>, <see cref="StartPersistentGarnetAsync"/>).</summary>
+    public string DataDir => _ownedDataDir ?? throw new InvalidOperationException("this store has no data folder of its own");
+
+    private static async Task<StoreServer> OnOwnDataDirAsync(Func<string, Task<StoreServer>> start)
     {
         var dataDir = Directory.CreateTempSubdirectory("ramcoin-store-").FullName;
         try
         {
-            var server = await StartProcessAsync(kind, FreePort.Next(), dataDir);
+            var server = await start(dataDir);
             server._ownedDataDir = dataDir;
             return server;
         }
@@ -100,7 +109,8 @@ public sealed class StoreServer : IAsyncDisposable
     /// <summary>Stops a <see cref="StartPersistentAsync"/> store (if a kill has not) and starts it again on its port and data folder.</summary>
     public async Task<StoreServer> RestartAsync()
     {
-        var dataDir = _ownedDataDir ?? throw new InvalidOperationException("only a store from StartPersistentAsync restarts on its own data");
+        var dataDir = (_garnet is null ? _ownedDataDir : null)
+            ?? throw new InvalidOperationException("only a store from StartPersistentAsync restarts on its own data");
         _ownedDataDir = null;
         await DisposeAsync();
         var server = await StartProcessAsync(Kind, Port, dataDir);

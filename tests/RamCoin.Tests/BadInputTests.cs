@@ -103,6 +103,22 @@ public sealed class BadInputTests(AllServices services) : IClassFixture<AllServi
         }
     }
 
+    /// <summary>A 405's Allow header names the method the endpoint does take.</summary>
+    [Theory]
+    [InlineData(Rng, "POST", "/32", "GET")]
+    [InlineData(Hasher, "PUT", "/", "POST")]
+    [InlineData(WebUI, "POST", "/json", "GET")]
+    [InlineData(Worker, "POST", "/status", "GET")]
+    public async Task WrongMethodGets405WithAllowAndAProblem(string service, string method, string path, string allowed)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new ByteArrayContent([1]) };
+
+        using var response = await services.Client(service).SendAsync(request, Ct);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.MethodNotAllowed);
+        Assert.Contains(allowed, response.Content.Headers.Allow);
+    }
+
     [Theory]
     [InlineData(Rng, "/%00")]
     [InlineData(WebUI, "/a%00b")]

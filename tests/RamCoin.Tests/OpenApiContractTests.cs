@@ -73,6 +73,14 @@ public sealed class OpenApiContractTests(AllServices services) : IClassFixture<A
         }
     }
 
+    /// <summary>DockerCoins' <c>GET /</c>, the same for every service with an API group of its own.</summary>
+    [Theory]
+    [InlineData(ServiceNames.Rng, "RNG")]
+    [InlineData(ServiceNames.Hasher, "HASHER")]
+    [InlineData(ServiceNames.Worker, "WORKER")]
+    public async Task RootSaysTheServiceIsRunningOnThisHost(string service, string label) =>
+        Assert.Equal($"{label} running on {Environment.MachineName}\n", await services.Client(service).GetStringAsync("/", Ct));
+
     /// <summary>rng's <c>GET /{count}</c> still owns every one-segment path; the document's two segments never reach it.</summary>
     [Fact]
     public async Task RngKeepsItsCountRouteBesideTheDocument()

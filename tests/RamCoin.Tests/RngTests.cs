@@ -6,16 +6,6 @@ public sealed class RngTests
 {
     private static readonly Dictionary<string, string?> NoDelay = new() { ["RNG_DELAY_MS"] = "0" };
 
-    [Fact]
-    public async Task RootSaysRngIsRunningOnThisHost()
-    {
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, NoDelay);
-
-        var text = await rng.Client.GetStringAsync("/", Ct);
-
-        Assert.Equal($"RNG running on {Environment.MachineName}\n", text);
-    }
-
     [Theory]
     [InlineData(32)]
     [InlineData(0)]
@@ -94,16 +84,6 @@ public sealed class RngTests
         Assert.Contains("1048576", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task WrongMethodGets405WithAllowAndAProblem()
-    {
-        await using var rng = await RunningService.StartAsync(ServiceNames.Rng, NoDelay);
-
-        using var response = await rng.Client.PostAsync("/32", new ByteArrayContent([1]), Ct);
-
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.MethodNotAllowed);
-        Assert.Contains("GET", response.Content.Headers.Allow);
-    }
 
     [Fact]
     public async Task AtConcurrencyOneServesTwoRequestsOneAfterTheOther()

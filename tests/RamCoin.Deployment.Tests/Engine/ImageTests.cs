@@ -41,35 +41,20 @@ public sealed class ImageTests(DockerEngine engine)
         }
 
         // All four at once, each timed from its own docker run.
-        var started = new List<string>();
-        try
+        await using var started = new StartedContainers(engine);
+        await Task.WhenAll(DockerEngine.Services.Select(async service =>
         {
-            await Task.WhenAll(DockerEngine.Services.Select(async service =>
-            {
-                var clock = Stopwatch.StartNew();
-                var id = (await engine.DockerAsync("run", "-d", "--label", "ramcoin.test=image", "-p", "127.0.0.1::80", $"ramcoin/{service}")).Trim();
-                lock (started)
-                {
-                    started.Add(id);
-                }
-
-                var url = await PublishedAsync(id, 80);
-                await Eventually.TrueAsync(async () => await StatusAsync(url + "healthz") == HttpStatusCode.OK, $"{service} answers /healthz", 30);
-                var firstAnswer = clock.Elapsed;
-                // Docker runs the first check one interval (10 s) after the start.
-                await Eventually.TrueAsync(async () => await HealthAsync(id) == "healthy", $"{service}'s HEALTHCHECK turns healthy", 60);
-                var healthy = clock.Elapsed;
-                var memory = (await engine.MemoryAsync(id)).Values.Single();
-                Figures.Report(string.Create(CultureInfo.InvariantCulture, $"engine: {service} container: first 200 after {firstAnswer.TotalMilliseconds:F0} ms (docker run included), healthy after {healthy.TotalSeconds:F1} s, {memory:F1} MiB at idle (docker stats)"));
-            }));
-        }
-        finally
-        {
-            if (started.Count > 0)
-            {
-                await engine.TryDockerAsync(["rm", "-f", .. started]);
-            }
-        }
+            var clock = Stopwatch.StartNew();
+            var id = started.Add((await engine.DockerAsync("run", "-d", "--label", "ramcoin.test=image", "-p", "127.0.0.1::80", $"ramcoin/{service}")).Trim());
+            var url = await PublishedAsync(id, 80);
+            await Eventually.TrueAsync(async () => await StatusAsync(url + "healthz") == HttpStatusCode.OK, $"{service} answers /healthz", 30);
+            var firstAnswer = clock.Elapsed;
+            // Docker runs the first check one interval (10 s) after the start.
+            await Eventually.TrueAsync(async () => await HealthAsync(id) == "healthy", $"{service}'s HEALTHCHECK turns healthy", 60);
+            var healthy = clock.Elapsed;
+            var memory = (await engine.MemoryAsync(id)).Values.Single();
+            Figures.Report(string.Create(CultureInfo.InvariantCulture, $"engine: {service} container: first 200 after {firstAnswer.TotalMilliseconds:F0} ms (docker run included), healthy after {healthy.TotalSeconds:F1} s, {memory:F1} MiB at idle (docker stats)"));
+        }));
     }
 
     [Fact]
@@ -106,24 +91,13 @@ public sealed class ImageTests(DockerEngine engine)
     {
         engine.Require();
         await engine.BuildTargetsAsync();
-        var started = new List<string>();
-        try
+        await using var started = new StartedContainers(engine);
+        foreach (var service in DockerEngine.Services)
         {
-            foreach (var service in DockerEngine.Services)
-            {
-                var id = (await engine.DockerAsync("run", "-d", "--label", "ramcoin.test=ports", "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024", "-p", "127.0.0.1::80", $"ramcoin/{service}")).Trim();
-                started.Add(id);
-                var url = await PublishedAsync(id, 80);
-                await Eventually.TrueAsync(async () => await StatusAsync(url + "healthz") == HttpStatusCode.OK, $"{service} answers on port 80 with the port closed to non-root users", 30);
-                Assert.Equal("1654", (await engine.DockerAsync("inspect", "--format", "{{.Config.User}}", id)).Trim());
-            }
-        }
-        finally
-        {
-            if (started.Count > 0)
-            {
-                await engine.TryDockerAsync(["rm", "-f", .. started]);
-            }
+            var id = started.Add((await engine.DockerAsync("run", "-d", "--label", "ramcoin.test=ports", "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024", "-p", "127.0.0.1::80", $"ramcoin/{service}")).Trim());
+            var url = await PublishedAsync(id, 80);
+            await Eventually.TrueAsync(async () => await StatusAsync(url + "healthz") == HttpStatusCode.OK, $"{service} answers on port 80 with the port closed to non-root users", 30);
+            Assert.Equal("1654", (await engine.DockerAsync("inspect", "--format", "{{.Config.User}}", id)).Trim());
         }
     }
 

@@ -15,7 +15,6 @@ public sealed class KubernetesTests
     private const string Namespace = "ramcoin";
     private const string OverlayRegistry = "ghcr.io/ramcoin/ramcoin";
     private const string StoreSecret = "ramcoin-store";
-    private static readonly string[] RamCoinServices = ["rng", "hasher", "worker", "webui"];
 
     /// <summary>Each overlay with each subset of the components (2 × 64 renders).</summary>
     public static TheoryData<string, string> Combinations()
@@ -68,14 +67,13 @@ public sealed class KubernetesTests
     {
         // What `kustomize edit set image ramcoin/rng=registry.example:5000/rng:v2` writes into the overlay.
         var objects = await Manifests.RenderAsync(overlay, daemonSet ? ["rng-daemonset"] : [], root =>
-            root.Children[new YamlScalarNode("images")] = new YamlSequenceNode(RamCoinServices.Select(s => new YamlMappingNode(
+            root.Children[new YamlScalarNode("images")] = new YamlSequenceNode(Manifests.Services.Select(s => new YamlMappingNode(
                 new YamlScalarNode("name"), new YamlScalarNode($"ramcoin/{s}"),
                 new YamlScalarNode("newName"), new YamlScalarNode($"registry.example:5000/{s}"),
                 new YamlScalarNode("newTag"), new YamlScalarNode("v2")))));
 
-        var images = objects.Workloads().Where(w => RamCoinServices.Contains(w.App))
-            .ToDictionary(w => w.App, w => Assert.Single(w.Containers).Image);
-        Assert.Equal(RamCoinServices.Order(), images.Keys.Order());
+        var images = Manifests.Images(objects);
+        Assert.Equal(Manifests.Services.Order(), images.Keys.Order());
         Assert.All(images, i => Assert.Equal($"registry.example:5000/{i.Key}:v2", i.Value));
     }
 
@@ -136,7 +134,7 @@ public sealed class KubernetesTests
             // The command is the pod's own binary (an HTTP client: its healthcheck mode) against an HTTP service on
             // port 80, so only the network can make it fail (redis-cli against rng failed either way).
             Assert.Equal(DockerfileTests.EntryPoint(from.Name)[0], line.Groups["binary"].Value);
-            Assert.Contains(to.Name, RamCoinServices);
+            Assert.Contains(to.Name, Manifests.Services);
             Assert.Equal(80, Assert.Single(objects.OfType<V1Service>().Single(s => s.Metadata.Name == to.Name).Spec.Ports).Port);
             Assert.True(none.Allows(from, to, 80), $"{line.Value}: works without the policies");
             Assert.True(works == policies.Allows(from, to, 80), $"{line.Value}: {(works ? "still works" : "fails")} with them");
@@ -248,7 +246,7 @@ public sealed class KubernetesTests
             Assert.True(o.Metadata.NamespaceProperty == Namespace, $"{o.Kind} {o.Metadata.Name} is in namespace {o.Metadata.NamespaceProperty}"));
 
         // The system's parts, rng as a DaemonSet when chosen.
-        IEnumerable<string> apps = [.. RamCoinServices, "redis", .. components.Contains("registry") ? ["registry"] : Array.Empty<string>()];
+        IEnumerable<string> apps = [.. Manifests.Services, "redis", .. components.Contains("registry") ? ["registry"] : Array.Empty<string>()];
         Assert.Equal(apps.Order(), workloads.Select(w => w.App).Order());
         Assert.Equal(components.Contains("rng-daemonset") ? "DaemonSet" : "Deployment", workloads.Single(w => w.App == "rng").Kind);
 
@@ -279,7 +277,7 @@ public sealed class KubernetesTests
                 Assert.True((security?.RunAsUser ?? pod.SecurityContext?.RunAsUser) is > 0, $"{where}: a numeric non-root user");
             }
 
-            if (RamCoinServices.Contains(workload.App))
+            if (Manifests.Services.Contains(workload.App))
             {
                 var container = Assert.Single(pod.Containers);
                 Assert.Equal("/healthz", container.LivenessProbe!.HttpGet.Path);

@@ -17,6 +17,13 @@ public static class Manifests
 
     public static readonly string[] Overlays = ["classic", "fast"];
 
+    /// <summary>The services built from this repository, each with an image of its own (the store runs redis's).</summary>
+    public static readonly string[] Services = ["rng", "hasher", "worker", "webui"];
+
+    /// <summary>Each of <see cref="Services"/> in rendered objects, with the one image its workload runs.</summary>
+    public static Dictionary<string, string> Images(IEnumerable<object> objects) =>
+        objects.Workloads().Where(w => Services.Contains(w.App)).ToDictionary(w => w.App, w => Assert.Single(w.Containers).Image);
+
     public static async Task<IReadOnlyList<object>> RenderAsync(string directory)
     {
         var kubectl = Repo.RequireToolWithHint("kubectl", "install kubectl (https://kubernetes.io/docs/tasks/tools/); its built-in kustomize renders offline");

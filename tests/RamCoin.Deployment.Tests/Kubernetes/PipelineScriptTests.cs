@@ -2,9 +2,7 @@ using System.Security.Cryptography;
 using k8s;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace RamCoin.Tests.Kubernetes;
 
@@ -17,20 +15,14 @@ public sealed class PipelineScriptTests
     private const string Script = "deploy/ci/pipeline.sh";
     private const string Registry = "registry.example:5000/team";
     private const string VersionHeader = "X-RamCoin-Version";
-    private static readonly string[] Services = ["rng", "hasher", "worker", "webui"];
-
-    public static TheoryData<string, string, string> Renders() => new()
-    {
-        { "classic", "registry", "abc1234" },
-        // A short commit can be all digits: the tag must still be a string in kustomization.yaml.
-        { "classic", "rng-daemonset network-policies", "1234567" },
-        { "fast", "registry rng-daemonset", "v2.0.1" },
-        // Every component is listed already: adding one again changes nothing.
-        { "all-components", "registry", "abc1234" },
-    };
 
     [Theory]
-    [MemberData(nameof(Renders))]
+    [InlineData("classic", "registry", "abc1234")]
+    // A short commit can be all digits: the tag must still be a string in kustomization.yaml.
+    [InlineData("classic", "rng-daemonset network-policies", "1234567")]
+    [InlineData("fast", "registry rng-daemonset", "v2.0.1")]
+    // Every component is listed already: adding one again changes nothing.
+    [InlineData("all-components", "registry", "abc1234")]
     public async Task RenderSetsEveryServicesImageAndAddsTheComponents(string overlay, string components, string tag)
     {
         var before = Snapshot(Manifests.Root);
@@ -39,8 +31,8 @@ public sealed class PipelineScriptTests
 
         Assert.True(result.ExitCode == 0, result.Describe());
         var objects = KubernetesYaml.LoadAllFromString(result.Output, strict: true);
-        Assert.Equal(Services.Order(), Images(objects).Keys.Order());
-        Assert.All(Images(objects), i => Assert.Equal($"{Registry}/{i.Key}:{tag}", i.Value));
+        Assert.Equal(Manifests.Services.Order(), Manifests.Images(objects).Keys.Order());
+        Assert.All(Manifests.Images(objects), i => Assert.Equal($"{Registry}/{i.Key}:{tag}", i.Value));
         foreach (var component in components.Split(' '))
         {
             switch (component)
@@ -72,9 +64,9 @@ public sealed class PipelineScriptTests
         var result = await RunAsync(["render"], new() { ["TARGET"] = "kubernetes", ["OVERLAY"] = "fast", ["SERVICES"] = "webui", ["REGISTRY"] = Registry, ["TAG"] = "t2" });
 
         Assert.True(result.ExitCode == 0, result.Describe());
-        var images = Images(KubernetesYaml.LoadAllFromString(result.Output, strict: true));
+        var images = Manifests.Images(KubernetesYaml.LoadAllFromString(result.Output, strict: true));
         Assert.Equal($"{Registry}/webui:t2", images["webui"]);
-        Assert.All(Services.Where(s => s != "webui"), s => Assert.Equal($"ghcr.io/ramcoin/ramcoin/{s}:latest", images[s]));
+        Assert.All(Manifests.Services.Where(s => s != "webui"), s => Assert.Equal($"ghcr.io/ramcoin/ramcoin/{s}:latest", images[s]));
     }
 
     [Theory]
@@ -145,35 +137,6 @@ public sealed class PipelineScriptTests
     }
 
     [Fact]
-    public void TheCallersRunTheScriptAndDownloadNoKustomize()
-    {
-        var jenkinsfile = Repo.Read("Jenkinsfile");
-        var deploy = Repo.Read(".github/workflows/deploy.yml");
-        var cloudlab = Repo.Read("deploy/cloudlab/deploy-ramcoin.sh");
-
-        Assert.Contains("BUILDER=kaniko /busybox/sh deploy/ci/pipeline.sh build", jenkinsfile, StringComparison.Ordinal);
-        Assert.Contains("export TARGET=kubernetes", jenkinsfile, StringComparison.Ordinal);
-        foreach (var command in new[] { "deploy", "wait" })
-        {
-            Assert.Contains($"bash deploy/ci/pipeline.sh {command}", jenkinsfile, StringComparison.Ordinal);
-            Assert.Contains($"deploy/ci/pipeline.sh\" {command}", cloudlab, StringComparison.Ordinal);
-        }
-
-        foreach (var command in new[] { "render", "deploy", "wait", "check http://127.0.0.1:8080/" })
-        {
-            Assert.Contains($"bash deploy/ci/pipeline.sh {command}", deploy, StringComparison.Ordinal);
-        }
-
-        Assert.Contains("TARGET: kubernetes", deploy, StringComparison.Ordinal);
-        foreach (var text in new[] { jenkinsfile, deploy, cloudlab })
-        {
-            Assert.DoesNotContain("kustomize/releases", text, StringComparison.Ordinal);
-            Assert.DoesNotContain("sigs.k8s.io/kustomize", text, StringComparison.Ordinal);
-            Assert.DoesNotContain("kustomize edit", text, StringComparison.Ordinal);
-        }
-    }
-
-    [Fact]
     public async Task SecretCreatesTheNamespaceAndARandomStorePasswordOnlyWhenMissing()
     {
         var before = Snapshot("deploy");
@@ -235,7 +198,7 @@ public sealed class PipelineScriptTests
 
         var applied = KubernetesYaml.LoadAllFromString(cluster.Read("applied.yaml"), strict: true);
         Assert.Equal(mayPatchNamespace, applied.OfType<V1Namespace>().Any());
-        Assert.All(Images(applied), i => Assert.Equal($"{Registry}/{i.Key}:abc1234", i.Value));
+        Assert.All(Manifests.Images(applied), i => Assert.Equal($"{Registry}/{i.Key}:abc1234", i.Value));
         Assert.Contains(applied.OfType<V1Deployment>(), d => d.Metadata.Name == "redis");
         Assert.Empty(applied.OfType<V1Secret>());
         Assert.Equal(mayPatchNamespace ? 0 : 1, (await Manifests.RenderAsync("classic", [])).Count - applied.Count);
@@ -312,9 +275,6 @@ public sealed class PipelineScriptTests
 
         return await Repo.RunAsync(sh, [Script, .. args], environment, timeoutSeconds: 90);
     }
-
-    private static Dictionary<string, string> Images(IEnumerable<object> objects) =>
-        objects.Workloads().Where(w => Services.Contains(w.App)).ToDictionary(w => w.App, w => Assert.Single(w.Containers).Image);
 
     /// <summary>Every file under a folder with a hash of its bytes: render must leave the repository's files alone.</summary>
     private static Dictionary<string, string> Snapshot(string folder) =>

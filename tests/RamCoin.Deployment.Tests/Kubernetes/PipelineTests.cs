@@ -3,9 +3,7 @@ using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using RamCoin.Tests.Containers;
 using YamlDotNet.Serialization;
 
@@ -14,8 +12,6 @@ namespace RamCoin.Tests.Kubernetes;
 /// <summary>Jenkins in the cluster, the pipelines and the CloudLab profile, checked offline.</summary>
 public sealed class PipelineTests
 {
-    private static readonly string[] Services = ["rng", "hasher", "worker", "webui"];
-
     /// <summary>What the agents may do is asked of a real API server (Cluster/LessonTests); here, the layout.</summary>
     [Fact]
     public async Task JenkinsRunsOnServiceAccountsOfItsOwnAndItsNodePort()
@@ -68,14 +64,37 @@ public sealed class PipelineTests
     }
 
     [Fact]
-    public void ThePipelinesBuildTheDockerfilesTargetsTestWithCiRunAndWaitForRollouts()
+    public void ThePipelinesRunTheScriptWhichBuildsTheDockerfilesTargetsAndWaitsForRollouts()
     {
         var jenkinsfile = Repo.Read("Jenkinsfile");
         var deploy = Repo.Read(".github/workflows/deploy.yml");
-        // The steps live in deploy/ci/pipeline.sh, which both pipelines call (PipelineScriptTests runs it).
+        var cloudlab = Repo.Read("deploy/cloudlab/deploy-ramcoin.sh");
+        // The steps live in deploy/ci/pipeline.sh, which every caller runs (PipelineScriptTests runs it).
         var script = Repo.Read("deploy/ci/pipeline.sh");
 
         Assert.Contains("bash .ci/run", jenkinsfile, StringComparison.Ordinal);
+        Assert.Contains("BUILDER=kaniko /busybox/sh deploy/ci/pipeline.sh build", jenkinsfile, StringComparison.Ordinal);
+        Assert.Contains("export TARGET=kubernetes", jenkinsfile, StringComparison.Ordinal);
+        foreach (var command in new[] { "deploy", "wait" })
+        {
+            Assert.Contains($"bash deploy/ci/pipeline.sh {command}", jenkinsfile, StringComparison.Ordinal);
+            Assert.Contains($"deploy/ci/pipeline.sh\" {command}", cloudlab, StringComparison.Ordinal);
+        }
+
+        foreach (var command in new[] { "render", "deploy", "wait", "check http://127.0.0.1:8080/" })
+        {
+            Assert.Contains($"bash deploy/ci/pipeline.sh {command}", deploy, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("TARGET: kubernetes", deploy, StringComparison.Ordinal);
+        // The script renders with kubectl's own kustomize: no caller downloads one.
+        foreach (var text in new[] { jenkinsfile, deploy, cloudlab })
+        {
+            Assert.DoesNotContain("kustomize/releases", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("sigs.k8s.io/kustomize", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("kustomize edit", text, StringComparison.Ordinal);
+        }
+
         Assert.Contains("ALL_SERVICES=\"rng hasher worker webui\"", script, StringComparison.Ordinal);
         Assert.Contains("apply -f \"$work/manifests.yaml\"", script, StringComparison.Ordinal);
         Assert.Contains("rollout status", script, StringComparison.Ordinal);
@@ -84,7 +103,7 @@ public sealed class PipelineTests
         Assert.Contains("name: ramcoin/%s", script, StringComparison.Ordinal);
         Assert.Contains("newName: ramcoin/rng", Repo.Read($"{Manifests.Root}/base/kustomization.yaml"), StringComparison.Ordinal);
 
-        Assert.All(Services, s => Assert.NotEmpty(DockerfileTests.EntryPoint(s)));
+        Assert.All(Manifests.Services, s => Assert.NotEmpty(DockerfileTests.EntryPoint(s)));
         Assert.Contains("--target \"$service\"", script, StringComparison.Ordinal);
         // Every overlay a pipeline offers exists.
         var offered = string.Join(' ',
@@ -244,13 +263,8 @@ public sealed class PipelineTests
         var bash = Repo.RequireTool("bash", "bash");
         Repo.RequireTool("curl", "curl");
         var body = "kind: DaemonSet\n"u8.ToArray();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next()}");
-        builder.Logging.ClearProviders();
-        await using var app = builder.Build();
-        app.MapGet("/kube-flannel.yml", () => Results.Bytes(body, "application/yaml"));
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        var url = app.Urls.Single() + "/kube-flannel.yml";
+        await using var server = await StandInServer.StartAsync(app => app.MapGet("/kube-flannel.yml", () => Results.Bytes(body, "application/yaml")));
+        var url = new Uri(server.Address, "/kube-flannel.yml").ToString();
         var folder = Directory.CreateTempSubdirectory("ramcoin-download-");
         try
         {

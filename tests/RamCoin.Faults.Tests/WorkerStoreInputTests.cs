@@ -130,6 +130,10 @@ public sealed class WorkerStoreInputTests
         }
 
         Assert.True(forged >= 10, $"{forged} forgeries");
+
+        // A forgery just before the stop: the last flush meets it, and still writes everything.
+        var last = (string?)await worker.Db.HashGetAsync(StoreKeys.WorkerFlushes, worker.RunKey);
+        await worker.Db.HashSetAsync(StoreKeys.WorkerFlushes, worker.RunKey, Advanced(last!)!);
         await worker.DisposeAsync();
 
         // What the worker says it wrote is what the store holds: no batch was taken as applied when it was not.

@@ -10,7 +10,10 @@ namespace RamCoin.Worker;
 public sealed class ExactlyOnceBatchWriter(
     StoreClient store, StoreKeyWarnings warnings, TimeProvider time, ILogger logger, string instanceId, string runKey, Func<string> report)
 {
-    /// <summary>Immediate retries of a batch whose EXEC another worker's write to the shared ledger aborted.</summary>
+    /// <summary>
+    /// Immediate retries of a batch whose EXEC another worker's write to the shared ledger aborted, or that met a foreign
+    /// ledger entry (then taken as the base).
+    /// </summary>
     private const int MaxConflictRetries = 3;
 
     /// <summary>What the store's ledger holds for this run, as far as this worker knows (null: nothing yet).</summary>
@@ -95,9 +98,10 @@ public sealed class ExactlyOnceBatchWriter(
 
         // Not an entry we wrote (missing, garbage, another sequence, our next sequence without this batch's id): foreign.
         // Our run id is random, so only a store that lost data or a hand with redis-cli writes there. Unless an earlier try is in doubt, this batch was
-        // certainly not applied: take the foreign value as the base of the next try, which writes over it (counted once,
-        // nothing lost). In doubt, the batch's first coin in the wallet says it was applied; a batch without coins is
-        // written again (counted twice only if its reply was lost and the entry overwritten within the same second).
+        // certainly not applied: take the foreign value as the base of a try at once, which writes over it (counted once,
+        // nothing lost, and a last flush at stop needs no second call). In doubt, the batch's first coin in the wallet says
+        // it was applied; a batch without coins is written again (counted twice only if its reply was lost and the entry
+        // overwritten within the same second).
         if (_inDoubt && batch.Coins.Count > 0 && await CoinInWalletAsync(db, batch.Coins[0]))
         {
             _ledger = recorded;
@@ -105,11 +109,15 @@ public sealed class ExactlyOnceBatchWriter(
             return BatchResult.AllApplied(batch.Coins.Count);
         }
 
-        var expected = _ledger;
+        var problem = $"holds {Describe(recorded)} for run {runKey}, not {Describe(_ledger)}: taken as foreign, batch {batch.Sequence} is written again over it";
         _ledger = recorded;
-        throw new UnusableKeyException(
-            StoreKeys.WorkerFlushes,
-            $"holds {Describe(recorded)} for run {runKey}, not {Describe(expected)}: taken as foreign, batch {batch.Sequence} is written again over it");
+        if (attempt < MaxConflictRetries)
+        {
+            warnings.Warn(StoreKeys.WorkerFlushes, problem);
+            return await WriteAsync(batch, attempt: attempt + 1);
+        }
+
+        throw new UnusableKeyException(StoreKeys.WorkerFlushes, problem);
     }
 
     private async Task<RedisValue> ReadLedgerAsync(IDatabase db)

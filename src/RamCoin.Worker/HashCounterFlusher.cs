@@ -74,11 +74,6 @@ public sealed class HashCounterFlusher(
         if (store.MayBeReachable)
         {
             await FlushAsync();
-            if (_unconfirmed is not null && store.IsConnected)
-            {
-                // One more try: a batch refused for a foreign ledger entry (now its base) goes through on it.
-                await FlushAsync();
-            }
 
             if (_unconfirmed is null)
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using RamCoin.Lessons;
+using RamCoin.Store;
 
 namespace RamCoin;
 
@@ -30,11 +31,18 @@ public static class LauncherCommand
         Description = "classic (DockerCoins' timings, default) or fast (no delays, more concurrency). [env: RAMCOIN_PROFILE]",
     };
 
-    private static readonly Option<string> WebUIPortOption = Port("--webui-port", "webui", "RAMCOIN_WEBUI_PORT", 8000);
-    private static readonly Option<string> RngPortOption = Port("--rng-port", "rng", "RAMCOIN_RNG_PORT", 8001);
-    private static readonly Option<string> HasherPortOption = Port("--hasher-port", "hasher", "RAMCOIN_HASHER_PORT", 8002);
-    private static readonly Option<string> WorkerPortOption = Port("--worker-port", "the worker's status endpoints", "RAMCOIN_WORKER_PORT", 8003);
-    private static readonly Option<string> StorePortOption = Port("--store-port", "the embedded store (RESP)", "RAMCOIN_STORE_PORT", 6379);
+    private const string TargetsSetting = "RAMCOIN_TARGETS";
+    private const string InMemorySetting = "RAMCOIN_IN_MEMORY";
+    private const string WebUIPortSetting = "RAMCOIN_WEBUI_PORT";
+    private const string RngPortSetting = "RAMCOIN_RNG_PORT";
+    private const string HasherPortSetting = "RAMCOIN_HASHER_PORT";
+    private const string WorkerPortSetting = "RAMCOIN_WORKER_PORT";
+
+    private static readonly Option<string> WebUIPortOption = Port("--webui-port", "webui", WebUIPortSetting, 8000);
+    private static readonly Option<string> RngPortOption = Port("--rng-port", "rng", RngPortSetting, 8001);
+    private static readonly Option<string> HasherPortOption = Port("--hasher-port", "hasher", HasherPortSetting, 8002);
+    private static readonly Option<string> WorkerPortOption = Port("--worker-port", "the worker's status endpoints", WorkerPortSetting, 8003);
+    private static readonly Option<string> StorePortOption = Port("--store-port", "the embedded store (RESP)", EmbeddedStoreOptions.PortSetting, 6379);
 
     private static readonly Option<string> BindOption = new("--bind")
     {
@@ -60,6 +68,21 @@ public static class LauncherCommand
     {
         Description = "ASP.NET Core listen URLs, for a single HTTP service (as in a container; ASPNETCORE_HTTP_PORTS works too).",
     };
+
+    /// <summary>Each flag and the variable it sets: the command line is a configuration layer under the variables' names.</summary>
+    private static readonly (Option Flag, string Setting)[] Flags =
+    [
+        (ProfileOption, HostingOptions.ProfileSetting),
+        (WebUIPortOption, WebUIPortSetting),
+        (RngPortOption, RngPortSetting),
+        (HasherPortOption, HasherPortSetting),
+        (WorkerPortOption, WorkerPortSetting),
+        (StorePortOption, EmbeddedStoreOptions.PortSetting),
+        (BindOption, EmbeddedStoreOptions.BindSetting),
+        (AllowOpenStoreOption, EmbeddedStoreOptions.AllowOpenSetting),
+        (DataDirOption, EmbeddedStoreOptions.DataDirSetting),
+        (InMemoryOption, InMemorySetting),
+    ];
 
     /// <summary>
     /// The program (<c>Program.cs</c>): parses, runs, and answers a mistyped command line with its one-line error and
@@ -105,7 +128,7 @@ public static class LauncherCommand
             var variables = environment is null
                 ? new ConfigurationBuilder().AddEnvironmentVariables().Build()
                 : new ConfigurationBuilder().AddInMemoryCollection(environment).Build();
-            var settings = Resolve(parsed, name => variables[name], errors);
+            var settings = Resolve(parsed, variables, errors);
             if (settings is not null && environment is not null)
             {
                 settings = settings with { Overrides = environment };
@@ -147,85 +170,64 @@ public static class LauncherCommand
         return await await Task.WhenAny(run, overdue);
     }
 
-    /// <summary>Command line first, then the environment, then the defaults; every bad value is reported.</summary>
-    public static LauncherSettings? Resolve(ParseResult parsed, Func<string, string?> environment, List<string> errors)
+    /// <summary>
+    /// The launcher's settings from one configuration: its variables (the process's, or those given) with the flags
+    /// given on the command line over them, under the same names. Checked by the services' own rules (OptionChecks and
+    /// the store's validator), each message naming the flag and the variable; every bad value is reported.
+    /// </summary>
+    public static LauncherSettings? Resolve(ParseResult parsed, IConfiguration variables, List<string> errors)
     {
+        var configuration = new ConfigurationBuilder().AddConfiguration(variables).AddInMemoryCollection(FlagsGiven(parsed)).Build();
         var defaults = new LauncherSettings();
-        string? Value(Option<string> option, string variable) => parsed.GetValue(option) ?? environment(variable);
-
-        int PortValue(Option<string> option, string variable, int fallback)
-        {
-            var text = Value(option, variable);
-            if (text is null)
-            {
-                return fallback;
-            }
-
-            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535)
-            {
-                return port;
-            }
-
-            errors.Add($"{option.Name} / {variable}: '{text}' is not a port number (1-65535).");
-            return fallback;
-        }
-
-        var targets = ParseTargets(parsed.GetValue(TargetsArgument) is { Length: > 0 } given ? given : [environment("RAMCOIN_TARGETS") ?? "all"], errors);
-
-        // The services' own rules and messages (OptionChecks), with the option's name beside the variable's.
         var checks = new OptionChecks();
-        var profile = checks.Profile("--profile / " + HostingOptions.ProfileSetting, Value(ProfileOption, HostingOptions.ProfileSetting));
-        var inMemory = parsed.GetValue(InMemoryOption) || (checks.Boolean("RAMCOIN_IN_MEMORY", environment("RAMCOIN_IN_MEMORY")) ?? false);
-        var dataDir = Value(DataDirOption, "RAMCOIN_DATA_DIR");
-        if (dataDir is not null && string.IsNullOrWhiteSpace(dataDir))
-        {
-            errors.Add("--data-dir / RAMCOIN_DATA_DIR: the folder name is empty (use --in-memory for no persistence).");
-        }
+        int Port(string setting, int fallback) => checks.Port(Shown(setting), configuration[setting]) ?? fallback;
 
-        var urls = parsed.GetValue(UrlsOption);
-        if (urls is not null && targets.Count(t => t != ServiceNames.Store) != 1)
-        {
-            errors.Add("--urls: it sets the address of one HTTP service; name exactly one target (rng, hasher, webui or worker).");
-        }
-
-        var bind = Value(BindOption, "RAMCOIN_BIND") ?? defaults.Bind;
-        if (!System.Net.IPAddress.TryParse(bind, out _))
-        {
-            errors.Add($"--bind / RAMCOIN_BIND: '{bind}' is not an IP address (such as 127.0.0.1 or 0.0.0.0).");
-        }
-
-        // The store's settings as the store binds and checks them, its flags over its variables; refused here, before
-        // anything starts: the store's own check would stop it only after the services before it.
-        var storeFailures = new List<string>();
-        var store = Store.EmbeddedStoreOptions.From(StoreConfiguration(parsed, environment, bind), storeFailures);
-        if (targets.Contains(ServiceNames.Store))
-        {
-            errors.AddRange(storeFailures.Select(f => f.StartsWith(Store.EmbeddedStoreOptions.BindSetting + ": ", StringComparison.Ordinal) ? "--bind / " + f : f));
-        }
+        var targets = ParseTargets([configuration[TargetsSetting] ?? "all"], errors);
+        var profile = checks.Profile(Shown(HostingOptions.ProfileSetting), configuration[HostingOptions.ProfileSetting]);
+        var (webui, rng, hasher, worker) = (Port(WebUIPortSetting, defaults.WebUIPort), Port(RngPortSetting, defaults.RngPort), Port(HasherPortSetting, defaults.HasherPort), Port(WorkerPortSetting, defaults.WorkerPort));
+        var inMemory = checks.Boolean(Shown(InMemorySetting), configuration[InMemorySetting]) ?? false;
+        var dataDir = configuration[EmbeddedStoreOptions.DataDirSetting];
+        checks.Check(dataDir is null || !string.IsNullOrWhiteSpace(dataDir), $"{Shown(EmbeddedStoreOptions.DataDirSetting)} must name a folder (it is empty; --in-memory keeps nothing on disk).");
+        var bind = configuration[EmbeddedStoreOptions.BindSetting] ?? defaults.Bind;
+        var bindIsAddress = System.Net.IPAddress.TryParse(bind, out _);
+        checks.Check(bindIsAddress, $"{Shown(EmbeddedStoreOptions.BindSetting)} must be an IP address such as 127.0.0.1 or 0.0.0.0 (it is '{bind}').");
 
         // The launcher never runs requests inline (Launcher.ConfigurationFor), but a bad value is refused as in the
         // services' own binaries.
-        checks.Boolean(HostingOptions.InlineSetting, environment(HostingOptions.InlineSetting));
+        checks.Boolean(HostingOptions.InlineSetting, configuration[HostingOptions.InlineSetting]);
+
+        var urls = parsed.GetValue(UrlsOption);
+        checks.Check(urls is null || targets.Count(t => t != ServiceNames.Store) == 1, "--urls sets the address of one HTTP service: name exactly one target (rng, hasher, webui or worker).");
         errors.AddRange(checks.Result.Failures ?? []);
+
+        // The store's settings as the store binds and checks them, refused here, before anything starts: the store's own
+        // check would stop it only after the services before it. A bad address is the launcher's own error, said once.
+        var storeFailures = new List<string>();
+        var store = EmbeddedStoreOptions.From(
+            new ConfigurationBuilder().AddConfiguration(configuration)
+                .AddInMemoryCollection([new(EmbeddedStoreOptions.BindSetting, bindIsAddress ? bind : defaults.Bind)]).Build(),
+            storeFailures);
+        if (targets.Contains(ServiceNames.Store))
+        {
+            errors.AddRange(storeFailures.Select(f => f.StartsWith(EmbeddedStoreOptions.BindSetting + ": ", StringComparison.Ordinal) ? "--bind / " + f : f));
+        }
 
         var settings = new LauncherSettings
         {
             Targets = targets,
             Profile = profile,
-            WebUIPort = PortValue(WebUIPortOption, "RAMCOIN_WEBUI_PORT", defaults.WebUIPort),
-            RngPort = PortValue(RngPortOption, "RAMCOIN_RNG_PORT", defaults.RngPort),
-            HasherPort = PortValue(HasherPortOption, "RAMCOIN_HASHER_PORT", defaults.HasherPort),
-            WorkerPort = PortValue(WorkerPortOption, "RAMCOIN_WORKER_PORT", defaults.WorkerPort),
+            WebUIPort = webui,
+            RngPort = rng,
+            HasherPort = hasher,
+            WorkerPort = worker,
             StorePort = store.Port,
             Bind = bind,
             AllowOpenStore = store.AllowOpen,
             DataDir = inMemory ? null : (dataDir ?? defaults.DataDir),
             Urls = urls,
-            AspNetChoosesAddress = AspNetAddressVariables.Any(v => !string.IsNullOrWhiteSpace(environment(v))),
+            AspNetChoosesAddress = AspNetAddressVariables.Any(v => !string.IsNullOrWhiteSpace(configuration[v])),
         };
-
-        var clashes = settings.Targets.GroupBy(settings.PortOf).Where(g => g.Count() > 1).ToList();
-        foreach (var clash in clashes)
+        foreach (var clash in settings.Targets.GroupBy(settings.PortOf).Where(g => g.Count() > 1))
         {
             errors.Add($"{string.Join(" and ", clash)} are both set to port {clash.Key}.");
         }
@@ -233,16 +235,33 @@ public static class LauncherCommand
         return errors.Count == 0 ? settings : null;
     }
 
-    /// <summary>The store's own variables as the launcher was given them, with its flags over them.</summary>
-    private static IConfiguration StoreConfiguration(ParseResult parsed, Func<string, string?> environment, string bind) =>
-        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    /// <summary>The command line as a configuration layer: each flag given, under its variable's name.</summary>
+    private static Dictionary<string, string?> FlagsGiven(ParseResult parsed)
+    {
+        var given = new Dictionary<string, string?>();
+        if (parsed.GetValue(TargetsArgument) is { Length: > 0 } targets)
         {
-            [Store.EmbeddedStoreOptions.PortSetting] = parsed.GetValue(StorePortOption) ?? environment(Store.EmbeddedStoreOptions.PortSetting),
-            // A bad address is the launcher's own --bind error, said once.
-            [Store.EmbeddedStoreOptions.BindSetting] = System.Net.IPAddress.TryParse(bind, out _) ? bind : null,
-            [Store.EmbeddedStoreOptions.AllowOpenSetting] = parsed.GetValue(AllowOpenStoreOption) ? "true" : environment(Store.EmbeddedStoreOptions.AllowOpenSetting),
-            [Store.EmbeddedStoreOptions.PasswordSetting] = environment(Store.EmbeddedStoreOptions.PasswordSetting),
-        }).Build();
+            given[TargetsSetting] = string.Join(',', targets);
+        }
+
+        foreach (var (flag, setting) in Flags)
+        {
+            if (flag is Option<string> text && parsed.GetValue(text) is { } value)
+            {
+                given[setting] = value;
+            }
+            else if (flag is Option<bool> switched && parsed.GetValue(switched))
+            {
+                given[setting] = "true";
+            }
+        }
+
+        return given;
+    }
+
+    /// <summary>A setting as a message names it: its flag and its variable.</summary>
+    private static string Shown(string setting) =>
+        Array.Find(Flags, f => f.Setting == setting) is ({ } flag, _) ? $"{flag.Name} / {setting}" : setting;
 
     private static List<string> ParseTargets(IEnumerable<string> values, List<string> errors)
     {

@@ -124,11 +124,12 @@ public static class LauncherCommand
         root.SetAction(async (parsed, cancellationToken) =>
         {
             var errors = new List<string>();
-            // The launcher's variables, read as configuration like the services' own: the process's, or those given.
+            // The launcher's variables, read as configuration like the services' own (the process's, or those given),
+            // and the flags given as a layer over them, under the variables' names.
             var variables = environment is null
-                ? new ConfigurationBuilder().AddEnvironmentVariables().Build()
-                : new ConfigurationBuilder().AddInMemoryCollection(environment).Build();
-            var settings = Resolve(parsed, variables, errors);
+                ? new ConfigurationBuilder().AddEnvironmentVariables()
+                : new ConfigurationBuilder().AddInMemoryCollection(environment);
+            var settings = Resolve(parsed, variables.AddInMemoryCollection(FlagsGiven(parsed)).Build(), errors);
             if (settings is not null && environment is not null)
             {
                 settings = settings with { Overrides = environment };
@@ -171,13 +172,12 @@ public static class LauncherCommand
     }
 
     /// <summary>
-    /// The launcher's settings from one configuration: its variables (the process's, or those given) with the flags
-    /// given on the command line over them, under the same names. Checked by the services' own rules (OptionChecks and
-    /// the store's validator), each message naming the flag and the variable; every bad value is reported.
+    /// The launcher's settings from one configuration: its variables with the flags given over them, under the same
+    /// names (<see cref="FlagsGiven"/>). Checked by the services' own rules (OptionChecks and the store's validator), each
+    /// message naming the flag and the variable; every bad value is reported.
     /// </summary>
-    public static LauncherSettings? Resolve(ParseResult parsed, IConfiguration variables, List<string> errors)
+    public static LauncherSettings? Resolve(ParseResult parsed, IConfiguration configuration, List<string> errors)
     {
-        var configuration = new ConfigurationBuilder().AddConfiguration(variables).AddInMemoryCollection(FlagsGiven(parsed)).Build();
         var defaults = new LauncherSettings();
         var checks = new OptionChecks();
         int Port(string setting, int fallback) => checks.Port(Shown(setting), configuration[setting]) ?? fallback;
@@ -203,10 +203,10 @@ public static class LauncherCommand
         // The store's settings as the store binds and checks them, refused here, before anything starts: the store's own
         // check would stop it only after the services before it. A bad address is the launcher's own error, said once.
         var storeFailures = new List<string>();
-        var store = EmbeddedStoreOptions.From(
-            new ConfigurationBuilder().AddConfiguration(configuration)
-                .AddInMemoryCollection([new(EmbeddedStoreOptions.BindSetting, bindIsAddress ? bind : defaults.Bind)]).Build(),
-            storeFailures);
+        string[] storeSettings = [EmbeddedStoreOptions.PortSetting, EmbeddedStoreOptions.AllowOpenSetting, EmbeddedStoreOptions.PasswordSetting];
+        var storeView = storeSettings.ToDictionary(k => k, k => configuration[k]);
+        storeView[EmbeddedStoreOptions.BindSetting] = bindIsAddress ? bind : defaults.Bind;
+        var store = EmbeddedStoreOptions.From(new ConfigurationBuilder().AddInMemoryCollection(storeView).Build(), storeFailures);
         if (targets.Contains(ServiceNames.Store))
         {
             errors.AddRange(storeFailures.Select(f => f.StartsWith(EmbeddedStoreOptions.BindSetting + ": ", StringComparison.Ordinal) ? "--bind / " + f : f));
@@ -236,7 +236,7 @@ public static class LauncherCommand
     }
 
     /// <summary>The command line as a configuration layer: each flag given, under its variable's name.</summary>
-    private static Dictionary<string, string?> FlagsGiven(ParseResult parsed)
+    public static Dictionary<string, string?> FlagsGiven(ParseResult parsed)
     {
         var given = new Dictionary<string, string?>();
         if (parsed.GetValue(TargetsArgument) is { Length: > 0 } targets)

@@ -91,44 +91,30 @@ public sealed partial class LauncherTests
         Assert.Equal($"ramcoin: rng did not start: port {port} is already in use (choose another with --rng-port or RAMCOIN_RNG_PORT).", run.Error.Trim());
     }
 
+    // A word NAME=value is an environment variable: the flags are a configuration layer over them, with the same messages.
     [Theory]
     [InlineData("--profile turbo", "ramcoin: --profile / RAMCOIN_PROFILE: 'turbo' is not a profile (classic or fast).")]
     [InlineData("--rng-port 70000", "ramcoin: --rng-port / RAMCOIN_RNG_PORT must be a port from 1 to 65535 (it is '70000').")]
+    [InlineData("RAMCOIN_WEBUI_PORT=web", "ramcoin: --webui-port / RAMCOIN_WEBUI_PORT must be a port from 1 to 65535 (it is 'web').")]
     [InlineData("miner", "ramcoin: unknown target 'miner' (choose all, or from store, rng, hasher, webui, worker).")]
+    [InlineData("RAMCOIN_TARGETS=rng,miner", "ramcoin: unknown target 'miner' (choose all, or from store, rng, hasher, webui, worker).")]
     [InlineData("--rng-port 9999 --hasher-port 9999", "ramcoin: rng and hasher are both set to port 9999.")]
     [InlineData("--bind localhost", "ramcoin: --bind / RAMCOIN_BIND must be an IP address such as 127.0.0.1 or 0.0.0.0 (it is 'localhost').")]
-    public async Task ABadOptionGivesAOneLineErrorAndExitCode2(string args, string message)
+    [InlineData("RAMCOIN_IN_MEMORY=1", "ramcoin: --in-memory / RAMCOIN_IN_MEMORY must be true or false (it is '1').")]
+    [InlineData("RAMCOIN_DATA_DIR=", "ramcoin: --data-dir / RAMCOIN_DATA_DIR must name a folder (it is empty; --in-memory keeps nothing on disk).")]
+    // The flags win: the bad variables under them are not read, and the one error left is said alone.
+    [InlineData("--rng-port 9999 --hasher-port 9999 --profile fast --in-memory RAMCOIN_RNG_PORT=abc RAMCOIN_PROFILE=turbo RAMCOIN_IN_MEMORY=yes", "ramcoin: rng and hasher are both set to port 9999.")]
+    public async Task ABadOptionGivesAOneLineErrorAndExitCode2(string given, string message)
     {
+        var words = given.Split(' ');
+        static bool IsVariable(string word) => !word.StartsWith('-') && word.Contains('=', StringComparison.Ordinal);
+        var variables = words.Where(IsVariable).Select(w => w.Split('=', 2)).ToDictionary(v => v[0], v => (string?)v[1]);
+
         // In this process: nothing starts before the options are checked (ABadServiceSetting... runs the program).
-        var run = await LauncherInProcess.RunAsync(args.Split(' '));
+        var run = await LauncherInProcess.RunAsync(words.Where(w => !IsVariable(w)), variables);
 
         Assert.True(run.ExitCode == 2, run.Describe());
         Assert.Equal(message, run.Error.Trim());
-    }
-
-    [Theory]
-    [InlineData("RAMCOIN_IN_MEMORY", "1", "ramcoin: --in-memory / RAMCOIN_IN_MEMORY must be true or false (it is '1').")]
-    [InlineData("RAMCOIN_TARGETS", "rng,miner", "ramcoin: unknown target 'miner' (choose all, or from store, rng, hasher, webui, worker).")]
-    [InlineData("RAMCOIN_DATA_DIR", " ", "ramcoin: --data-dir / RAMCOIN_DATA_DIR must name a folder (it is empty; --in-memory keeps nothing on disk).")]
-    [InlineData("RAMCOIN_WEBUI_PORT", "web", "ramcoin: --webui-port / RAMCOIN_WEBUI_PORT must be a port from 1 to 65535 (it is 'web').")]
-    public async Task ABadVariableGivesTheOneLineErrorOfItsFlag(string variable, string value, string message)
-    {
-        var run = await LauncherInProcess.RunAsync([], new Dictionary<string, string?> { [variable] = value });
-
-        Assert.True(run.ExitCode == 2, run.Describe());
-        Assert.Equal(message, run.Error.Trim());
-    }
-
-    [Fact]
-    public async Task AFlagIsALayerOverItsVariable()
-    {
-        // The variables alone would be refused; the flags over them are what the launcher reads (here a clash, said alone).
-        var run = await LauncherInProcess.RunAsync(
-            ["--rng-port", "9999", "--hasher-port", "9999", "--profile", "fast", "--in-memory"],
-            new Dictionary<string, string?> { ["RAMCOIN_RNG_PORT"] = "abc", ["RAMCOIN_PROFILE"] = "turbo", ["RAMCOIN_IN_MEMORY"] = "yes" });
-
-        Assert.True(run.ExitCode == 2, run.Describe());
-        Assert.Equal("ramcoin: rng and hasher are both set to port 9999.", run.Error.Trim());
     }
 
     [Fact]

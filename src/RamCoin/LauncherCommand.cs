@@ -236,7 +236,7 @@ public static class LauncherCommand
     }
 
     /// <summary>The command line as a configuration layer: each flag given, under its variable's name.</summary>
-    public static Dictionary<string, string?> FlagsGiven(ParseResult parsed)
+    private static Dictionary<string, string?> FlagsGiven(ParseResult parsed)
     {
         var given = new Dictionary<string, string?>();
         if (parsed.GetValue(TargetsArgument) is { Length: > 0 } targets)

@@ -74,7 +74,6 @@ public sealed class HashCounterFlusher(
         if (store.MayBeReachable)
         {
             await FlushAsync();
-
             if (_unconfirmed is null)
             {
                 await ForgetRunAsync();

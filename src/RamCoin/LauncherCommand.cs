@@ -180,11 +180,11 @@ public static class LauncherCommand
     {
         var defaults = new LauncherSettings();
         var checks = new OptionChecks();
-        int Port(string setting, int fallback) => checks.Port(Shown(setting), configuration[setting]) ?? fallback;
+        int ReadPort(string setting, int fallback) => checks.Port(Shown(setting), configuration[setting]) ?? fallback;
 
-        var targets = ParseTargets([configuration[TargetsSetting] ?? "all"], errors);
+        var targets = ParseTargets(configuration[TargetsSetting] ?? "all", errors);
         var profile = checks.Profile(Shown(HostingOptions.ProfileSetting), configuration[HostingOptions.ProfileSetting]);
-        var (webui, rng, hasher, worker) = (Port(WebUIPortSetting, defaults.WebUIPort), Port(RngPortSetting, defaults.RngPort), Port(HasherPortSetting, defaults.HasherPort), Port(WorkerPortSetting, defaults.WorkerPort));
+        var (webui, rng, hasher, worker) = (ReadPort(WebUIPortSetting, defaults.WebUIPort), ReadPort(RngPortSetting, defaults.RngPort), ReadPort(HasherPortSetting, defaults.HasherPort), ReadPort(WorkerPortSetting, defaults.WorkerPort));
         var inMemory = checks.Boolean(Shown(InMemorySetting), configuration[InMemorySetting]) ?? false;
         var dataDir = configuration[EmbeddedStoreOptions.DataDirSetting];
         checks.Check(dataDir is null || !string.IsNullOrWhiteSpace(dataDir), $"{Shown(EmbeddedStoreOptions.DataDirSetting)} must name a folder (it is empty; --in-memory keeps nothing on disk).");
@@ -263,10 +263,9 @@ public static class LauncherCommand
     private static string Shown(string setting) =>
         Array.Find(Flags, f => f.Setting == setting) is ({ } flag, _) ? $"{flag.Name} / {setting}" : setting;
 
-    private static List<string> ParseTargets(IEnumerable<string> values, List<string> errors)
+    private static List<string> ParseTargets(string list, List<string> errors)
     {
-        var names = values
-            .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => v.ToLowerInvariant())
             .ToList();
         if (names.Count == 0 || names.Contains("all"))

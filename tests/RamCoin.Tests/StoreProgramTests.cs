@@ -65,14 +65,19 @@ public sealed class StoreProgramTests
         Assert.Equal("store healthcheck: RAMCOIN_STORE_PORT must be a port from 1 to 65535 (it is '0').", bad.Error.Trim());
     }
 
+    /// <summary>A connection the store answers: its socket may listen a moment before its Garnet takes clients (it closes those).</summary>
     private static async Task<RespConnection?> TryConnectAsync(int port)
     {
+        RespConnection? resp = null;
         try
         {
-            return await RespConnection.ConnectAsync(port);
+            resp = await RespConnection.ConnectAsync(port);
+            await resp.CommandAsync("PING");
+            return resp;
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or IOException)
         {
+            resp?.Dispose();
             return null;
         }
     }

@@ -10,5 +10,5 @@ public static class ServiceNames
     public const string Store = "store";
 
     /// <summary>Every component, in start order: peers before the services that call them.</summary>
-    public static readonly IReadOnlyList<string> All = [Store, Rng, Hasher, WebUI, Worker];
+    public static readonly IReadOnlyList<string> All = [Store, Rng, Hasher, Worker, WebUI];
 }

@@ -51,9 +51,14 @@ public sealed class HashCounterFlusher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.FlushMs), time);
+        var period = TimeSpan.FromMilliseconds(options.Value.FlushMs);
         try
         {
+            // A fresh start shows at once: the first hashes go out as soon as there are some (within one period),
+            // not a whole period after the start; from then on once a period, as DockerCoins' worker does.
+            await FirstHashesAsync(period, stoppingToken);
+            await FlushAsync();
+            using var timer = new PeriodicTimer(period, time);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 await FlushAsync();
@@ -62,6 +67,16 @@ public sealed class HashCounterFlusher(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping: StopAsync does the last flush.
+        }
+    }
+
+    /// <summary>Waits until a hash is pending or <paramref name="period"/> has passed, looking every 50 ms at most.</summary>
+    private async Task FirstHashesAsync(TimeSpan period, CancellationToken stoppingToken)
+    {
+        var step = TimeSpan.FromMilliseconds(Math.Min(50, period.TotalMilliseconds));
+        for (var waited = TimeSpan.Zero; stats.HashesPending == 0 && waited < period; waited += step)
+        {
+            await Task.Delay(step, time, stoppingToken);
         }
     }
 

@@ -98,9 +98,10 @@ public sealed class RngTests
             return clock.ElapsedMilliseconds;
         }));
 
-        // Served in line, the second delay starts when the first ends: 800 ms at least, where side by side takes 400.
+        // Served in line, the second delay starts when the first ends: about 800 ms, where side by side takes 400.
+        // 780, not 800: a timer may fire up to a tick (a few ms) before its delay by the stopwatch (seen: 799 ms).
         // The gap between the answers is not asserted: a late delivery of the first shrinks it with no overlap.
-        Assert.True(finished.Max() >= 800, $"two requests took {finished.Max()} ms; one at a time needs at least 800");
+        Assert.True(finished.Max() >= 780, $"two requests took {finished.Max()} ms; one at a time needs about 800");
     }
 
     [Fact]

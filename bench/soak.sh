@@ -22,7 +22,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 web=$(free_port); rng=$(free_port); hasher=$(free_port); worker=$(free_port); store=$(free_port)
-# The launch profile's environment (GC budget, JIT tiering), as `dotnet run --project src/RamCoin` sets it.
+# The launch profile's environment (the GC budget), as `dotnet run --project src/RamCoin` sets it.
 launch_env=$(python3 -c 'import json; e=json.load(open("src/RamCoin/Properties/launchSettings.json"))["profiles"]["ramcoin"]["environmentVariables"]; print(" ".join(f"{k}={v}" for k,v in e.items()))')
 # shellcheck disable=SC2086 # launch_env is NAME=VALUE words
 env $launch_env dotnet "$dll" --profile fast --data-dir "$data" --webui-port "$web" --rng-port "$rng" --hasher-port "$hasher" \

@@ -117,7 +117,7 @@ public static class Harness
             memory.AddRange(await MemoryReport.IdleAotAsync(Path.Combine(root, "bench/out"), launcher, options.Env, 10, cancellationToken));
         }
 
-        // The launcher runs as `dotnet run` runs it: with its launch profile's settings (GC budget, JIT tiering).
+        // The launcher runs as `dotnet run` runs it: with its launch profile's settings (the GC budget).
         var launchEnv = LaunchSettings(root);
         var results = new List<PipelineResult>();
         foreach (var layout in options.Layouts)

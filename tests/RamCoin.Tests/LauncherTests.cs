@@ -248,7 +248,7 @@ public sealed partial class LauncherTests
     }
 
     private static async Task<long> Hashes(HttpClient http, int webui) =>
-        (await http.GetFromJsonAsync<JsonElement>($"http://127.0.0.1:{webui}/json", Ct)).GetProperty("hashes").GetInt64();
+        (await MiningJson.FirstAsync(http, $"http://127.0.0.1:{webui}/json")).GetProperty("hashes").GetInt64();
 
     [GeneratedRegex(@"and (http://127\.0\.0\.1:\d+), h2c,")]
     private static partial Regex H2cAddress();

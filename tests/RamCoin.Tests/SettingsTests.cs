@@ -122,7 +122,7 @@ public sealed class SettingsTests
         var options = webui.Get<IOptions<StoreClientOptions>>().Value;
         Assert.Equal(("127.0.0.1", store.Port), (options.HostName, options.Port));
         await Eventually.TrueAsync(
-            async () => (await webui.Client.GetFromJsonAsync<JsonElement>("/json", Ct)).GetProperty("hashes").GetInt64() == 4242,
+            async () => await MiningJson.ReadAsync(webui.Client) is { } json && json.GetProperty("hashes").GetInt64() == 4242,
             "the web UI reads the store at REDIS_HOST's port");
     }
 

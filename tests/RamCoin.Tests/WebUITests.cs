@@ -47,10 +47,9 @@ public sealed partial class WebUITests
         await db.HashSetAsync(StoreKeys.Wallet, [new("0a", new byte[] { 1 }), new("0b", new byte[] { 2 }), new("0c", new byte[] { 3 })]);
         await using var webui = await RunningService.StartAsync(ServiceNames.WebUI, peers: store.Peers());
 
-        using var response = await webui.Client.GetAsync("/json", Ct);
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        // The first answer can be the "not ready" 503 on a loaded machine; the first 200 is application/json.
+        var json = await MiningJson.FirstAsync(webui.Client);
 
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(3, json.GetProperty("coins").GetInt64());
         Assert.Equal(4242, json.GetProperty("hashes").GetInt64());
         Assert.InRange(json.GetProperty("now").GetDouble(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 5, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 5);
@@ -64,7 +63,7 @@ public sealed partial class WebUITests
         await using var wrong = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_PASSWORD"] = "nope", ["REDIS_TIMEOUT_MS"] = "500" }, peers: store.Peers());
         await using var right = await RunningService.StartAsync(ServiceNames.WebUI, new() { ["REDIS_PASSWORD"] = "s3cret-store-password" }, peers: store.Peers());
 
-        var json = await right.Client.GetFromJsonAsync<JsonElement>("/json", Ct);
+        var json = await MiningJson.FirstAsync(right.Client);
         using var refused = await wrong.Client.GetAsync("/json", Ct);
 
         Assert.Equal(7, json.GetProperty("hashes").GetInt64());
@@ -79,22 +78,7 @@ public sealed partial class WebUITests
 
         // The first read can miss /json's 80 ms store budget on a loaded machine (its first store connection): a 503
         // problem that any poller retries, as the next test shows. The figures of the first 200 are what count.
-        JsonElement json = default;
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                using var response = await webui.Client.GetAsync("/json", Ct);
-                if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
-                {
-                    return false;
-                }
-
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                json = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
-                return true;
-            },
-            "/json answers 200",
-            10);
+        var json = await MiningJson.FirstAsync(webui.Client);
 
         Assert.Equal(0, json.GetProperty("coins").GetInt64());
         Assert.Equal(0, json.GetProperty("hashes").GetInt64());
